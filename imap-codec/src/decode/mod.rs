@@ -1,0 +1,836 @@
+//! The parser: a cursor over one framed message.
+//!
+//! Framing has already established that the message is complete, so the parser
+//! never has to say "need more bytes": every rule either matches or fails with
+//! the offset and what it expected. Rules are hand-written, dispatching on the
+//! keyword with a case-insensitive comparison rather than trying alternatives one
+//! after another, and slices of the input become `Bytes` without copying.
+
+use std::num::NonZeroU32;
+
+use bytes::Bytes;
+use imap_proto::{
+    is_astring_char, is_atom_char, is_list_char, is_tag_char, is_text_char, AString, Atom,
+    Date, DateTime, Flag, IString, ListMailbox, Literal, Mailbox, NString, Partial, Section,
+    SectionText, SeqBound, SeqRange, SequenceSet, Tag, Text,
+};
+use smallvec::SmallVec;
+
+use crate::config::DecodeConfig;
+use crate::error::DecodeErrorKind;
+
+pub(crate) mod command;
+pub(crate) mod response;
+
+/// A parse failure inside a framed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PError {
+    pub(crate) pos: usize,
+    pub(crate) kind: DecodeErrorKind,
+    pub(crate) expected: &'static str,
+}
+
+pub(crate) type PResult<T> = Result<T, PError>;
+
+/// The cursor. `src` is the whole message; `pos` moves forward only.
+pub(crate) struct Parser<'a> {
+    src: &'a Bytes,
+    buf: &'a [u8],
+    pub(crate) pos: usize,
+    pub(crate) cfg: &'a DecodeConfig,
+    depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    pub(crate) fn new(src: &'a Bytes, cfg: &'a DecodeConfig) -> Self {
+        Self {
+            src,
+            buf: &src[..],
+            pos: 0,
+            cfg,
+            depth: 0,
+        }
+    }
+
+    // ===== errors =====
+
+    pub(crate) fn err<T>(&self, expected: &'static str) -> PResult<T> {
+        Err(PError {
+            pos: self.pos,
+            kind: DecodeErrorKind::Syntax,
+            expected,
+        })
+    }
+
+    pub(crate) fn err_kind<T>(&self, kind: DecodeErrorKind, expected: &'static str) -> PResult<T> {
+        Err(PError {
+            pos: self.pos,
+            kind,
+            expected,
+        })
+    }
+
+    // ===== raw cursor =====
+
+    /// The next byte, if any.
+    #[inline]
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+
+    /// The byte after the next one.
+    #[inline]
+    pub(crate) fn peek2(&self) -> Option<u8> {
+        self.buf.get(self.pos + 1).copied()
+    }
+
+    /// The unread bytes.
+    #[inline]
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// A zero-copy slice of the message.
+    #[inline]
+    pub(crate) fn slice(&self, start: usize, end: usize) -> Bytes {
+        self.src.slice(start..end)
+    }
+
+    /// Consume `b` if it is next.
+    #[inline]
+    pub(crate) fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Require byte `b`.
+    #[inline]
+    pub(crate) fn expect(&mut self, b: u8, what: &'static str) -> PResult<()> {
+        if self.eat(b) {
+            Ok(())
+        } else {
+            self.err(what)
+        }
+    }
+
+    /// Consume `word` if it comes next, ASCII case-insensitively, and is not
+    /// followed by another atom character.
+    pub(crate) fn eat_keyword(&mut self, word: &[u8]) -> bool {
+        let end = self.pos + word.len();
+        if end <= self.buf.len()
+            && self.buf[self.pos..end].eq_ignore_ascii_case(word)
+            && !self.buf.get(end).is_some_and(|&b| is_atom_char(b))
+        {
+            self.pos = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consume `prefix` if it comes next, case-insensitively (no boundary check).
+    pub(crate) fn eat_prefix(&mut self, prefix: &[u8]) -> bool {
+        let end = self.pos + prefix.len();
+        if end <= self.buf.len() && self.buf[self.pos..end].eq_ignore_ascii_case(prefix) {
+            self.pos = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Require `word` (see [`Parser::eat_keyword`]).
+    pub(crate) fn keyword(&mut self, word: &'static [u8], what: &'static str) -> PResult<()> {
+        if self.eat_keyword(word) {
+            Ok(())
+        } else {
+            self.err(what)
+        }
+    }
+
+    /// The span of atom characters at the cursor (possibly empty), consumed.
+    /// Used for keyword dispatch without allocating.
+    #[inline]
+    pub(crate) fn atom_span(&mut self) -> &'a [u8] {
+        let start = self.pos;
+        let n = self.buf[start..]
+            .iter()
+            .position(|&b| !is_atom_char(b))
+            .unwrap_or(self.buf.len() - start);
+        self.pos += n;
+        &self.buf[start..start + n]
+    }
+
+    /// Like [`Parser::atom_span`] but stops at `.`, `[` and `<` too: the name part of
+    /// `BODY.PEEK[…]<…>` style tokens.
+    pub(crate) fn word_span(&mut self) -> &'a [u8] {
+        let start = self.pos;
+        let n = self.buf[start..]
+            .iter()
+            .position(|&b| !is_atom_char(b) || b == b'[' || b == b'<' || b == b'.')
+            .unwrap_or(self.buf.len() - start);
+        self.pos += n;
+        &self.buf[start..start + n]
+    }
+
+    // ===== whitespace and line ends =====
+
+    /// One space (several with the `extra_spaces` quirk).
+    #[inline]
+    pub(crate) fn sp(&mut self) -> PResult<()> {
+        if !self.eat(b' ') {
+            return self.err("SP");
+        }
+        if self.cfg.quirks.extra_spaces {
+            while self.eat(b' ') {}
+        }
+        Ok(())
+    }
+
+    /// Whether a space comes next (not consumed).
+    #[inline]
+    pub(crate) fn at_sp(&self) -> bool {
+        self.peek() == Some(b' ')
+    }
+
+    /// Whether the line ends here: CRLF (or LF with the bare-LF quirk), allowing a
+    /// trailing space with the `trailing_space` quirk. Nothing is consumed.
+    pub(crate) fn at_eol(&self) -> bool {
+        let mut p = self.pos;
+        if self.cfg.quirks.trailing_space {
+            while self.buf.get(p) == Some(&b' ') {
+                p += 1;
+            }
+        }
+        match self.buf.get(p) {
+            Some(b'\r') => self.buf.get(p + 1) == Some(&b'\n'),
+            Some(b'\n') => self.cfg.quirks.bare_lf,
+            _ => false,
+        }
+    }
+
+    /// Consume the end of the line; it must also be the end of the message.
+    pub(crate) fn eol(&mut self) -> PResult<()> {
+        if self.cfg.quirks.trailing_space {
+            while self.eat(b' ') {}
+        }
+        if self.eat(b'\r') {
+            self.expect(b'\n', "LF")?;
+        } else if !(self.cfg.quirks.bare_lf && self.eat(b'\n')) {
+            return self.err("CRLF");
+        }
+        if self.pos != self.buf.len() {
+            return self.err("end of message");
+        }
+        Ok(())
+    }
+
+    /// Consume a space before `)` when the `trailing_space` quirk allows it.
+    #[inline]
+    pub(crate) fn skip_space_before_close(&mut self) {
+        if self.cfg.quirks.trailing_space && self.peek() == Some(b' ') {
+            let mut p = self.pos;
+            while self.buf.get(p) == Some(&b' ') {
+                p += 1;
+            }
+            if self.buf.get(p) == Some(&b')') {
+                self.pos = p;
+            }
+        }
+    }
+
+    // ===== nesting and list limits =====
+
+    /// Enter a nested list; fails past `max_depth`.
+    pub(crate) fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > self.cfg.limits.max_depth {
+            return self.err_kind(DecodeErrorKind::TooDeep, "shallower nesting");
+        }
+        Ok(())
+    }
+
+    /// Leave a nested list.
+    pub(crate) fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Check a list's length against `max_list_items`.
+    #[inline]
+    pub(crate) fn check_items(&self, n: usize) -> PResult<()> {
+        if n > self.cfg.limits.max_list_items {
+            return self.err_kind(DecodeErrorKind::TooManyItems, "fewer list items");
+        }
+        Ok(())
+    }
+
+    /// `"(" [item *(SP item)] ")"`: a parenthesised, space-separated list. With
+    /// `allow_empty` false, `()` is refused unless the `empty_lists` quirk is on.
+    pub(crate) fn paren_list<T>(
+        &mut self,
+        allow_empty: bool,
+        mut item: impl FnMut(&mut Self) -> PResult<T>,
+    ) -> PResult<Vec<T>> {
+        self.expect(b'(', "(")?;
+        self.enter()?;
+        let mut out = Vec::new();
+        self.skip_space_before_close();
+        if self.eat(b')') {
+            if !allow_empty && !self.cfg.quirks.empty_lists {
+                self.pos -= 1;
+                return self.err("list item");
+            }
+            self.leave();
+            return Ok(out);
+        }
+        loop {
+            out.push(item(self)?);
+            self.check_items(out.len())?;
+            self.skip_space_before_close();
+            if self.eat(b')') {
+                break;
+            }
+            self.sp()?;
+        }
+        self.leave();
+        Ok(out)
+    }
+
+    /// Items separated by single spaces until `stop` says the list ended
+    /// (`*(SP item)` after a first item).
+    pub(crate) fn sp_list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> PResult<T>,
+    ) -> PResult<Vec<T>> {
+        let mut out = vec![item(self)?];
+        while self.at_sp() && !self.at_eol() {
+            self.sp()?;
+            out.push(item(self)?);
+            self.check_items(out.len())?;
+        }
+        Ok(out)
+    }
+
+    // ===== numbers =====
+
+    /// `number` (32-bit).
+    #[inline]
+    pub(crate) fn number(&mut self) -> PResult<u32> {
+        let n = self.number64()?;
+        u32::try_from(n).or_else(|_| self.err_kind(DecodeErrorKind::NumberOverflow, "number"))
+    }
+
+    /// `number64` (RFC 9051: up to 2^63-1).
+    #[inline]
+    pub(crate) fn number64(&mut self) -> PResult<u64> {
+        let start = self.pos;
+        let mut n: u64 = 0;
+        while let Some(d) = self.peek() {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            n = match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d - b'0'))) {
+                Some(n) if n <= i64::MAX as u64 => n,
+                _ => return self.err_kind(DecodeErrorKind::NumberOverflow, "number"),
+            };
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return self.err("number");
+        }
+        Ok(n)
+    }
+
+    /// `nz-number`.
+    #[inline]
+    pub(crate) fn nz_number(&mut self) -> PResult<NonZeroU32> {
+        let start = self.pos;
+        let n = self.number()?;
+        NonZeroU32::new(n).ok_or(PError {
+            pos: start,
+            kind: DecodeErrorKind::Syntax,
+            expected: "non-zero number",
+        })
+    }
+
+    // ===== atoms and strings =====
+
+    /// `atom`.
+    pub(crate) fn atom(&mut self) -> PResult<Atom> {
+        let start = self.pos;
+        let span = self.atom_span();
+        if span.is_empty() {
+            return self.err("atom");
+        }
+        Ok(Atom::from_validated(self.slice(start, self.pos)))
+    }
+
+    /// `tag`.
+    pub(crate) fn tag(&mut self) -> PResult<Tag> {
+        let start = self.pos;
+        while self.peek().is_some_and(is_tag_char) {
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return self.err("tag");
+        }
+        Ok(Tag::from_validated(self.slice(start, self.pos)))
+    }
+
+    /// `quoted`: zero-copy when there are no escapes.
+    pub(crate) fn quoted(&mut self) -> PResult<Bytes> {
+        self.expect(b'"', "quoted string")?;
+        let start = self.pos;
+        let mut escaped = false;
+        let allow8 = self.cfg.quirks.eight_bit_quoted || self.cfg.utf8_mailboxes;
+        loop {
+            let Some(b) = self.peek() else {
+                return self.err("closing quote");
+            };
+            match b {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(b'"') | Some(b'\\') => self.pos += 1,
+                        _ => return self.err("escaped \" or \\"),
+                    }
+                }
+                b'\r' | b'\n' | 0 => return self.err("quoted character"),
+                0x80..=0xff if !allow8 => return self.err("7-bit quoted character"),
+                _ => self.pos += 1,
+            }
+        }
+        let end = self.pos;
+        self.pos += 1;
+        if !escaped {
+            return Ok(self.slice(start, end));
+        }
+        let mut v = Vec::with_capacity(end - start);
+        let mut i = start;
+        while i < end {
+            if self.buf[i] == b'\\' {
+                i += 1;
+            }
+            v.push(self.buf[i]);
+            i += 1;
+        }
+        Ok(Bytes::from(v))
+    }
+
+    /// `literal` or `literal8`: returns the data and whether it was `~{n}`.
+    /// The framer has checked the announced size against the limits and that
+    /// the bytes are present.
+    pub(crate) fn literal(&mut self) -> PResult<(Bytes, bool)> {
+        let binary = self.eat(b'~');
+        self.expect(b'{', "literal")?;
+        let len = self.number64()?;
+        if !self.eat(b'+') {
+            self.eat(b'-');
+        }
+        self.expect(b'}', "}")?;
+        if !self.eat(b'\r') && !self.cfg.quirks.bare_lf {
+            return self.err("CRLF after literal size");
+        }
+        self.expect(b'\n', "LF after literal size")?;
+        let start = self.pos;
+        let end = start
+            .checked_add(usize::try_from(len).unwrap_or(usize::MAX))
+            .filter(|&e| e <= self.buf.len());
+        let Some(end) = end else {
+            return self.err("literal data");
+        };
+        self.pos = end;
+        Ok((self.slice(start, end), binary))
+    }
+
+    /// `string` (quoted or literal): refuses NUL in a non-binary literal.
+    pub(crate) fn string(&mut self) -> PResult<IString> {
+        match self.peek() {
+            Some(b'"') => Ok(IString::from_validated(self.quoted()?)),
+            Some(b'{') => {
+                let start = self.pos;
+                let (data, _) = self.literal()?;
+                if memchr::memchr(0, &data).is_some() {
+                    self.pos = start;
+                    return self.err("literal without NUL");
+                }
+                Ok(IString::from_validated(data))
+            }
+            _ => self.err("string"),
+        }
+    }
+
+    /// `astring`.
+    pub(crate) fn astring(&mut self) -> PResult<AString> {
+        match self.peek() {
+            Some(b'"') | Some(b'{') => self.string(),
+            _ => {
+                let start = self.pos;
+                while self.peek().is_some_and(is_astring_char) {
+                    self.pos += 1;
+                }
+                if self.pos == start {
+                    return self.err("astring");
+                }
+                Ok(IString::from_validated(self.slice(start, self.pos)))
+            }
+        }
+    }
+
+    /// `nstring`.
+    pub(crate) fn nstring(&mut self) -> PResult<NString> {
+        if self.eat_keyword(b"NIL") {
+            Ok(None)
+        } else {
+            Ok(Some(self.string()?))
+        }
+    }
+
+    /// A `literal` / `literal8` message payload (APPEND data, BINARY data).
+    pub(crate) fn literal_value(&mut self) -> PResult<Literal> {
+        let start = self.pos;
+        let (data, binary) = self.literal()?;
+        if !binary && memchr::memchr(0, &data).is_some() {
+            self.pos = start;
+            return self.err("literal without NUL (use literal8)");
+        }
+        Ok(Literal::from_validated(data, binary))
+    }
+
+    /// `text`: the rest of the line (may be empty); the cursor stops before CRLF.
+    pub(crate) fn text(&mut self) -> PResult<Text> {
+        let start = self.pos;
+        let n = self.buf[start..]
+            .iter()
+            .position(|&b| !is_text_char(b))
+            .unwrap_or(self.buf.len() - start);
+        self.pos += n;
+        Ok(Text::from_validated(self.slice(start, self.pos)))
+    }
+
+    // ===== mailboxes =====
+
+    /// `mailbox`: an astring decoded from modified UTF-7 (or UTF-8).
+    pub(crate) fn mailbox(&mut self) -> PResult<Mailbox> {
+        let s = self.astring()?;
+        Ok(Mailbox::from_wire(s.to_bytes(), self.cfg.utf8_mailboxes))
+    }
+
+    /// `list-mailbox`: `1*list-char` or a string.
+    pub(crate) fn list_mailbox(&mut self) -> PResult<ListMailbox> {
+        let raw = match self.peek() {
+            Some(b'"') | Some(b'{') => self.string()?.to_bytes(),
+            _ => {
+                let start = self.pos;
+                while self.peek().is_some_and(is_list_char) {
+                    self.pos += 1;
+                }
+                if self.pos == start {
+                    return self.err("list-mailbox");
+                }
+                self.slice(start, self.pos)
+            }
+        };
+        Ok(ListMailbox::from_wire(raw, self.cfg.utf8_mailboxes))
+    }
+
+    // ===== flags =====
+
+    /// `flag` / `flag-fetch` / `flag-perm` without the `\*` case.
+    pub(crate) fn flag(&mut self) -> PResult<Flag> {
+        let start = self.pos;
+        let backslash = self.eat(b'\\');
+        let name_start = self.pos;
+        let name = self.atom_span();
+        if name.is_empty() {
+            self.pos = start;
+            return self.err("flag");
+        }
+        if backslash {
+            if let Some(f) = Flag::system(name) {
+                return Ok(f);
+            }
+            return Ok(Flag::Extension(Atom::from_validated(
+                self.slice(name_start, self.pos),
+            )));
+        }
+        Ok(Flag::Keyword(Atom::from_validated(self.slice(start, self.pos))))
+    }
+
+    /// `"(" [flag *(SP flag)] ")"`, without heap allocation for up to four flags.
+    pub(crate) fn flag_list_small(&mut self) -> PResult<SmallVec<[Flag; 4]>> {
+        self.expect(b'(', "flag list")?;
+        let mut out = SmallVec::new();
+        self.skip_space_before_close();
+        if self.eat(b')') {
+            return Ok(out);
+        }
+        loop {
+            out.push(self.flag()?);
+            self.check_items(out.len())?;
+            self.skip_space_before_close();
+            if self.eat(b')') {
+                return Ok(out);
+            }
+            self.sp()?;
+        }
+    }
+
+    /// `flag-list` as a `Vec`.
+    pub(crate) fn flag_list(&mut self) -> PResult<Vec<Flag>> {
+        self.paren_list(true, Self::flag)
+    }
+
+    // ===== sequence sets =====
+
+    fn seq_bound(&mut self) -> PResult<SeqBound> {
+        if self.eat(b'*') {
+            Ok(SeqBound::Star)
+        } else {
+            Ok(SeqBound::Value(self.nz_number()?))
+        }
+    }
+
+    /// `sequence-set` (with `$` from RFC 5182).
+    pub(crate) fn sequence_set(&mut self) -> PResult<SequenceSet> {
+        if self.eat(b'$') {
+            return Ok(SequenceSet::saved());
+        }
+        let mut ranges: SmallVec<[SeqRange; 2]> = SmallVec::new();
+        loop {
+            let start = self.seq_bound()?;
+            let end = if self.eat(b':') {
+                self.seq_bound()?
+            } else {
+                start
+            };
+            ranges.push(SeqRange { start, end });
+            self.check_items(ranges.len())?;
+            if !self.eat(b',') {
+                break;
+            }
+        }
+        SequenceSet::from_ranges(ranges).or_else(|_| self.err("sequence-set"))
+    }
+
+    // ===== dates =====
+
+    fn month(&mut self) -> PResult<u8> {
+        let end = self.pos + 3;
+        if end > self.buf.len() {
+            return self.err("month");
+        }
+        match Date::month_from_name(&self.buf[self.pos..end]) {
+            Some(m) => {
+                self.pos = end;
+                Ok(m)
+            }
+            None => self.err("month"),
+        }
+    }
+
+    fn digits(&mut self, n: usize, what: &'static str) -> PResult<u32> {
+        let end = self.pos + n;
+        if end > self.buf.len() || !self.buf[self.pos..end].iter().all(u8::is_ascii_digit) {
+            return self.err(what);
+        }
+        let v = self.buf[self.pos..end]
+            .iter()
+            .fold(0u32, |a, &d| a * 10 + u32::from(d - b'0'));
+        self.pos = end;
+        Ok(v)
+    }
+
+    /// `date` (SEARCH): `1*2DIGIT "-" month "-" 4DIGIT`, optionally quoted.
+    pub(crate) fn date(&mut self) -> PResult<Date> {
+        let quoted = self.eat(b'"');
+        let start = self.pos;
+        let day = if self.buf.get(self.pos + 1).is_some_and(u8::is_ascii_digit) {
+            self.digits(2, "day")?
+        } else {
+            self.digits(1, "day")?
+        };
+        self.expect(b'-', "-")?;
+        let month = self.month()?;
+        self.expect(b'-', "-")?;
+        let year = self.digits(4, "year")?;
+        if quoted {
+            self.expect(b'"', "closing quote")?;
+        }
+        Date::new(year as u16, month, day as u8).or_else(|_| {
+            self.pos = start;
+            self.err("valid date")
+        })
+    }
+
+    /// `date-time`: `"dd-Mon-yyyy hh:mm:ss +zzzz"` (day may be space-padded).
+    pub(crate) fn date_time(&mut self) -> PResult<DateTime> {
+        self.expect(b'"', "date-time")?;
+        let start = self.pos;
+        let day = if self.eat(b' ') {
+            self.digits(1, "day")?
+        } else if self.buf.get(self.pos + 1).is_some_and(u8::is_ascii_digit) {
+            self.digits(2, "day")?
+        } else {
+            self.digits(1, "day")?
+        };
+        self.expect(b'-', "-")?;
+        let month = self.month()?;
+        self.expect(b'-', "-")?;
+        let year = self.digits(4, "year")?;
+        self.expect(b' ', "SP")?;
+        let h = self.digits(2, "hour")?;
+        self.expect(b':', ":")?;
+        let m = self.digits(2, "minute")?;
+        self.expect(b':', ":")?;
+        let s = self.digits(2, "second")?;
+        self.expect(b' ', "SP")?;
+        let sign: i16 = match self.peek() {
+            Some(b'+') => 1,
+            Some(b'-') => -1,
+            _ => return self.err("zone"),
+        };
+        self.pos += 1;
+        let zh = self.digits(2, "zone")? as i16;
+        let zm = self.digits(2, "zone")? as i16;
+        self.expect(b'"', "closing quote")?;
+        let date = Date::new(year as u16, month, day as u8);
+        date.and_then(|d| DateTime::new(d, h as u8, m as u8, s as u8, sign * (zh * 60 + zm)))
+            .or_else(|_| {
+                self.pos = start;
+                self.err("valid date-time")
+            })
+    }
+
+    // ===== body sections =====
+
+    /// `section-part` after `[`: `nz-number *("." nz-number)`; stops before a
+    /// `.` that starts a section-text keyword.
+    fn section_part(&mut self) -> PResult<Vec<NonZeroU32>> {
+        let mut part = Vec::new();
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            part.push(self.nz_number()?);
+            self.check_items(part.len())?;
+            if self.peek() == Some(b'.') && self.peek2().is_some_and(|b| b.is_ascii_digit()) {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        Ok(part)
+    }
+
+    /// `"[" [section-spec] "]"`.
+    pub(crate) fn section(&mut self) -> PResult<Section> {
+        self.expect(b'[', "[")?;
+        let part = self.section_part()?;
+        if !part.is_empty() && !self.eat(b'.') {
+            self.expect(b']', "]")?;
+            return Ok(Section { part, text: None });
+        }
+        if self.eat(b']') {
+            return Ok(Section { part, text: None });
+        }
+        let text = if self.eat_prefix(b"HEADER.FIELDS.NOT") {
+            self.sp()?;
+            SectionText::HeaderFieldsNot(self.paren_list(false, Self::astring)?)
+        } else if self.eat_prefix(b"HEADER.FIELDS") {
+            self.sp()?;
+            SectionText::HeaderFields(self.paren_list(false, Self::astring)?)
+        } else if self.eat_keyword(b"HEADER") {
+            SectionText::Header
+        } else if self.eat_keyword(b"TEXT") {
+            SectionText::Text
+        } else if !part.is_empty() && self.eat_keyword(b"MIME") {
+            SectionText::Mime
+        } else {
+            return self.err("section text");
+        };
+        self.expect(b']', "]")?;
+        Ok(Section {
+            part,
+            text: Some(text),
+        })
+    }
+
+    /// `"[" [section-binary] "]"`: a part path only.
+    pub(crate) fn section_binary(&mut self) -> PResult<Vec<NonZeroU32>> {
+        self.expect(b'[', "[")?;
+        let part = self.section_part()?;
+        self.expect(b']', "]")?;
+        Ok(part)
+    }
+
+    /// `"<" number "." nz-number ">"` (requests).
+    pub(crate) fn partial(&mut self) -> PResult<Partial> {
+        self.expect(b'<', "<")?;
+        let offset = self.number()?;
+        self.expect(b'.', ".")?;
+        let count = self.nz_number()?;
+        self.expect(b'>', ">")?;
+        Ok(Partial { offset, count })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with<T>(input: &'static [u8], f: impl FnOnce(&mut Parser<'_>) -> T) -> T {
+        let src = Bytes::from_static(input);
+        let cfg = DecodeConfig::commands();
+        let mut p = Parser::new(&src, &cfg);
+        f(&mut p)
+    }
+
+    #[test]
+    fn strings() {
+        assert_eq!(with(b"\"a\\\"b\"", |p| p.quoted().unwrap()), &b"a\"b"[..]);
+        assert_eq!(with(b"{3}\r\nabc", |p| p.string().unwrap()).as_bytes(), b"abc");
+        assert_eq!(with(b"~{3}\r\na\0c", |p| p.literal().unwrap()), (Bytes::from_static(b"a\0c"), true));
+        assert!(with(b"{3}\r\na\0c", |p| p.string()).is_err());
+        assert_eq!(with(b"NIL ", |p| p.nstring().unwrap()), None);
+        assert_eq!(with(b"NILS", |p| p.astring().unwrap()).as_bytes(), b"NILS");
+        assert!(with(b"{9}\r\nabc", |p| p.string()).is_err());
+    }
+
+    #[test]
+    fn numbers_and_sets() {
+        assert_eq!(with(b"4294967295", |p| p.number().unwrap()), u32::MAX);
+        assert!(with(b"4294967296", |p| p.number()).is_err());
+        assert!(with(b"99999999999999999999", |p| p.number64()).is_err());
+        assert_eq!(with(b"1:5,7,*", |p| p.sequence_set().unwrap()).to_string(), "1:5,7,*");
+        assert!(with(b"0", |p| p.sequence_set()).is_err());
+    }
+
+    #[test]
+    fn dates_and_sections() {
+        assert_eq!(with(b"1-Feb-1994", |p| p.date().unwrap()).to_string(), "1-Feb-1994");
+        assert_eq!(
+            with(b"\" 1-Jul-1996 02:44:25 -0700\"", |p| p.date_time().unwrap()).zone_minutes(),
+            -420
+        );
+        let s = with(b"[1.2.HEADER.FIELDS (From To)]", |p| p.section().unwrap());
+        assert_eq!(s.part.len(), 2);
+        assert!(matches!(s.text, Some(SectionText::HeaderFields(ref v)) if v.len() == 2));
+        assert_eq!(with(b"[]", |p| p.section().unwrap()), Section::default());
+        assert!(matches!(with(b"[3.MIME]", |p| p.section().unwrap()).text, Some(SectionText::Mime)));
+        assert!(with(b"[MIME]", |p| p.section()).is_err());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep: &'static [u8] = Box::leak(format!("{}{}", "(".repeat(100_000), ")".repeat(100_000)).into_bytes().into_boxed_slice());
+        fn nested(p: &mut Parser<'_>) -> PResult<()> {
+            p.paren_list(true, nested).map(|_| ())
+        }
+        let e = with(deep, nested).unwrap_err();
+        assert_eq!(e.kind, DecodeErrorKind::TooDeep);
+    }
+}

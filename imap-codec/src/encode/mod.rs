@@ -1,0 +1,351 @@
+//! The encoder: infallible, always strict, writing into a `BytesMut`.
+//!
+//! Strings take the cheapest form the grammar allows for their content: an atom
+//! where an `astring` may be an atom, a quoted string for short 7-bit text, and a
+//! literal otherwise. Commands record where a synchronising literal begins so a
+//! client can wait for `+` before sending the rest ([`crate::Fragment`]).
+
+use std::num::NonZeroU32;
+
+use bytes::{BufMut, BytesMut};
+use imap_proto::{
+    is_astring_char, is_atom_char, is_list_char, Atom, Date, DateTime, Flag, ListMailbox,
+    Literal, Mailbox, Partial, Section, SectionText, SequenceSet,
+};
+
+use crate::config::{EncodeConfig, LiteralPolicy};
+
+pub(crate) mod command;
+pub(crate) mod response;
+
+/// The longest string sent quoted; longer ones become literals.
+const MAX_QUOTED: usize = 1024;
+
+/// Synchronising literals in an encoded command: where each one's data starts
+/// (just after its `{n}\r\n`) and its length.
+pub(crate) type SplitPoints = Vec<(usize, usize)>;
+
+/// Encoding cursor over a destination buffer.
+pub(crate) struct Writer<'a> {
+    pub(crate) out: &'a mut BytesMut,
+    pub(crate) cfg: &'a EncodeConfig,
+    /// `Some` when encoding a command: literals follow the literal policy and
+    /// synchronising literals record their split point. `None` for responses,
+    /// whose literals are always plain `{n}`.
+    pub(crate) splits: Option<&'a mut SplitPoints>,
+}
+
+impl<'a> Writer<'a> {
+    pub(crate) fn new(out: &'a mut BytesMut, cfg: &'a EncodeConfig) -> Self {
+        Self {
+            out,
+            cfg,
+            splits: None,
+        }
+    }
+
+    pub(crate) fn for_command(
+        out: &'a mut BytesMut,
+        cfg: &'a EncodeConfig,
+        splits: &'a mut SplitPoints,
+    ) -> Self {
+        Self {
+            out,
+            cfg,
+            splits: Some(splits),
+        }
+    }
+
+    // ===== raw =====
+
+    #[inline]
+    pub(crate) fn raw(&mut self, b: &[u8]) {
+        self.out.extend_from_slice(b);
+    }
+
+    #[inline]
+    pub(crate) fn byte(&mut self, b: u8) {
+        self.out.put_u8(b);
+    }
+
+    #[inline]
+    pub(crate) fn sp(&mut self) {
+        self.out.put_u8(b' ');
+    }
+
+    #[inline]
+    pub(crate) fn crlf(&mut self) {
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// A decimal number.
+    #[inline]
+    pub(crate) fn number(&mut self, n: u64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        let mut n = n;
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.out.extend_from_slice(&buf[i..]);
+    }
+
+    /// A non-zero number.
+    #[inline]
+    pub(crate) fn nz(&mut self, n: NonZeroU32) {
+        self.number(u64::from(n.get()));
+    }
+
+    /// `item *(SP item)`.
+    pub(crate) fn sp_separated<T>(&mut self, items: &[T], mut f: impl FnMut(&mut Self, &T)) {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.sp();
+            }
+            f(self, item);
+        }
+    }
+
+    /// `"(" [item *(SP item)] ")"`.
+    pub(crate) fn paren_list<T>(&mut self, items: &[T], f: impl FnMut(&mut Self, &T)) {
+        self.byte(b'(');
+        self.sp_separated(items, f);
+        self.byte(b')');
+    }
+
+    // ===== strings =====
+
+    fn quotable(&self, b: &[u8]) -> bool {
+        if b.len() > MAX_QUOTED {
+            return false;
+        }
+        let seven_bit = b.iter().all(|&c| c != 0 && c != b'\r' && c != b'\n' && c < 0x80);
+        seven_bit
+            || (self.cfg.utf8_quoted
+                && std::str::from_utf8(b).is_ok()
+                && !b.iter().any(|&c| c == 0 || c == b'\r' || c == b'\n'))
+    }
+
+    /// A quoted string (the caller has checked [`Writer::quotable`]).
+    fn quoted(&mut self, b: &[u8]) {
+        self.byte(b'"');
+        for &c in b {
+            if c == b'"' || c == b'\\' {
+                self.byte(b'\\');
+            }
+            self.byte(c);
+        }
+        self.byte(b'"');
+    }
+
+    /// A literal header and data, following the literal policy for commands.
+    pub(crate) fn literal(&mut self, data: &[u8], binary: bool) {
+        if binary {
+            self.byte(b'~');
+        }
+        self.byte(b'{');
+        self.number(data.len() as u64);
+        let policy = self.cfg.literals;
+        let mut split = false;
+        if self.splits.is_some() {
+            match policy {
+                LiteralPolicy::Plus => self.byte(b'+'),
+                LiteralPolicy::Minus if policy.non_sync(data.len()) => self.byte(b'-'),
+                _ => split = true,
+            }
+        }
+        self.raw(b"}\r\n");
+        if split {
+            let at = self.out.len();
+            if let Some(s) = self.splits.as_deref_mut() {
+                s.push((at, data.len()));
+            }
+        }
+        self.raw(data);
+    }
+
+    /// A [`Literal`] value (`literal` or `literal8`).
+    pub(crate) fn literal_value(&mut self, l: &Literal) {
+        self.literal(l.data(), l.is_binary());
+    }
+
+    /// `string`: quoted when possible, else a literal.
+    pub(crate) fn string(&mut self, b: &[u8]) {
+        if self.quotable(b) {
+            self.quoted(b);
+        } else {
+            self.literal(b, false);
+        }
+    }
+
+    /// `astring`: an atom when possible (not `NIL`, which would read as nil in
+    /// places where an nstring is also allowed), else a string.
+    pub(crate) fn astring(&mut self, b: &[u8]) {
+        if !b.is_empty() && b.iter().all(|&c| is_astring_char(c)) && !b.eq_ignore_ascii_case(b"NIL")
+        {
+            self.raw(b);
+        } else {
+            self.string(b);
+        }
+    }
+
+    /// `nstring`.
+    pub(crate) fn nstring(&mut self, s: Option<&imap_proto::IString>) {
+        match s {
+            Some(s) => self.string(s.as_bytes()),
+            None => self.raw(b"NIL"),
+        }
+    }
+
+    /// An atom.
+    pub(crate) fn atom(&mut self, a: &Atom) {
+        self.raw(a.as_bytes());
+    }
+
+    // ===== mailboxes =====
+
+    /// `mailbox`.
+    pub(crate) fn mailbox(&mut self, m: &Mailbox) {
+        let wire = m.to_wire(self.cfg.utf8_mailboxes);
+        self.astring(&wire);
+    }
+
+    /// `list-mailbox`.
+    pub(crate) fn list_mailbox(&mut self, m: &ListMailbox) {
+        let wire = m.to_wire(self.cfg.utf8_mailboxes);
+        if !wire.is_empty() && wire.iter().all(|&c| is_list_char(c)) {
+            self.raw(&wire);
+        } else {
+            self.string(&wire);
+        }
+    }
+
+    // ===== flags, sets, dates =====
+
+    /// A flag.
+    pub(crate) fn flag(&mut self, f: &Flag) {
+        match f {
+            Flag::Keyword(a) => self.atom(a),
+            Flag::Extension(a) => {
+                self.byte(b'\\');
+                self.atom(a);
+            }
+            other => self.raw(other.static_name().unwrap_or_default().as_bytes()),
+        }
+    }
+
+    /// `(flag …)`.
+    pub(crate) fn flag_list(&mut self, flags: &[Flag]) {
+        self.paren_list(flags, |w, f| w.flag(f));
+    }
+
+    /// A sequence set.
+    pub(crate) fn sequence_set(&mut self, s: &SequenceSet) {
+        if s.is_saved() {
+            self.byte(b'$');
+            return;
+        }
+        for (i, r) in s.ranges().iter().enumerate() {
+            if i > 0 {
+                self.byte(b',');
+            }
+            self.seq_bound(r.start);
+            if r.start != r.end {
+                self.byte(b':');
+                self.seq_bound(r.end);
+            }
+        }
+    }
+
+    fn seq_bound(&mut self, b: imap_proto::SeqBound) {
+        match b {
+            imap_proto::SeqBound::Value(v) => self.nz(v),
+            _ => self.byte(b'*'),
+        }
+    }
+
+    /// `date` (unquoted).
+    pub(crate) fn date(&mut self, d: &Date) {
+        self.number(u64::from(d.day()));
+        self.byte(b'-');
+        self.raw(d.month_name().as_bytes());
+        self.byte(b'-');
+        let y = d.year();
+        self.raw(&[
+            b'0' + (y / 1000 % 10) as u8,
+            b'0' + (y / 100 % 10) as u8,
+            b'0' + (y / 10 % 10) as u8,
+            b'0' + (y % 10) as u8,
+        ]);
+    }
+
+    /// `date-time` (quoted).
+    pub(crate) fn date_time(&mut self, d: &DateTime) {
+        self.byte(b'"');
+        self.raw(d.to_string().as_bytes());
+        self.byte(b'"');
+    }
+
+    // ===== sections =====
+
+    fn part(&mut self, part: &[NonZeroU32]) {
+        for (i, p) in part.iter().enumerate() {
+            if i > 0 {
+                self.byte(b'.');
+            }
+            self.nz(*p);
+        }
+    }
+
+    /// `"[" section-spec "]"`.
+    pub(crate) fn section(&mut self, s: &Section) {
+        self.byte(b'[');
+        self.part(&s.part);
+        if let Some(t) = &s.text {
+            if !s.part.is_empty() {
+                self.byte(b'.');
+            }
+            match t {
+                SectionText::Header => self.raw(b"HEADER"),
+                SectionText::HeaderFields(f) => {
+                    self.raw(b"HEADER.FIELDS ");
+                    self.paren_list(f, |w, h| w.astring(h.as_bytes()));
+                }
+                SectionText::HeaderFieldsNot(f) => {
+                    self.raw(b"HEADER.FIELDS.NOT ");
+                    self.paren_list(f, |w, h| w.astring(h.as_bytes()));
+                }
+                SectionText::Text => self.raw(b"TEXT"),
+                SectionText::Mime => self.raw(b"MIME"),
+                _ => {}
+            }
+        }
+        self.byte(b']');
+    }
+
+    /// `"[" section-binary "]"`.
+    pub(crate) fn section_binary(&mut self, part: &[NonZeroU32]) {
+        self.byte(b'[');
+        self.part(part);
+        self.byte(b']');
+    }
+
+    /// `<offset.count>`.
+    pub(crate) fn partial(&mut self, p: &Partial) {
+        self.byte(b'<');
+        self.number(u64::from(p.offset));
+        self.byte(b'.');
+        self.nz(p.count);
+        self.byte(b'>');
+    }
+
+    /// Whether `b` is a valid atom (for choosing forms).
+    pub(crate) fn is_atom(b: &[u8]) -> bool {
+        !b.is_empty() && b.iter().all(|&c| is_atom_char(c))
+    }
+}

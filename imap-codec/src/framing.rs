@@ -1,0 +1,402 @@
+//! Framing: where one command or response ends in a byte stream.
+//!
+//! A message is one or more lines; a line ending in a literal announcement
+//! (`{n}`, `{n+}`, `{n-}`, `~{n}` before CRLF) is followed by exactly `n` bytes of
+//! literal data and then more of the message. The framer finds message boundaries
+//! with a `memchr` scan for LF and never looks at a byte twice: it keeps its
+//! position between calls, so feeding a message one byte at a time costs the same
+//! as feeding it at once (no quadratic re-parsing of a growing buffer).
+//!
+//! Limits are checked as soon as they can be: a line is refused once it grows past
+//! the limit (before its end arrives), a literal when it is announced. A refused
+//! message is skipped without buffering it, literals included, so the stream
+//! resynchronises on the next message.
+
+use memchr::memchr;
+
+use crate::config::{DecodeConfig, Limits};
+use crate::error::DecodeErrorKind;
+
+/// How a literal was announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LiteralMode {
+    /// `{n}`: the sender waits for a continuation request.
+    Sync,
+    /// `{n+}` or `{n-}` (RFC 7888): the data follows at once.
+    NonSync,
+}
+
+/// A literal announcement found at the end of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Announcement {
+    pub(crate) len: u64,
+    pub(crate) mode: LiteralMode,
+    /// Offset of the `{` (or `~`) within the line.
+    pub(crate) start: usize,
+}
+
+/// Which direction is being framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// Client to server: synchronising literals are announced to the caller.
+    Commands,
+    /// Server to client: literals always follow at once.
+    Responses,
+}
+
+/// What the framer found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// More bytes are needed.
+    Incomplete,
+    /// A synchronising literal of `len` bytes was announced and its bytes are not
+    /// there yet: the server should answer `+` (or refuse).
+    Announce { len: u64 },
+    /// A whole message occupies the first `n` bytes of the buffer.
+    Complete(usize),
+    /// Drop the first `n` bytes (skipping a refused message), then call again.
+    Skip(usize),
+}
+
+/// A framing error: the caller reports it, drops `drop` bytes, and goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FrameError {
+    pub(crate) kind: DecodeErrorKind,
+    /// Offset of the problem in the buffer.
+    pub(crate) at: usize,
+    /// Bytes to drop from the front of the buffer.
+    pub(crate) drop: usize,
+}
+
+/// Incremental framer state. The buffer passed to [`Framer::step`] must start at
+/// the first byte of the current message and only ever grow at the end between
+/// calls (until the caller drops bytes as told).
+#[derive(Debug, Clone)]
+pub(crate) struct Framer {
+    side: Side,
+    /// Bytes of the current message scanned so far.
+    scan: usize,
+    /// Start of the current line.
+    line_start: usize,
+    /// Literal bytes still to come.
+    literal_left: u64,
+    /// Literals in the current message.
+    literals: usize,
+    /// Size of the current message so far (lines and literals).
+    size: u64,
+    /// Dropping the rest of a refused message.
+    discarding: bool,
+}
+
+impl Framer {
+    pub(crate) fn new(side: Side) -> Self {
+        Self {
+            side,
+            scan: 0,
+            line_start: 0,
+            literal_left: 0,
+            literals: 0,
+            size: 0,
+            discarding: false,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.scan = 0;
+        self.line_start = 0;
+        self.literal_left = 0;
+        self.literals = 0;
+        self.size = 0;
+        self.discarding = false;
+    }
+
+    /// Whether a message has been partly scanned (used to detect a truncated
+    /// stream at end of input).
+    pub(crate) fn in_message(&self) -> bool {
+        self.scan > 0 || self.literal_left > 0 || self.discarding
+    }
+
+    /// Give up on a partly received message whose synchronising literal the
+    /// caller refused: the sender will not send the literal, so the message ends
+    /// here. Returns the number of bytes to drop.
+    pub(crate) fn abandon(&mut self) -> usize {
+        let n = self.scan;
+        self.reset();
+        n
+    }
+
+    /// Advance over `buf`.
+    pub(crate) fn step(&mut self, buf: &[u8], cfg: &DecodeConfig) -> Result<Step, FrameError> {
+        let limits: &Limits = &cfg.limits;
+        loop {
+            if self.literal_left > 0 {
+                let avail = (buf.len() - self.scan) as u64;
+                if self.discarding {
+                    let n = avail.min(self.literal_left) as usize;
+                    if n == 0 {
+                        return Ok(Step::Incomplete);
+                    }
+                    self.literal_left -= n as u64;
+                    return Ok(Step::Skip(n));
+                }
+                if avail < self.literal_left {
+                    return Ok(Step::Incomplete);
+                }
+                self.scan += self.literal_left as usize;
+                self.literal_left = 0;
+                self.line_start = self.scan;
+                continue;
+            }
+
+            let Some(i) = memchr(b'\n', &buf[self.scan..]) else {
+                if self.discarding {
+                    return Ok(if buf.is_empty() {
+                        Step::Incomplete
+                    } else {
+                        Step::Skip(buf.len())
+                    });
+                }
+                if buf.len() - self.line_start > limits.max_line {
+                    let at = self.line_start + limits.max_line;
+                    self.reset();
+                    self.discarding = true;
+                    return Err(FrameError {
+                        kind: DecodeErrorKind::LineTooLong,
+                        at,
+                        drop: buf.len(),
+                    });
+                }
+                self.scan = buf.len();
+                return Ok(Step::Incomplete);
+            };
+            let lf = self.scan + i;
+            let line = &buf[self.line_start..lf];
+
+            if self.discarding {
+                // Skip the rest of a refused message: follow non-synchronising
+                // literals (their bytes are coming), stop at the message end.
+                let ann = find_literal(line, cfg.quirks.bare_lf);
+                self.reset();
+                if let Some(Ok(a)) = ann {
+                    if a.mode == LiteralMode::NonSync || self.side == Side::Responses {
+                        self.discarding = true;
+                        self.literal_left = a.len;
+                    }
+                }
+                return Ok(Step::Skip(lf + 1));
+            }
+
+            if line.len() + 1 > limits.max_line {
+                let at = self.line_start + limits.max_line;
+                return Err(self.refuse(DecodeErrorKind::LineTooLong, at, lf, None));
+            }
+            self.size += (line.len() + 1) as u64;
+            if !cfg.quirks.bare_lf && line.last() != Some(&b'\r') {
+                return Err(self.refuse(DecodeErrorKind::BareLf, lf, lf, None));
+            }
+
+            match find_literal(line, cfg.quirks.bare_lf) {
+                None => {
+                    self.reset();
+                    return Ok(Step::Complete(lf + 1));
+                }
+                Some(Err(())) => {
+                    let at = self.line_start;
+                    return Err(self.refuse(
+                        DecodeErrorKind::LiteralTooLarge { len: u64::MAX },
+                        at,
+                        lf,
+                        None,
+                    ));
+                }
+                Some(Ok(a)) => {
+                    let at = self.line_start + a.start;
+                    self.literals += 1;
+                    if self.literals > limits.max_literals {
+                        return Err(self.refuse(DecodeErrorKind::TooManyLiterals, at, lf, Some(a)));
+                    }
+                    if a.len > limits.max_literal || self.size + a.len > limits.max_message {
+                        let kind = DecodeErrorKind::LiteralTooLarge { len: a.len };
+                        return Err(self.refuse(kind, at, lf, Some(a)));
+                    }
+                    self.size += a.len;
+                    self.scan = lf + 1;
+                    self.literal_left = a.len;
+                    self.line_start = self.scan;
+                    if a.len == 0 {
+                        continue;
+                    }
+                    let have = (buf.len() - self.scan) as u64;
+                    if self.side == Side::Commands && a.mode == LiteralMode::Sync && have < a.len {
+                        return Ok(Step::Announce { len: a.len });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Refuse the current message at the line ending at `lf`: drop what is
+    /// buffered, and keep discarding if the sender will go on sending it.
+    fn refuse(
+        &mut self,
+        kind: DecodeErrorKind,
+        at: usize,
+        lf: usize,
+        literal: Option<Announcement>,
+    ) -> FrameError {
+        self.reset();
+        if let Some(a) = literal {
+            // The data of a non-synchronising literal (or any literal in a
+            // response) is on its way: skip it and the rest of the message.
+            if a.mode == LiteralMode::NonSync || self.side == Side::Responses {
+                self.discarding = true;
+                self.literal_left = a.len;
+            }
+        }
+        FrameError {
+            kind,
+            at,
+            drop: lf + 1,
+        }
+    }
+}
+
+/// Find a literal announcement at the end of `line` (which excludes the LF).
+/// `Some(Err(()))` when the size does not fit in a `u64`.
+pub(crate) fn find_literal(line: &[u8], bare_lf: bool) -> Option<Result<Announcement, ()>> {
+    let line = match line.strip_suffix(b"\r") {
+        Some(l) => l,
+        None if bare_lf => line,
+        None => return None,
+    };
+    let (&last, rest) = line.split_last()?;
+    if last != b'}' {
+        return None;
+    }
+    let (rest, mode) = match rest.last() {
+        Some(b'+') | Some(b'-') => (&rest[..rest.len() - 1], LiteralMode::NonSync),
+        _ => (rest, LiteralMode::Sync),
+    };
+    let digits = rest.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    if rest.len() == digits {
+        return None;
+    }
+    let open = rest.len() - digits - 1;
+    if rest[open] != b'{' {
+        return None;
+    }
+    let mut len: u64 = 0;
+    for &d in &rest[open + 1..] {
+        len = match len.checked_mul(10).and_then(|l| l.checked_add(u64::from(d - b'0'))) {
+            Some(l) => l,
+            None => return Some(Err(())),
+        };
+    }
+    let start = if open > 0 && rest[open - 1] == b'~' {
+        open - 1
+    } else {
+        open
+    };
+    Some(Ok(Announcement { len, mode, start }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> DecodeConfig {
+        DecodeConfig::commands()
+    }
+
+    #[test]
+    fn finds_literals() {
+        let a = find_literal(b"A1 LOGIN {5}\r", false).unwrap().unwrap();
+        assert_eq!((a.len, a.mode, a.start), (5, LiteralMode::Sync, 9));
+        let a = find_literal(b"A1 APPEND x ~{12+}\r", false).unwrap().unwrap();
+        assert_eq!((a.len, a.mode, a.start), (12, LiteralMode::NonSync, 12));
+        assert_eq!(find_literal(b"{3-}\r", false).unwrap().unwrap().mode, LiteralMode::NonSync);
+        assert!(find_literal(b"A1 NOOP\r", false).is_none());
+        assert!(find_literal(b"A1 x}\r", false).is_none());
+        assert!(find_literal(b"A1 {}\r", false).is_none());
+        assert!(find_literal(b"A1 {5}", false).is_none());
+        assert!(find_literal(b"A1 {5}", true).is_some());
+        assert_eq!(find_literal(b"{99999999999999999999999}\r", false), Some(Err(())));
+    }
+
+    #[test]
+    fn byte_by_byte_equals_all_at_once() {
+        let msg = b"A1 LOGIN {5+}\r\nhello {3+}\r\nabc\r\nA2 NOOP\r\n";
+        let mut f = Framer::new(Side::Commands);
+        let mut found = None;
+        for end in 1..=msg.len() {
+            match f.step(&msg[..end], &cfg()).unwrap() {
+                Step::Complete(n) => {
+                    found = Some(n);
+                    break;
+                }
+                Step::Incomplete => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(found, Some(32));
+    }
+
+    #[test]
+    fn announces_sync_literal_once() {
+        let mut f = Framer::new(Side::Commands);
+        let buf = b"A1 LOGIN {5}\r\n";
+        assert_eq!(f.step(buf, &cfg()).unwrap(), Step::Announce { len: 5 });
+        assert_eq!(f.step(buf, &cfg()).unwrap(), Step::Incomplete);
+        let more = b"A1 LOGIN {5}\r\nhello x\r\n";
+        assert_eq!(f.step(more, &cfg()).unwrap(), Step::Complete(more.len()));
+        // Responses never announce.
+        let mut f = Framer::new(Side::Responses);
+        assert_eq!(f.step(buf, &DecodeConfig::responses()).unwrap(), Step::Incomplete);
+    }
+
+    #[test]
+    fn refuses_long_line_before_its_end() {
+        let mut c = cfg();
+        c.limits.max_line = 10;
+        let mut f = Framer::new(Side::Commands);
+        let e = f.step(b"A1 NOOP NOOP NOOP", &c).unwrap_err();
+        assert_eq!(e.kind, DecodeErrorKind::LineTooLong);
+        assert_eq!(e.drop, 17);
+        // The rest of the line is skipped, then framing resumes.
+        assert_eq!(f.step(b" more\r\nA2 NOOP\r\n", &c).unwrap(), Step::Skip(7));
+        assert_eq!(f.step(b"A2 NOOP\r\n", &c).unwrap(), Step::Complete(9));
+    }
+
+    #[test]
+    fn refuses_big_literals_without_buffering() {
+        let mut c = cfg();
+        c.limits.max_literal = 4;
+        let mut f = Framer::new(Side::Commands);
+        let e = f.step(b"A1 APPEND x {10+}\r\n0123", &c).unwrap_err();
+        assert_eq!(e.kind, DecodeErrorKind::LiteralTooLarge { len: 10 });
+        assert_eq!(e.drop, 19);
+        assert_eq!(f.step(b"0123", &c).unwrap(), Step::Skip(4));
+        assert_eq!(f.step(b"456789\r\nA2 NOOP\r\n", &c).unwrap(), Step::Skip(6));
+        assert_eq!(f.step(b"\r\nA2 NOOP\r\n", &c).unwrap(), Step::Skip(2));
+        assert_eq!(f.step(b"A2 NOOP\r\n", &c).unwrap(), Step::Complete(9));
+        // A refused synchronising literal is never sent: nothing left to skip.
+        let mut f = Framer::new(Side::Commands);
+        let e = f.step(b"A1 APPEND x {10}\r\n", &c).unwrap_err();
+        assert_eq!(e.drop, 18);
+        assert_eq!(f.step(b"A2 NOOP\r\n", &c).unwrap(), Step::Complete(9));
+    }
+
+    #[test]
+    fn bare_lf_policy() {
+        let mut f = Framer::new(Side::Commands);
+        assert_eq!(f.step(b"A1 NOOP\n", &cfg()).unwrap(), Step::Complete(8));
+        let mut strict = cfg();
+        strict.quirks.bare_lf = false;
+        let e = f.step(b"A1 NOOP\n", &strict).unwrap_err();
+        assert_eq!(e.kind, DecodeErrorKind::BareLf);
+    }
+}
