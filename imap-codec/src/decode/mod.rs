@@ -19,8 +19,10 @@ use smallvec::SmallVec;
 use crate::config::DecodeConfig;
 use crate::error::DecodeErrorKind;
 
+pub(crate) mod body;
 pub(crate) mod command;
 pub(crate) mod response;
+pub(crate) mod search_key;
 
 /// A parse failure inside a framed message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,8 +15,10 @@ use imap_proto::{
 
 use crate::config::{EncodeConfig, LiteralPolicy};
 
+pub(crate) mod body;
 pub(crate) mod command;
 pub(crate) mod response;
+pub(crate) mod search_key;
 
 /// The longest string sent quoted; longer ones become literals.
 const MAX_QUOTED: usize = 1024;
