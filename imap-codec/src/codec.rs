@@ -6,7 +6,7 @@ use imap_proto::{AuthenticateData, Command, Greeting, Response, Tag};
 use crate::config::{DecodeConfig, EncodeConfig};
 use crate::decode::{self, PError, Parser};
 use crate::encode::{self, Writer};
-use crate::error::{excerpt, DecodeError, DecodeErrorKind};
+use crate::error::{excerpt, DecodeError};
 use crate::framing::{FrameError, Framer, LiteralMode, Side, Step};
 
 /// The result of a decode.
@@ -404,5 +404,11 @@ pub fn encode_greeting(greeting: &Greeting, dst: &mut BytesMut, config: &EncodeC
     encode::response::greeting(&mut w, greeting);
 }
 
-#[allow(dead_code)]
-fn _kinds(_: DecodeErrorKind) {}
+/// Parse one framed message (for [`crate::fuzzing`]).
+pub(crate) fn parse_framed<T>(
+    bytes: &Bytes,
+    config: &DecodeConfig,
+    parse: impl FnOnce(&mut Parser<'_>) -> decode::PResult<T>,
+) -> Result<T, DecodeError> {
+    parse_message(bytes, config, 0, parse)
+}

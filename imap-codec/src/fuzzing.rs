@@ -2,6 +2,9 @@
 //! runs each over its committed seed corpus. Each body must never panic, whatever
 //! the input; the round-trip bodies also check that what the encoder writes
 //! decodes back to the same value.
+//!
+//! Also the two halves of decoding taken apart, framing alone and parsing alone,
+//! so that benchmarks can measure what framing adds. Not a stable API.
 
 use bytes::{Bytes, BytesMut};
 
@@ -102,4 +105,41 @@ pub fn response_roundtrip(data: &[u8]) {
             _ => continue,
         }
     }
+}
+
+/// Frame a whole response stream without parsing; returns the number of messages.
+/// (Benchmarks: the cost of framing alone.)
+pub fn frame_responses(data: &[u8]) -> usize {
+    let cfg = DecodeConfig::responses();
+    let mut framer = crate::framing::Framer::new(crate::framing::Side::Responses);
+    let mut pos = 0;
+    let mut n = 0;
+    while pos < data.len() {
+        match framer.step(&data[pos..], &cfg) {
+            Ok(crate::framing::Step::Complete(len)) | Ok(crate::framing::Step::Skip(len)) => {
+                pos += len;
+                n += 1;
+            }
+            Ok(_) => break,
+            Err(e) => pos += e.drop.max(1),
+        }
+    }
+    n
+}
+
+/// Parse one already-framed response (the exact bytes of one message) without
+/// running the framer. (Benchmarks: the cost of parsing alone.)
+pub fn parse_framed_response(
+    message: &Bytes,
+    config: &DecodeConfig,
+) -> Result<imap_proto::Response, crate::DecodeError> {
+    crate::codec::parse_framed(message, config, |p| crate::decode::response::response(p, false))
+}
+
+/// Parse one already-framed command without running the framer.
+pub fn parse_framed_command(
+    message: &Bytes,
+    config: &DecodeConfig,
+) -> Result<imap_proto::Command, crate::DecodeError> {
+    crate::codec::parse_framed(message, config, crate::decode::command::command)
 }
