@@ -23,7 +23,8 @@ use crate::error::DecodeErrorKind;
 pub enum LiteralMode {
     /// `{n}`: the sender waits for a continuation request.
     Sync,
-    /// `{n+}` or `{n-}` (RFC 7888): the data follows at once.
+    /// `{n+}` (RFC 7888): the data follows at once. `{n-}` is accepted too, as
+    /// some senders misread LITERAL- as a syntax; the encoder never writes it.
     NonSync,
 }
 

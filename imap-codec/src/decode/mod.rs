@@ -258,7 +258,7 @@ impl<'a> Parser<'a> {
 
     /// Leave a nested list.
     pub(crate) fn leave(&mut self) {
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
     }
 
     /// Check a list's length against `max_list_items`.
@@ -302,8 +302,7 @@ impl<'a> Parser<'a> {
         Ok(out)
     }
 
-    /// Items separated by single spaces until `stop` says the list ended
-    /// (`*(SP item)` after a first item).
+    /// `item *(SP item)`: items separated by spaces until the end of the line.
     pub(crate) fn sp_list<T>(
         &mut self,
         mut item: impl FnMut(&mut Self) -> PResult<T>,

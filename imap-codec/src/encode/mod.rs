@@ -13,7 +13,7 @@ use imap_proto::{
     Literal, Mailbox, Partial, Section, SectionText, SequenceSet,
 };
 
-use crate::config::{EncodeConfig, LiteralPolicy};
+use crate::config::EncodeConfig;
 
 pub(crate) mod body;
 pub(crate) mod command;
@@ -155,10 +155,12 @@ impl<'a> Writer<'a> {
         let policy = self.cfg.literals;
         let mut split = false;
         if self.splits.is_some() {
-            match policy {
-                LiteralPolicy::Plus => self.byte(b'+'),
-                LiteralPolicy::Minus if policy.non_sync(data.len()) => self.byte(b'-'),
-                _ => split = true,
+            // RFC 7888 §3: both LITERAL+ and LITERAL- write a non-synchronising
+            // literal as `{n+}`; LITERAL- only limits its size.
+            if policy.non_sync(data.len()) {
+                self.byte(b'+');
+            } else {
+                split = true;
             }
         }
         self.raw(b"}\r\n");
