@@ -29,6 +29,8 @@
 //! assert!(matches!(value.body, CommandBody::Login { .. }));
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod codec;
 mod config;
 mod decode;
@@ -49,6 +51,6 @@ pub use crate::config::{DecodeConfig, EncodeConfig, LiteralPolicy, Limits, Quirk
 pub use crate::error::{DecodeError, DecodeErrorKind};
 pub use crate::framing::LiteralMode;
 #[cfg(feature = "tokio-util")]
-pub use crate::tokio::{ClientCodec, ServerCodec, ServerItem};
+pub use crate::tokio::{ClientCodec, CodecError, ServerCodec, ServerItem};
 
 pub use imap_proto;

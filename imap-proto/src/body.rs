@@ -68,8 +68,8 @@ pub enum BodySpecific {
     Basic,
     /// `TEXT/*`: size in lines.
     Text {
-        /// Lines of encoded text.
-        lines: u32,
+        /// Lines of encoded text (`number64` in RFC 9051).
+        lines: u64,
     },
     /// `MESSAGE/RFC822` or `MESSAGE/GLOBAL`: the encapsulated message.
     Message {
@@ -77,8 +77,8 @@ pub enum BodySpecific {
         envelope: Box<Envelope>,
         /// Its structure.
         body: Box<BodyStructure>,
-        /// Lines of encoded text.
-        lines: u32,
+        /// Lines of encoded text (`number64` in RFC 9051).
+        lines: u64,
     },
 }
 
@@ -143,7 +143,7 @@ pub enum BodyExtension {
     /// A string or NIL.
     NString(NString),
     /// A number.
-    Number(u32),
+    Number(u64),
     /// A parenthesised, non-empty list.
     List(Vec<Self>),
 }

@@ -222,8 +222,10 @@ pub enum FetchItem {
         section: Section,
         /// The origin octet of a partial fetch.
         origin: Option<u32>,
-        /// The data (zero-copy slice of the received literal).
-        data: NString,
+        /// The data (zero-copy slice of the received literal), NIL as `None`.
+        /// Raw bytes rather than a string: real servers send message bodies with
+        /// NUL bytes, and one such message must not fail the FETCH.
+        data: Option<Bytes>,
     },
     /// `BINARY[part]<origin> (nstring / literal8)` (RFC 3516).
     Binary {
@@ -241,12 +243,12 @@ pub enum FetchItem {
         /// The decoded size.
         size: u64,
     },
-    /// `RFC822 nstring` (IMAP4rev1).
-    Rfc822(NString),
+    /// `RFC822 nstring` (IMAP4rev1), raw bytes as for `BodySection`.
+    Rfc822(Option<Bytes>),
     /// `RFC822.HEADER nstring` (IMAP4rev1).
-    Rfc822Header(NString),
+    Rfc822Header(Option<Bytes>),
     /// `RFC822.TEXT nstring` (IMAP4rev1).
-    Rfc822Text(NString),
+    Rfc822Text(Option<Bytes>),
     /// `MODSEQ (n)` (RFC 7162).
     ModSeq(ModSeq),
     /// `EMAILID (id)` (RFC 8474).

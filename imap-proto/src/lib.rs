@@ -28,6 +28,8 @@
 //! assert_eq!(Flag::try_from("\\Seen").unwrap(), Flag::Seen);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod base64;
 mod body;
 mod capability;

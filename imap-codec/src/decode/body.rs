@@ -1,1 +1,335 @@
-//! BODYSTRUCTURE and ENVELOPE (RFC 9051 §7.5.2). Owned by the response grammar.
+//! ENVELOPE and BODY/BODYSTRUCTURE (RFC 9051 §7.5.2 and §9 `envelope`, `body`),
+//! owned by the response grammar.
+//!
+//! Every nested body passes through [`Parser::enter`], so a 100,000-deep
+//! BODYSTRUCTURE fails with `TooDeep` instead of exhausting the stack. Strings
+//! are zero-copy slices of the received message.
+
+use imap_proto::{
+    Address, Body, BodyExtension, BodyFields, BodySpecific, BodyStructure, Disposition,
+    DispositionExt, Envelope, IString, LanguageExt, LocationExt, MultiPartExtension,
+    SinglePartExtension,
+};
+
+use super::{PResult, Parser};
+
+/// Before an optional trailing field: consume the separating space and say
+/// whether a field follows. A space that only precedes `)` is skipped when the
+/// `trailing_space` quirk allows it, and then no field follows.
+pub(crate) fn more(p: &mut Parser<'_>) -> PResult<bool> {
+    p.skip_space_before_close();
+    if p.at_sp() {
+        p.sp()?;
+        Ok(true)
+    } else {
+        Ok(false)
+    }
+}
+
+/// Whether lenient spacing is on (spaces where the grammar has none, as between
+/// the parts of `1*body` or `1*address`).
+#[inline]
+fn lenient_spaces(p: &Parser<'_>) -> bool {
+    p.cfg.quirks.extra_spaces || p.cfg.quirks.trailing_space
+}
+
+// ===== envelope =====
+
+/// `envelope` (RFC 9051 §7.5.2 and §9): date, subject, six address lists,
+/// in-reply-to and message-id. Address lists are empty for `NIL`.
+pub(crate) fn envelope(p: &mut Parser<'_>) -> PResult<Envelope> {
+    p.expect(b'(', "envelope")?;
+    let date = p.nstring()?;
+    p.sp()?;
+    let subject = p.nstring()?;
+    p.sp()?;
+    let from = addresses(p)?;
+    p.sp()?;
+    let sender = addresses(p)?;
+    p.sp()?;
+    let reply_to = addresses(p)?;
+    p.sp()?;
+    let to = addresses(p)?;
+    p.sp()?;
+    let cc = addresses(p)?;
+    p.sp()?;
+    let bcc = addresses(p)?;
+    p.sp()?;
+    let in_reply_to = p.nstring()?;
+    p.sp()?;
+    let message_id = p.nstring()?;
+    p.skip_space_before_close();
+    p.expect(b')', ") after envelope")?;
+    Ok(Envelope {
+        date,
+        subject,
+        from,
+        sender,
+        reply_to,
+        to,
+        cc,
+        bcc,
+        in_reply_to,
+        message_id,
+    })
+}
+
+/// `"(" 1*address ")" / nil`; `()` is accepted with the `empty_lists` quirk.
+fn addresses(p: &mut Parser<'_>) -> PResult<Vec<Address>> {
+    if !p.eat(b'(') {
+        p.keyword(b"NIL", "address list")?;
+        return Ok(Vec::new());
+    }
+    // Most lists hold one address.
+    let mut out = Vec::with_capacity(1);
+    loop {
+        match p.peek() {
+            Some(b'(') => {
+                out.push(address(p)?);
+                p.check_items(out.len())?;
+            }
+            Some(b')') => {
+                if out.is_empty() && !p.cfg.quirks.empty_lists {
+                    return p.err("address");
+                }
+                p.pos += 1;
+                return Ok(out);
+            }
+            Some(b' ') if lenient_spaces(p) => p.pos += 1,
+            _ => return p.err("address"),
+        }
+    }
+}
+
+/// `address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"`.
+fn address(p: &mut Parser<'_>) -> PResult<Address> {
+    p.expect(b'(', "address")?;
+    let name = p.nstring()?;
+    p.sp()?;
+    let adl = p.nstring()?;
+    p.sp()?;
+    let mailbox = p.nstring()?;
+    p.sp()?;
+    let host = p.nstring()?;
+    p.skip_space_before_close();
+    p.expect(b')', ") after address")?;
+    Ok(Address {
+        name,
+        adl,
+        mailbox,
+        host,
+    })
+}
+
+// ===== body =====
+
+/// `body` (RFC 9051 §9): a single part or a multipart, with extension data when
+/// present (BODYSTRUCTURE). [`BodySpecific`] is chosen from the media type:
+/// `TEXT/*` has a line count, `MESSAGE/RFC822` and `MESSAGE/GLOBAL` an
+/// encapsulated envelope and body, everything else is basic.
+pub(crate) fn body(p: &mut Parser<'_>) -> PResult<BodyStructure> {
+    p.expect(b'(', "body")?;
+    p.enter()?;
+    let bs = if p.peek() == Some(b'(') {
+        multipart(p)?
+    } else {
+        single_part(p)?
+    };
+    p.skip_space_before_close();
+    p.expect(b')', ") after body")?;
+    p.leave();
+    Ok(bs)
+}
+
+/// `body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]`.
+fn multipart(p: &mut Parser<'_>) -> PResult<BodyStructure> {
+    let mut bodies = Vec::with_capacity(2);
+    loop {
+        bodies.push(body(p)?);
+        p.check_items(bodies.len())?;
+        if p.peek() == Some(b'(') {
+            continue;
+        }
+        // Some servers separate the parts with a space.
+        if p.at_sp() && lenient_spaces(p) {
+            let skip = p.rest().iter().take_while(|&&b| b == b' ').count();
+            if p.rest().get(skip) == Some(&b'(') {
+                p.pos += skip;
+                continue;
+            }
+        }
+        break;
+    }
+    p.sp()?;
+    let subtype = p.string()?;
+    let extension = if more(p)? {
+        let params = params(p)?;
+        let tail = if more(p)? {
+            Some(disposition_ext(p)?)
+        } else {
+            None
+        };
+        Some(MultiPartExtension { params, tail })
+    } else {
+        None
+    };
+    Ok(BodyStructure::Multi {
+        bodies,
+        subtype,
+        extension,
+    })
+}
+
+/// `body-type-1part = (body-type-basic / body-type-msg / body-type-text)
+/// [SP body-ext-1part]`.
+fn single_part(p: &mut Parser<'_>) -> PResult<BodyStructure> {
+    let media_type = p.string()?;
+    p.sp()?;
+    let subtype = p.string()?;
+    p.sp()?;
+    let fields = body_fields(p)?;
+    let specific = if media_type.eq_ignore_case("TEXT") {
+        p.sp()?;
+        BodySpecific::Text { lines: p.number64()? }
+    } else if media_type.eq_ignore_case("MESSAGE")
+        && (subtype.eq_ignore_case("RFC822") || subtype.eq_ignore_case("GLOBAL"))
+    {
+        p.sp()?;
+        let envelope = Box::new(envelope(p)?);
+        p.sp()?;
+        let body = Box::new(body(p)?);
+        p.sp()?;
+        let lines = p.number64()?;
+        BodySpecific::Message {
+            envelope,
+            body,
+            lines,
+        }
+    } else {
+        BodySpecific::Basic
+    };
+    let extension = if more(p)? {
+        let md5 = p.nstring()?;
+        let tail = if more(p)? {
+            Some(disposition_ext(p)?)
+        } else {
+            None
+        };
+        Some(SinglePartExtension { md5, tail })
+    } else {
+        None
+    };
+    Ok(BodyStructure::Single {
+        body: Body {
+            media_type,
+            subtype,
+            fields,
+            specific,
+        },
+        extension,
+    })
+}
+
+/// `body-fields = body-fld-param SP body-fld-id SP body-fld-desc SP
+/// body-fld-enc SP body-fld-octets`.
+fn body_fields(p: &mut Parser<'_>) -> PResult<BodyFields> {
+    let params = params(p)?;
+    p.sp()?;
+    let id = p.nstring()?;
+    p.sp()?;
+    let description = p.nstring()?;
+    p.sp()?;
+    let encoding = nil_as_empty(p)?;
+    p.sp()?;
+    let size = p.number()?;
+    Ok(BodyFields {
+        params,
+        id,
+        description,
+        encoding,
+        size,
+    })
+}
+
+/// A string, or with the `nil_param_value` quirk `NIL` read as an empty string
+/// (Mail.ru's `("boundary" NIL)`).
+fn nil_as_empty(p: &mut Parser<'_>) -> PResult<IString> {
+    if p.cfg.quirks.nil_param_value && p.peek() != Some(b'"') && p.eat_keyword(b"NIL") {
+        return Ok(IString::default());
+    }
+    p.string()
+}
+
+/// `body-fld-param = "(" string SP string *(SP string SP string) ")" / nil`;
+/// empty for NIL.
+fn params(p: &mut Parser<'_>) -> PResult<Vec<(IString, IString)>> {
+    if p.peek() != Some(b'(') {
+        p.keyword(b"NIL", "body parameters")?;
+        return Ok(Vec::new());
+    }
+    p.paren_list(false, |p| {
+        let key = p.string()?;
+        p.sp()?;
+        let value = nil_as_empty(p)?;
+        Ok((key, value))
+    })
+}
+
+/// `body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]`.
+fn disposition_ext(p: &mut Parser<'_>) -> PResult<DispositionExt> {
+    let disposition = if p.eat(b'(') {
+        let kind = p.string()?;
+        p.sp()?;
+        let params = params(p)?;
+        p.skip_space_before_close();
+        p.expect(b')', ") after disposition")?;
+        Some(Disposition { kind, params })
+    } else {
+        p.keyword(b"NIL", "body disposition")?;
+        None
+    };
+    let tail = if more(p)? {
+        Some(language_ext(p)?)
+    } else {
+        None
+    };
+    Ok(DispositionExt { disposition, tail })
+}
+
+/// `body-fld-lang [SP body-fld-loc *(SP body-extension)]`; the language is
+/// `nstring / "(" string *(SP string) ")"`.
+fn language_ext(p: &mut Parser<'_>) -> PResult<LanguageExt> {
+    let language = if p.peek() == Some(b'(') {
+        p.paren_list(false, Parser::string)?
+    } else {
+        match p.nstring()? {
+            Some(s) => vec![s],
+            None => Vec::new(),
+        }
+    };
+    let tail = if more(p)? {
+        let location = p.nstring()?;
+        let mut extensions = Vec::new();
+        while more(p)? {
+            extensions.push(body_extension(p)?);
+            p.check_items(extensions.len())?;
+        }
+        Some(LocationExt {
+            location,
+            extensions,
+        })
+    } else {
+        None
+    };
+    Ok(LanguageExt { language, tail })
+}
+
+/// `body-extension = nstring / number / number64 / "(" body-extension
+/// *(SP body-extension) ")"`.
+fn body_extension(p: &mut Parser<'_>) -> PResult<BodyExtension> {
+    match p.peek() {
+        Some(b'(') => Ok(BodyExtension::List(p.paren_list(false, body_extension)?)),
+        Some(b) if b.is_ascii_digit() => Ok(BodyExtension::Number(p.number64()?)),
+        _ => Ok(BodyExtension::NString(p.nstring()?)),
+    }
+}

@@ -493,6 +493,17 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// An `nstring` holding message data (BODY[], RFC822…): like
+    /// [`Parser::nstring`] but a literal may contain NUL, which real servers send.
+    pub(crate) fn nstring_data(&mut self) -> PResult<Option<Bytes>> {
+        match self.peek() {
+            Some(b'"') => Ok(Some(self.quoted()?)),
+            Some(b'{') | Some(b'~') => Ok(Some(self.literal()?.0)),
+            _ if self.eat_keyword(b"NIL") => Ok(None),
+            _ => self.err("nstring"),
+        }
+    }
+
     /// A `literal` / `literal8` message payload (APPEND data, BINARY data).
     pub(crate) fn literal_value(&mut self) -> PResult<Literal> {
         let start = self.pos;

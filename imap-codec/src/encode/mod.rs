@@ -206,6 +206,16 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Message data as an `nstring`: NIL, a quoted string when short 7-bit text,
+    /// else a literal (NUL bytes included, as received).
+    pub(crate) fn nstring_data(&mut self, data: Option<&bytes::Bytes>) {
+        match data {
+            Some(d) if self.quotable(d) => self.quoted(d),
+            Some(d) => self.literal(d, false),
+            None => self.raw(b"NIL"),
+        }
+    }
+
     /// An atom.
     pub(crate) fn atom(&mut self, a: &Atom) {
         self.raw(a.as_bytes());
