@@ -24,6 +24,29 @@ pub(crate) mod command;
 pub(crate) mod response;
 pub(crate) mod search_key;
 
+/// Bytes that end the fast scan inside a quoted string: the closing quote, the
+/// escape character, and bytes never allowed in one (NUL, CR, LF).
+static QUOTED_STOP_8BIT: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0] = true;
+    t[b'\r' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
+
+/// As [`QUOTED_STOP_8BIT`], and 8-bit bytes too (strict IMAP4rev1 quoted strings).
+static QUOTED_STOP_7BIT: [bool; 256] = {
+    let mut t = QUOTED_STOP_8BIT;
+    let mut i = 0x80;
+    while i < 256 {
+        t[i] = true;
+        i += 1;
+    }
+    t
+};
+
 /// A parse failure inside a framed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PError {
@@ -387,8 +410,18 @@ impl<'a> Parser<'a> {
         self.expect(b'"', "quoted string")?;
         let start = self.pos;
         let mut escaped = false;
-        let allow8 = self.cfg.quirks.eight_bit_quoted || self.cfg.utf8_mailboxes;
+        let stop: &[bool; 256] = if self.cfg.quirks.eight_bit_quoted || self.cfg.utf8_mailboxes {
+            &QUOTED_STOP_8BIT
+        } else {
+            &QUOTED_STOP_7BIT
+        };
         loop {
+            // Skip ordinary characters with one table lookup each.
+            let rest = &self.buf[self.pos..];
+            self.pos += rest
+                .iter()
+                .position(|&b| stop[b as usize])
+                .unwrap_or(rest.len());
             let Some(b) = self.peek() else {
                 return self.err("closing quote");
             };
@@ -402,9 +435,8 @@ impl<'a> Parser<'a> {
                         _ => return self.err("escaped \" or \\"),
                     }
                 }
-                b'\r' | b'\n' | 0 => return self.err("quoted character"),
-                0x80..=0xff if !allow8 => return self.err("7-bit quoted character"),
-                _ => self.pos += 1,
+                0x80..=0xff => return self.err("7-bit quoted character"),
+                _ => return self.err("quoted character"),
             }
         }
         let end = self.pos;
