@@ -6,6 +6,9 @@ use crate::core::{IString, NString};
 use crate::fetch::Envelope;
 
 /// A message's MIME structure.
+// A single part is stored unboxed: nearly every part is one, and a box per part
+// would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BodyStructure {

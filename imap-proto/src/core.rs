@@ -76,6 +76,99 @@ pub fn is_text_char(b: u8) -> bool {
     CLASS[b as usize] & TEXT != 0
 }
 
+/// How string-like values hold their bytes: short ones inline (no allocation and
+/// no reference counting, which dominate the cost of parsing an ENVELOPE), longer
+/// ones as a zero-copy [`Bytes`] slice of the received buffer.
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    Shared(Bytes),
+}
+
+/// The longest value kept inline.
+const INLINE_CAP: usize = 30;
+
+impl Repr {
+    #[inline]
+    fn from_bytes(b: Bytes) -> Self {
+        if b.len() <= INLINE_CAP {
+            Self::inline(&b)
+        } else {
+            Self::Shared(b)
+        }
+    }
+    #[inline]
+    fn inline(s: &[u8]) -> Self {
+        let mut buf = [0u8; INLINE_CAP];
+        buf[..s.len()].copy_from_slice(s);
+        Self::Inline {
+            len: s.len() as u8,
+            buf,
+        }
+    }
+    /// Inline when short, else the slice made by `shared` (called only then).
+    /// `window` starts with the value's `len` bytes and may run on past them:
+    /// when it holds a whole inline buffer's worth, a fixed-size copy replaces a
+    /// variable-length one (bytes past `len` are never read back).
+    #[inline]
+    fn from_window(window: &[u8], len: usize, shared: impl FnOnce() -> Bytes) -> Self {
+        if len > INLINE_CAP {
+            return Self::Shared(shared());
+        }
+        match window.get(..INLINE_CAP) {
+            Some(w) => {
+                let mut buf = [0u8; INLINE_CAP];
+                buf.copy_from_slice(w);
+                Self::Inline {
+                    len: len as u8,
+                    buf,
+                }
+            }
+            None => Self::inline(&window[..len.min(window.len())]),
+        }
+    }
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, buf } => &buf[..usize::from(*len)],
+            Self::Shared(b) => b,
+        }
+    }
+    fn to_bytes(&self) -> Bytes {
+        match self {
+            Self::Inline { .. } => Bytes::copy_from_slice(self.as_slice()),
+            Self::Shared(b) => b.clone(),
+        }
+    }
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Self::Inline {
+            len: 0,
+            buf: [0; INLINE_CAP],
+        }
+    }
+}
+
+impl PartialEq for Repr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+impl Eq for Repr {}
+impl std::hash::Hash for Repr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+impl std::ops::Deref for Repr {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
 macro_rules! bytes_newtype_common {
     ($name:ident) => {
         impl $name {
@@ -83,9 +176,10 @@ macro_rules! bytes_newtype_common {
             pub fn as_bytes(&self) -> &[u8] {
                 &self.0
             }
-            /// The bytes as a cheap clone of the underlying [`Bytes`].
+            /// The bytes as [`Bytes`] (a cheap clone for long values, a copy for
+            /// short ones, which are stored inline).
             pub fn to_bytes(&self) -> Bytes {
-                self.0.clone()
+                Bytes::from(self.0.to_bytes())
             }
             /// The bytes as `&str`, if they are UTF-8.
             pub fn as_str(&self) -> Option<&str> {
@@ -129,6 +223,17 @@ macro_rules! bytes_newtype_common {
     };
 }
 
+/// `to_bytes` for the types that hold a plain `Bytes`.
+trait ToBytes {
+    fn to_bytes(&self) -> Bytes;
+}
+impl ToBytes for Bytes {
+    #[inline]
+    fn to_bytes(&self) -> Bytes {
+        self.clone()
+    }
+}
+
 /// A command tag (`tag = 1*<any ASTRING-CHAR except "+">`).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Tag(Bytes);
@@ -153,13 +258,13 @@ bytes_newtype_common!(Tag);
 
 /// An atom (`atom = 1*ATOM-CHAR`).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Atom(Bytes);
+pub struct Atom(Repr);
 
 impl TryFrom<Bytes> for Atom {
     type Error = ValidationError;
     fn try_from(b: Bytes) -> Result<Self, ValidationError> {
         check("atom", &b, is_atom_char)?;
-        Ok(Self(b))
+        Ok(Self(Repr::from_bytes(b)))
     }
 }
 impl Atom {
@@ -167,7 +272,16 @@ impl Atom {
     #[doc(hidden)]
     pub fn from_validated(b: Bytes) -> Self {
         debug_assert!(!b.is_empty() && b.iter().all(|&c| is_atom_char(c)));
-        Self(b)
+        Self(Repr::from_bytes(b))
+    }
+    /// Parsers: an atom of the first `len` bytes of `window` (already checked),
+    /// stored inline when short; `shared` makes the zero-copy slice and is only
+    /// called for long values.
+    #[doc(hidden)]
+    #[inline]
+    pub fn from_validated_parts(window: &[u8], len: usize, shared: impl FnOnce() -> Bytes) -> Self {
+        debug_assert!(len > 0 && window[..len].iter().all(|&c| is_atom_char(c)));
+        Self(Repr::from_window(window, len, shared))
     }
     /// An atom from a static string; panics if it is not an atom (for constants).
     pub fn from_static(s: &'static str) -> Self {
@@ -186,7 +300,7 @@ bytes_newtype_common!(Atom);
 /// or a literal; the encoder chooses the form (atom when allowed, else quoted when
 /// the bytes are 7-bit text, else a literal), so `decode(encode(x)) == x`.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct IString(Bytes);
+pub struct IString(Repr);
 
 /// An `astring` (an atom or a string); the same type as [`IString`].
 pub type AString = IString;
@@ -198,7 +312,7 @@ impl TryFrom<Bytes> for IString {
     type Error = ValidationError;
     fn try_from(b: Bytes) -> Result<Self, ValidationError> {
         check_bytes("string", &b, |c| c != 0)?;
-        Ok(Self(b))
+        Ok(Self(Repr::from_bytes(b)))
     }
 }
 impl IString {
@@ -206,7 +320,16 @@ impl IString {
     #[doc(hidden)]
     pub fn from_validated(b: Bytes) -> Self {
         debug_assert!(!b.contains(&0));
-        Self(b)
+        Self(Repr::from_bytes(b))
+    }
+    /// Parsers: a string of the first `len` bytes of `window` (already checked),
+    /// stored inline when short; `shared` makes the zero-copy slice and is only
+    /// called for long values.
+    #[doc(hidden)]
+    #[inline]
+    pub fn from_validated_parts(window: &[u8], len: usize, shared: impl FnOnce() -> Bytes) -> Self {
+        debug_assert!(!window[..len].contains(&0));
+        Self(Repr::from_window(window, len, shared))
     }
     /// A string from a static value; panics if it contains NUL.
     pub fn from_static(s: &'static str) -> Self {

@@ -24,28 +24,35 @@ pub(crate) mod command;
 pub(crate) mod response;
 pub(crate) mod search_key;
 
-/// Bytes that end the fast scan inside a quoted string: the closing quote, the
-/// escape character, and bytes never allowed in one (NUL, CR, LF).
-static QUOTED_STOP_8BIT: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t[0] = true;
-    t[b'\r' as usize] = true;
-    t[b'\n' as usize] = true;
-    t
-};
-
-/// As [`QUOTED_STOP_8BIT`], and 8-bit bytes too (strict IMAP4rev1 quoted strings).
-static QUOTED_STOP_7BIT: [bool; 256] = {
-    let mut t = QUOTED_STOP_8BIT;
-    let mut i = 0x80;
-    while i < 256 {
-        t[i] = true;
-        i += 1;
+/// The length of the run of ordinary quoted-string bytes at the start of `s`:
+/// it stops at `"`, `\\`, any control character below 0x20 (the caller sorts out
+/// NUL, CR and LF from the allowed ones) and, with `strict8`, any 8-bit byte.
+/// Eight bytes are tested at a time with word arithmetic; strings in an
+/// ENVELOPE are short, where one `memchr` call per string costs more.
+#[inline]
+fn scan_quoted(s: &[u8], strict8: bool) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let stop = |b: u8| b == b'"' || b == b'\\' || b < 0x20 || (strict8 && b >= 0x80);
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(w);
+        let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+        let quote = has_zero(v ^ (LO * u64::from(b'"')));
+        let backslash = has_zero(v ^ (LO * u64::from(b'\\')));
+        // Bytes below 0x20 (their high bit clear and a borrow past 0x20).
+        let control = v.wrapping_sub(LO * 0x20) & !v & HI;
+        let high = if strict8 { v & HI } else { 0 };
+        let m = quote | backslash | control | high;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
     }
-    t
-};
+    i + s[i..].iter().position(|&b| stop(b)).unwrap_or(s.len() - i)
+}
 
 /// A parse failure inside a framed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,7 +397,10 @@ impl<'a> Parser<'a> {
         if span.is_empty() {
             return self.err("atom");
         }
-        Ok(Atom::from_validated(self.slice(start, self.pos)))
+        let (src, end) = (self.src, self.pos);
+        Ok(Atom::from_validated_parts(&self.buf[start..], end - start, || {
+            src.slice(start..end)
+        }))
     }
 
     /// `tag`.
@@ -405,23 +415,17 @@ impl<'a> Parser<'a> {
         Ok(Tag::from_validated(self.slice(start, self.pos)))
     }
 
-    /// `quoted`: zero-copy when there are no escapes.
-    pub(crate) fn quoted(&mut self) -> PResult<Bytes> {
+    /// Scan a `quoted` string: the span of its content, and whether it holds
+    /// escapes (then the content must be unescaped). The closing quote and
+    /// escapes are found with a vectorised search; the span is then checked for
+    /// bytes a quoted string may not hold.
+    pub(crate) fn quoted_span(&mut self) -> PResult<(usize, usize, bool)> {
         self.expect(b'"', "quoted string")?;
         let start = self.pos;
+        let strict8 = !(self.cfg.quirks.eight_bit_quoted || self.cfg.utf8_mailboxes);
         let mut escaped = false;
-        let stop: &[bool; 256] = if self.cfg.quirks.eight_bit_quoted || self.cfg.utf8_mailboxes {
-            &QUOTED_STOP_8BIT
-        } else {
-            &QUOTED_STOP_7BIT
-        };
         loop {
-            // Skip ordinary characters with one table lookup each.
-            let rest = &self.buf[self.pos..];
-            self.pos += rest
-                .iter()
-                .position(|&b| stop[b as usize])
-                .unwrap_or(rest.len());
+            self.pos += scan_quoted(&self.buf[self.pos..], strict8);
             let Some(b) = self.peek() else {
                 return self.err("closing quote");
             };
@@ -435,25 +439,52 @@ impl<'a> Parser<'a> {
                         _ => return self.err("escaped \" or \\"),
                     }
                 }
+                0 | b'\r' | b'\n' => return self.err("quoted character"),
                 0x80..=0xff => return self.err("7-bit quoted character"),
-                _ => return self.err("quoted character"),
+                // Other control characters are TEXT-CHARs: keep going.
+                _ => self.pos += 1,
             }
         }
         let end = self.pos;
         self.pos += 1;
-        if !escaped {
-            return Ok(self.slice(start, end));
-        }
+        Ok((start, end, escaped))
+    }
+
+    fn unescape(&self, start: usize, end: usize) -> Vec<u8> {
         let mut v = Vec::with_capacity(end - start);
         let mut i = start;
         while i < end {
             if self.buf[i] == b'\\' {
                 i += 1;
             }
-            v.push(self.buf[i]);
+            if let Some(&b) = self.buf.get(i) {
+                v.push(b);
+            }
             i += 1;
         }
-        Ok(Bytes::from(v))
+        v
+    }
+
+    /// `quoted`: zero-copy when there are no escapes.
+    pub(crate) fn quoted(&mut self) -> PResult<Bytes> {
+        let (start, end, escaped) = self.quoted_span()?;
+        if escaped {
+            Ok(Bytes::from(self.unescape(start, end)))
+        } else {
+            Ok(self.slice(start, end))
+        }
+    }
+
+    /// A quoted string as an [`IString`]: inline when short, else zero-copy.
+    fn quoted_istring(&mut self) -> PResult<IString> {
+        let (start, end, escaped) = self.quoted_span()?;
+        if escaped {
+            return Ok(IString::from_validated(Bytes::from(self.unescape(start, end))));
+        }
+        let src = self.src;
+        Ok(IString::from_validated_parts(&self.buf[start..], end - start, || {
+            src.slice(start..end)
+        }))
     }
 
     /// `literal` or `literal8`: returns the data and whether it was `~{n}`.
@@ -485,7 +516,7 @@ impl<'a> Parser<'a> {
     /// `string` (quoted or literal): refuses NUL in a non-binary literal.
     pub(crate) fn string(&mut self) -> PResult<IString> {
         match self.peek() {
-            Some(b'"') => Ok(IString::from_validated(self.quoted()?)),
+            Some(b'"') => self.quoted_istring(),
             Some(b'{') => {
                 let start = self.pos;
                 let (data, _) = self.literal()?;
@@ -511,7 +542,10 @@ impl<'a> Parser<'a> {
                 if self.pos == start {
                     return self.err("astring");
                 }
-                Ok(IString::from_validated(self.slice(start, self.pos)))
+                let (src, end) = (self.src, self.pos);
+                Ok(IString::from_validated_parts(&self.buf[start..], end - start, || {
+                    src.slice(start..end)
+                }))
             }
         }
     }
@@ -600,11 +634,19 @@ impl<'a> Parser<'a> {
             if let Some(f) = Flag::system(name) {
                 return Ok(f);
             }
-            return Ok(Flag::Extension(Atom::from_validated(
-                self.slice(name_start, self.pos),
+            let (src, end) = (self.src, self.pos);
+            return Ok(Flag::Extension(Atom::from_validated_parts(
+                &self.buf[name_start..],
+                end - name_start,
+                || src.slice(name_start..end),
             )));
         }
-        Ok(Flag::Keyword(Atom::from_validated(self.slice(start, self.pos))))
+        let (src, end) = (self.src, self.pos);
+        Ok(Flag::Keyword(Atom::from_validated_parts(
+            &self.buf[start..],
+            end - start,
+            || src.slice(start..end),
+        )))
     }
 
     /// `"(" [flag *(SP flag)] ")"`, without heap allocation for up to four flags.
@@ -831,6 +873,18 @@ mod tests {
         let cfg = DecodeConfig::commands();
         let mut p = Parser::new(&src, &cfg);
         f(&mut p)
+    }
+
+    #[test]
+    fn scan_quoted_matches_bytewise_scan() {
+        use proptest::prelude::*;
+        proptest!(|(v in proptest::collection::vec(any::<u8>(), 0..40), strict8: bool)| {
+            let expect = v
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20 || (strict8 && b >= 0x80))
+                .unwrap_or(v.len());
+            prop_assert_eq!(scan_quoted(&v, strict8), expect);
+        });
     }
 
     #[test]
