@@ -135,13 +135,17 @@ impl<'a> Writer<'a> {
 
     /// A quoted string (the caller has checked [`Writer::quotable`]).
     fn quoted(&mut self, b: &[u8]) {
+        self.out.reserve(b.len() + 2);
         self.byte(b'"');
-        for &c in b {
-            if c == b'"' || c == b'\\' {
-                self.byte(b'\\');
-            }
-            self.byte(c);
+        // Copy the runs between characters that need escaping in one go.
+        let mut rest = b;
+        while let Some(i) = memchr::memchr2(b'"', b'\\', rest) {
+            self.raw(&rest[..i]);
+            self.byte(b'\\');
+            self.byte(rest[i]);
+            rest = &rest[i + 1..];
         }
+        self.raw(rest);
         self.byte(b'"');
     }
 
@@ -300,9 +304,38 @@ impl<'a> Writer<'a> {
 
     /// `date-time` (quoted).
     pub(crate) fn date_time(&mut self, d: &DateTime) {
-        self.byte(b'"');
-        self.raw(d.to_string().as_bytes());
-        self.byte(b'"');
+        // "dd-Mon-yyyy hh:mm:ss +zzzz", the day space-padded (date-day-fixed).
+        let date = d.date();
+        let (h, m, s) = d.time();
+        let z = d.zone_minutes();
+        let two = |n: u8| [b'0' + n / 10, b'0' + n % 10];
+        let y = date.year();
+        let zone = z.unsigned_abs();
+        let mut b = [0u8; 28];
+        b[0] = b'"';
+        b[1] = if date.day() < 10 { b' ' } else { b'0' + date.day() / 10 };
+        b[2] = b'0' + date.day() % 10;
+        b[3] = b'-';
+        b[4..7].copy_from_slice(date.month_name().as_bytes());
+        b[7] = b'-';
+        b[8..12].copy_from_slice(&[
+            b'0' + (y / 1000 % 10) as u8,
+            b'0' + (y / 100 % 10) as u8,
+            b'0' + (y / 10 % 10) as u8,
+            b'0' + (y % 10) as u8,
+        ]);
+        b[12] = b' ';
+        b[13..15].copy_from_slice(&two(h));
+        b[15] = b':';
+        b[16..18].copy_from_slice(&two(m));
+        b[18] = b':';
+        b[19..21].copy_from_slice(&two(s));
+        b[21] = b' ';
+        b[22] = if z < 0 { b'-' } else { b'+' };
+        b[23..25].copy_from_slice(&two((zone / 60 % 100) as u8));
+        b[25..27].copy_from_slice(&two((zone % 60) as u8));
+        b[27] = b'"';
+        self.raw(&b);
     }
 
     // ===== sections =====
