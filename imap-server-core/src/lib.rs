@@ -1,9 +1,28 @@
-//! The IMAP server core: a sans-IO session state machine, a storage trait and an
-//! authenticator trait.
+//! The IMAP server core: all IMAP semantics, so that a storage backend stays small.
 //!
-//! **Not built yet.** This crate is a placeholder in the workspace layout; its
-//! work is tracked as its own issue and it exports nothing today. It will do no
-//! I/O and read no clock: bytes in, bytes and driver events out, with time
-//! passed in as an argument.
+//! This crate does no I/O and reads no clock. **Work in progress**: today it holds
+//! the message-structure layer ([`mime`]); the session state machine, the storage
+//! trait and the authenticator are being built (see the README's status table).
+
+#![forbid(unsafe_code)]
+
+mod auth;
+mod config;
+pub mod contract;
+mod mem;
+pub mod mime;
+mod session;
+mod store;
+
+pub use crate::auth::{constant_time_eq, AuthError, Authenticator, StaticAuthenticator};
+pub use crate::config::{ServerConfig, ServerLimits};
+pub use crate::mem::MemStore;
+pub use crate::session::{ServerConnection, ServerEvent};
+
+pub use crate::store::{
+    Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore,
+    MessageEntry, NewMessage, StoreError, StoreErrorKind, StoreOutcome, StoredMessage, Waker,
+    WatchGuard,
+};
 
 pub use imap_codec as codec;

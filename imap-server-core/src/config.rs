@@ -1,0 +1,117 @@
+//! Server configuration: limits with documented defaults, and policy.
+
+use std::time::Duration;
+
+/// Limits on what one connection may make the server do. Every limit has a named
+/// default constant; all are configurable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerLimits {
+    /// Longest command line after login (RFC 7162 §4 asks for ≥ 8192).
+    pub max_line: usize,
+    /// Longest command line before login.
+    pub preauth_max_line: usize,
+    /// Largest literal (and so the largest APPEND; advertised as APPENDLIMIT).
+    pub max_literal: u64,
+    /// Largest literal before login (a LOGIN password).
+    pub preauth_max_literal: u64,
+    /// Most literals in one command (CVE-2024-34055).
+    pub max_literals_per_command: usize,
+    /// Time allowed to log in.
+    pub preauth_timeout: Duration,
+    /// Idle time before an authenticated session is logged out (RFC 9051 §5.4:
+    /// at least 30 minutes).
+    pub autologout: Duration,
+    /// How long one IDLE may last before the server ends the session.
+    pub idle_timeout: Duration,
+    /// BAD commands tolerated before the connection is closed (before login).
+    pub preauth_max_bad: u32,
+    /// BAD commands tolerated after login.
+    pub max_bad: u32,
+    /// Largest number of changes queued for a session before it is told to
+    /// resynchronise (`* OK [NOTIFICATIONOVERFLOW]`) — mox's bound.
+    pub max_pending_changes: usize,
+    /// First delay after a failed login; doubled on each further failure.
+    pub login_penalty: Duration,
+    /// Longest delay after failed logins.
+    pub max_login_penalty: Duration,
+}
+
+impl ServerLimits {
+    /// Default `max_line`: 64 KiB, as Dovecot.
+    pub const MAX_LINE: usize = 64 * 1024;
+    /// Default `preauth_max_line`: 8 KiB.
+    pub const PREAUTH_MAX_LINE: usize = 8 * 1024;
+    /// Default `max_literal`: 64 MiB.
+    pub const MAX_LITERAL: u64 = 64 * 1024 * 1024;
+    /// Default `preauth_max_literal`: 8 KiB.
+    pub const PREAUTH_MAX_LITERAL: u64 = 8 * 1024;
+    /// Default `max_literals_per_command`: 1000.
+    pub const MAX_LITERALS_PER_COMMAND: usize = 1000;
+    /// Default `preauth_timeout`: 60 s.
+    pub const PREAUTH_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Default `autologout`: 30 min.
+    pub const AUTOLOGOUT: Duration = Duration::from_secs(30 * 60);
+    /// Default `idle_timeout`: 30 min.
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+    /// Default `preauth_max_bad`: 3, as Dovecot's login process.
+    pub const PREAUTH_MAX_BAD: u32 = 3;
+    /// Default `max_bad`: 20, as Dovecot.
+    pub const MAX_BAD: u32 = 20;
+    /// Default `max_pending_changes`: 10,000.
+    pub const MAX_PENDING_CHANGES: usize = 10_000;
+    /// Default `login_penalty`: 2 s (Dovecot's anvil starts at 2 s).
+    pub const LOGIN_PENALTY: Duration = Duration::from_secs(2);
+    /// Default `max_login_penalty`: 15 s.
+    pub const MAX_LOGIN_PENALTY: Duration = Duration::from_secs(15);
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_line: Self::MAX_LINE,
+            preauth_max_line: Self::PREAUTH_MAX_LINE,
+            max_literal: Self::MAX_LITERAL,
+            preauth_max_literal: Self::PREAUTH_MAX_LITERAL,
+            max_literals_per_command: Self::MAX_LITERALS_PER_COMMAND,
+            preauth_timeout: Self::PREAUTH_TIMEOUT,
+            autologout: Self::AUTOLOGOUT,
+            idle_timeout: Self::IDLE_TIMEOUT,
+            preauth_max_bad: Self::PREAUTH_MAX_BAD,
+            max_bad: Self::MAX_BAD,
+            max_pending_changes: Self::MAX_PENDING_CHANGES,
+            login_penalty: Self::LOGIN_PENALTY,
+            max_login_penalty: Self::MAX_LOGIN_PENALTY,
+        }
+    }
+}
+
+/// Per-server settings shared by every connection.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Limits.
+    pub limits: ServerLimits,
+    /// Whether STARTTLS is offered (the driver can do TLS).
+    pub starttls: bool,
+    /// Allow LOGIN and AUTHENTICATE PLAIN without TLS. Drivers set this for
+    /// loopback connections; otherwise the server advertises LOGINDISABLED
+    /// (RFC 9051 §6.2.3, RFC 8314).
+    pub plaintext_auth: bool,
+    /// The text of the greeting.
+    pub greeting: String,
+    /// The server's name for ID (RFC 2971).
+    pub name: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            limits: ServerLimits::default(),
+            starttls: false,
+            plaintext_auth: false,
+            greeting: "imap-rs ready".into(),
+            name: "imap-rs".into(),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! LOGIN and AUTHENTICATE (RFC 9051 §6.2.2, §6.2.3; SASL PLAIN RFC 4616, LOGIN;
+//! SASL-IR RFC 4959), with LOGINDISABLED before TLS and a growing delay after
+//! failed attempts.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use imap_codec::CommandCodec;
+use imap_proto::{AString, AuthMechanism, AuthenticateData, Code, Continue, Response, Secret, StatusKind, Tag};
+
+use super::{Mode, ServerConnection, State};
+use crate::auth::AuthError;
+
+/// Progress of a SASL exchange.
+#[derive(Debug)]
+pub(super) enum Sasl {
+    /// PLAIN: waiting for the single response.
+    Plain,
+    /// LOGIN: waiting for the user name.
+    LoginUser,
+    /// LOGIN: waiting for the password.
+    LoginPassword { user: String },
+}
+
+impl ServerConnection {
+    pub(super) fn login(&mut self, tag: Tag, user: AString, password: Secret<AString>, now: Instant) {
+        if !self.plaintext_ok() {
+            self.tagged(tag, StatusKind::No, Some(Code::PrivacyRequired), "LOGIN needs TLS (LOGINDISABLED)");
+            return;
+        }
+        let user = String::from_utf8_lossy(user.as_bytes()).into_owned();
+        let result = self.auth.authenticate("", &user, password.expose().as_bytes());
+        self.finish_auth(tag, result, now);
+    }
+
+    pub(super) fn authenticate(
+        &mut self,
+        tag: Tag,
+        mechanism: AuthMechanism,
+        initial: Option<Secret<Bytes>>,
+        now: Instant,
+    ) {
+        if !self.plaintext_ok() {
+            self.tagged(tag, StatusKind::No, Some(Code::PrivacyRequired), "authentication needs TLS");
+            return;
+        }
+        let sasl = match mechanism {
+            AuthMechanism::Plain => Sasl::Plain,
+            AuthMechanism::Login => Sasl::LoginUser,
+            _ => {
+                self.tagged(tag, StatusKind::No, Some(Code::Cannot), "unsupported mechanism");
+                return;
+            }
+        };
+        self.mode = Mode::Authenticate { tag, sasl };
+        match initial {
+            Some(data) => self.sasl_step(AuthenticateData::Continue(data), now),
+            None => self.challenge(&[]),
+        }
+    }
+
+    fn challenge(&mut self, data: &[u8]) {
+        self.push(&Response::Continue(Continue::Base64(Bytes::copy_from_slice(data))));
+    }
+
+    pub(super) fn sasl_step(&mut self, data: AuthenticateData, now: Instant) {
+        let Mode::Authenticate { tag, sasl } = std::mem::replace(&mut self.mode, Mode::Commands) else {
+            return;
+        };
+        let data = match data {
+            AuthenticateData::Continue(d) => d.into_inner(),
+            _ => {
+                self.tagged(tag, StatusKind::Bad, None, "AUTHENTICATE cancelled");
+                return;
+            }
+        };
+        match sasl {
+            Sasl::Plain => {
+                // authzid NUL authcid NUL passwd (RFC 4616 §2).
+                let mut parts = data.split(|&b| b == 0);
+                let (Some(authz), Some(authc), Some(pass), None) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                else {
+                    self.tagged(tag, StatusKind::Bad, None, "malformed PLAIN response");
+                    return;
+                };
+                let authz = String::from_utf8_lossy(authz).into_owned();
+                let authc = String::from_utf8_lossy(authc).into_owned();
+                let result = self.auth.authenticate(&authz, &authc, pass);
+                self.finish_auth(tag, result, now);
+            }
+            Sasl::LoginUser => {
+                let user = String::from_utf8_lossy(&data).into_owned();
+                self.mode = Mode::Authenticate {
+                    tag,
+                    sasl: Sasl::LoginPassword { user },
+                };
+                self.challenge(b"Password:");
+            }
+            Sasl::LoginPassword { user } => {
+                let result = self.auth.authenticate("", &user, &data);
+                self.finish_auth(tag, result, now);
+            }
+        }
+    }
+
+    fn finish_auth(&mut self, tag: Tag, result: Result<String, AuthError>, now: Instant) {
+        match result {
+            Ok(user) => {
+                self.state = State::Authenticated { user };
+                self.bad_commands = 0;
+                self.codec = CommandCodec::with_config(Self::decode_config(&self.config, true));
+                if self.utf8 {
+                    self.codec.config_mut().utf8_mailboxes = true;
+                }
+                let caps = self.capabilities();
+                self.tagged(tag, StatusKind::Ok, Some(Code::Capability(caps)), "Logged in");
+            }
+            Err(e) => {
+                let code = match e {
+                    AuthError::InvalidCredentials => Code::AuthenticationFailed,
+                    AuthError::NotAuthorized => Code::AuthorizationFailed,
+                    _ => Code::Unavailable,
+                };
+                // Hold the answer, and any further input, for a delay that
+                // doubles with each failure.
+                let l = &self.config.limits;
+                let delay = l
+                    .login_penalty
+                    .saturating_mul(1 << self.failed_logins.min(16))
+                    .min(l.max_login_penalty);
+                self.failed_logins += 1;
+                self.hold_until = Some(now + delay);
+                self.tagged(tag, StatusKind::No, Some(code), "Authentication failed");
+                self.count_bad();
+            }
+        }
+    }
+}

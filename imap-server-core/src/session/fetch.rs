@@ -1,0 +1,459 @@
+//! FETCH, STORE, COPY, MOVE and EXPUNGE (RFC 9051 §6.4; UIDPLUS RFC 4315; MOVE
+//! RFC 6851; BINARY RFC 3516).
+
+use std::num::NonZeroU32;
+
+use bytes::Bytes;
+use imap_proto::{
+    Code, Data, Date, DateTime, FetchAttribute, FetchItem, FetchItems, FetchModifier, Flag,
+    Literal, Mailbox, Section, SectionText, SeqNum, SequenceSet, StatusKind, StoreKind,
+    StoreModifier, StoreTarget, Tag, Uid,
+};
+use smallvec::SmallVec;
+
+use super::{ServerConnection, State};
+use crate::mime::{MimeLimits, ParsedMessage};
+use crate::store::{FlagOp, StoreErrorKind, StoredMessage};
+
+/// A Unix time and zone as an IMAP date-time.
+pub(crate) fn datetime_from_unix(secs: i64, zone_minutes: i16) -> Option<DateTime> {
+    let local = secs + i64::from(zone_minutes) * 60;
+    let days = local.div_euclid(86_400);
+    let rem = local.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let date = Date::new(u16::try_from(year).ok()?, month, day).ok()?;
+    DateTime::new(
+        date,
+        (rem / 3600) as u8,
+        (rem / 60 % 60) as u8,
+        (rem % 60) as u8,
+        zone_minutes,
+    )
+    .ok()
+}
+
+/// The message's structure, parsed on first use.
+fn parsed_of<'c>(
+    cache: &'c mut Option<ParsedMessage>,
+    msg: &StoredMessage,
+    limits: &MimeLimits,
+) -> &'c ParsedMessage {
+    cache.get_or_insert_with(|| ParsedMessage::parse(msg.data.clone(), limits))
+}
+
+fn seq(n: usize) -> SeqNum {
+    SeqNum(NonZeroU32::new(n as u32).unwrap_or(NonZeroU32::MIN))
+}
+
+/// Whether fetching `a` needs the message itself (not just view state).
+fn needs_message(a: &FetchAttribute) -> bool {
+    !matches!(a, FetchAttribute::Flags | FetchAttribute::Uid)
+}
+
+/// Whether fetching `a` sets `\Seen` (RFC 9051 §6.4.5).
+fn sets_seen(a: &FetchAttribute) -> bool {
+    matches!(
+        a,
+        FetchAttribute::BodySection { peek: false, .. }
+            | FetchAttribute::Binary { peek: false, .. }
+            | FetchAttribute::Rfc822
+            | FetchAttribute::Rfc822Text
+    )
+}
+
+fn apply_partial(data: Bytes, partial: Option<imap_proto::Partial>) -> (Bytes, Option<u32>) {
+    match partial {
+        None => (data, None),
+        Some(p) => {
+            let start = (p.offset as usize).min(data.len());
+            let end = start.saturating_add(p.count.get() as usize).min(data.len());
+            (data.slice(start..end), Some(p.offset))
+        }
+    }
+}
+
+impl ServerConnection {
+    fn selected_parts(&self) -> Option<(String, Mailbox, bool)> {
+        match &self.state {
+            State::Selected { user, mailbox } => {
+                Some((user.clone(), mailbox.name.clone(), mailbox.read_only))
+            }
+            _ => None,
+        }
+    }
+
+    fn resolve(&self, set: &SequenceSet, uid: bool) -> (Vec<(usize, Uid)>, bool) {
+        match &self.state {
+            State::Selected { mailbox, .. } => {
+                let all = mailbox.resolve(set, uid);
+                let live: Vec<(usize, Uid)> = all
+                    .iter()
+                    .copied()
+                    .filter(|(s, _)| !mailbox.messages[s - 1].expunged)
+                    .collect();
+                let skipped = live.len() != all.len();
+                (live, skipped)
+            }
+            _ => (Vec::new(), false),
+        }
+    }
+
+    fn view_flags(&self, seq_no: usize) -> Vec<Flag> {
+        match &self.state {
+            State::Selected { mailbox, .. } => mailbox
+                .messages
+                .get(seq_no - 1)
+                .map(|m| m.flags.clone())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn set_view_flags(&mut self, uid: Uid, flags: Vec<Flag>) {
+        if let State::Selected { mailbox, .. } = &mut self.state {
+            if let Some(s) = mailbox.seq_of(uid) {
+                mailbox.messages[s - 1].flags = flags;
+            }
+        }
+    }
+
+    /// FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9).
+    pub(super) fn fetch(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        set: SequenceSet,
+        items: FetchItems,
+        modifiers: Vec<FetchModifier>,
+    ) {
+        let Some((user, name, read_only)) = self.selected_parts() else {
+            return;
+        };
+        if !modifiers.is_empty() {
+            self.tagged(tag, StatusKind::Bad, None, "CONDSTORE/QRESYNC are not supported");
+            return;
+        }
+        let mut attrs = match items {
+            FetchItems::Macro(m) => m.expand(),
+            FetchItems::Attributes(a) => a,
+            _ => Vec::new(),
+        };
+        if attrs.iter().any(|a| {
+            matches!(
+                a,
+                FetchAttribute::ModSeq
+                    | FetchAttribute::EmailId
+                    | FetchAttribute::ThreadId
+                    | FetchAttribute::SaveDate
+                    | FetchAttribute::GmMsgId
+                    | FetchAttribute::GmThrId
+                    | FetchAttribute::GmLabels
+            )
+        }) {
+            self.tagged(tag, StatusKind::Bad, None, "FETCH item not supported by this server");
+            return;
+        }
+        if uid && !attrs.contains(&FetchAttribute::Uid) {
+            attrs.insert(0, FetchAttribute::Uid);
+        }
+        let want_message = attrs.iter().any(needs_message);
+        let marks_seen = !read_only && attrs.iter().any(sets_seen);
+        let (targets, skipped) = self.resolve(&set, uid);
+        let limits = MimeLimits::default();
+        for (seq_no, msg_uid) in targets {
+            let stored = if want_message {
+                match self.store.message(&user, &name, msg_uid) {
+                    Ok(m) => Some(m),
+                    Err(e) if e.kind == StoreErrorKind::NonExistent => continue,
+                    Err(e) => return self.store_error(tag, &e),
+                }
+            } else {
+                None
+            };
+            let mut flags = self.view_flags(seq_no);
+            let mut flags_changed = false;
+            if marks_seen && !flags.contains(&Flag::Seen) {
+                if let Ok(out) =
+                    self.store
+                        .store_flags(&user, &name, &[msg_uid], FlagOp::Add, &[Flag::Seen], None)
+                {
+                    if let Some(e) = out.changed.into_iter().next() {
+                        flags = e.flags.clone();
+                        self.set_view_flags(msg_uid, e.flags);
+                        flags_changed = true;
+                    }
+                }
+            }
+            let mut parsed: Option<ParsedMessage> = None;
+            let mut out: SmallVec<[FetchItem; 4]> = SmallVec::new();
+            for a in &attrs {
+                match self.fetch_item(a, msg_uid, &flags, stored.as_ref(), &mut parsed, &limits) {
+                    Ok(Some(item)) => out.push(item),
+                    Ok(None) => {}
+                    Err(code) => {
+                        self.tagged(tag, StatusKind::No, Some(code), "cannot decode part");
+                        return;
+                    }
+                }
+            }
+            if flags_changed && !attrs.contains(&FetchAttribute::Flags) {
+                out.push(FetchItem::Flags(flags.into_iter().collect()));
+            }
+            self.data(Data::Fetch {
+                seq: seq(seq_no),
+                items: out,
+            });
+        }
+        self.sync_mailbox(uid);
+        if skipped {
+            self.tagged(
+                tag,
+                StatusKind::No,
+                Some(Code::ExpungeIssued),
+                "some messages were expunged",
+            );
+        } else {
+            self.tagged(tag, StatusKind::Ok, None, "FETCH completed");
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fetch_item(
+        &self,
+        a: &FetchAttribute,
+        uid: Uid,
+        flags: &[Flag],
+        stored: Option<&StoredMessage>,
+        cache: &mut Option<ParsedMessage>,
+        limits: &MimeLimits,
+    ) -> Result<Option<FetchItem>, Code> {
+        match a {
+            FetchAttribute::Uid => return Ok(Some(FetchItem::Uid(uid))),
+            FetchAttribute::Flags => {
+                return Ok(Some(FetchItem::Flags(flags.iter().cloned().collect())))
+            }
+            _ => {}
+        }
+        let Some(msg) = stored else {
+            return Ok(None);
+        };
+        let section_text = |t: SectionText| Section {
+            part: Vec::new(),
+            text: Some(t),
+        };
+        Ok(Some(match a {
+            FetchAttribute::InternalDate => {
+                match datetime_from_unix(msg.internal_date.0, msg.internal_date.1) {
+                    Some(d) => FetchItem::InternalDate(d),
+                    None => return Ok(None),
+                }
+            }
+            FetchAttribute::Rfc822Size => FetchItem::Rfc822Size(msg.data.len() as u64),
+            FetchAttribute::Envelope => FetchItem::Envelope(Box::new(parsed_of(cache, msg, limits).envelope())),
+            FetchAttribute::Body => FetchItem::Body(Box::new(parsed_of(cache, msg, limits).body_structure(false))),
+            FetchAttribute::BodyStructure => {
+                FetchItem::BodyStructure(Box::new(parsed_of(cache, msg, limits).body_structure(true)))
+            }
+            FetchAttribute::BodySection {
+                section, partial, ..
+            } => {
+                let data = parsed_of(cache, msg, limits).section(section);
+                let (data, origin) = match data {
+                    Some(d) => {
+                        let (d, o) = apply_partial(d, *partial);
+                        (Some(d), o)
+                    }
+                    None => (None, partial.map(|p| p.offset)),
+                };
+                FetchItem::BodySection {
+                    section: section.clone(),
+                    origin,
+                    data,
+                }
+            }
+            FetchAttribute::Binary { part, partial, .. } => {
+                let data = parsed_of(cache, msg, limits).binary(part).map_err(|_| Code::UnknownCte)?;
+                let (data, origin) = match data {
+                    Some(d) => {
+                        let (d, o) = apply_partial(d, *partial);
+                        let lit = if memchr::memchr(0, &d).is_some() {
+                            Literal::binary(d)
+                        } else {
+                            Literal::new(d.clone()).unwrap_or_else(|_| Literal::binary(d))
+                        };
+                        (Some(lit), o)
+                    }
+                    None => (None, partial.map(|p| p.offset)),
+                };
+                FetchItem::Binary {
+                    part: part.clone(),
+                    origin,
+                    data,
+                }
+            }
+            FetchAttribute::BinarySize { part } => {
+                let size = parsed_of(cache, msg, limits).binary_size(part).map_err(|_| Code::UnknownCte)?;
+                FetchItem::BinarySize {
+                    part: part.clone(),
+                    size: size.unwrap_or(0),
+                }
+            }
+            FetchAttribute::Rfc822 => FetchItem::Rfc822(Some(msg.data.clone())),
+            FetchAttribute::Rfc822Header => {
+                FetchItem::Rfc822Header(parsed_of(cache, msg, limits).section(&section_text(SectionText::Header)))
+            }
+            FetchAttribute::Rfc822Text => {
+                FetchItem::Rfc822Text(parsed_of(cache, msg, limits).section(&section_text(SectionText::Text)))
+            }
+            FetchAttribute::Preview { .. } => FetchItem::Preview(
+                parsed_of(cache, msg, limits)
+                    .preview()
+                    .and_then(|p| imap_proto::IString::try_from(p).ok()),
+            ),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// STORE and UID STORE (RFC 9051 §6.4.6).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn store_cmd(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        set: SequenceSet,
+        modifiers: Vec<StoreModifier>,
+        kind: StoreKind,
+        silent: bool,
+        target: StoreTarget,
+    ) {
+        let Some((user, name, read_only)) = self.selected_parts() else {
+            return;
+        };
+        if !modifiers.is_empty() {
+            self.tagged(tag, StatusKind::Bad, None, "CONDSTORE is not supported");
+            return;
+        }
+        let flags: Vec<Flag> = match target {
+            StoreTarget::Flags(f) => f.into_iter().filter(|f| *f != Flag::Recent).collect(),
+            _ => {
+                self.tagged(tag, StatusKind::Bad, None, "X-GM-LABELS is not supported");
+                return;
+            }
+        };
+        if read_only {
+            self.tagged(tag, StatusKind::No, Some(Code::ReadOnly), "mailbox is read-only");
+            return;
+        }
+        let op = match kind {
+            StoreKind::Add => FlagOp::Add,
+            StoreKind::Remove => FlagOp::Remove,
+            _ => FlagOp::Set,
+        };
+        let (targets, skipped) = self.resolve(&set, uid);
+        let uids: Vec<Uid> = targets.iter().map(|t| t.1).collect();
+        let outcome = match self.store.store_flags(&user, &name, &uids, op, &flags, None) {
+            Ok(o) => o,
+            Err(e) => return self.store_error(tag, &e),
+        };
+        for e in outcome.changed {
+            self.set_view_flags(e.uid, e.flags);
+        }
+        if !silent {
+            for (seq_no, msg_uid) in &targets {
+                let mut items: SmallVec<[FetchItem; 4]> = SmallVec::new();
+                items.push(FetchItem::Flags(self.view_flags(*seq_no).into_iter().collect()));
+                if uid {
+                    items.push(FetchItem::Uid(*msg_uid));
+                }
+                self.data(Data::Fetch {
+                    seq: seq(*seq_no),
+                    items,
+                });
+            }
+        }
+        self.sync_mailbox(uid);
+        if skipped {
+            self.tagged(tag, StatusKind::No, Some(Code::ExpungeIssued), "some messages were expunged");
+        } else {
+            self.tagged(tag, StatusKind::Ok, None, "STORE completed");
+        }
+    }
+
+    /// COPY/MOVE and their UID forms (RFC 9051 §6.4.7, §6.4.8; COPYUID from
+    /// RFC 4315; MOVE sends the COPYUID untagged, then EXPUNGE responses).
+    pub(super) fn copy_move(&mut self, tag: Tag, uid: bool, set: SequenceSet, to: Mailbox, is_move: bool) {
+        let Some((user, name, read_only)) = self.selected_parts() else {
+            return;
+        };
+        if is_move && read_only {
+            self.tagged(tag, StatusKind::No, Some(Code::ReadOnly), "mailbox is read-only");
+            return;
+        }
+        let (targets, _) = self.resolve(&set, uid);
+        let uids: Vec<Uid> = targets.iter().map(|t| t.1).collect();
+        let verb = if is_move { "MOVE completed" } else { "COPY completed" };
+        if uids.is_empty() {
+            self.sync_mailbox(uid || is_move);
+            self.tagged(tag, StatusKind::Ok, None, verb);
+            return;
+        }
+        let result = if is_move {
+            self.store.move_messages(&user, &name, &uids, &to)
+        } else {
+            self.store.copy(&user, &name, &uids, &to)
+        };
+        let outcome = match result {
+            Ok(o) => o,
+            Err(e) if e.kind == StoreErrorKind::NonExistent => {
+                self.tagged(tag, StatusKind::No, Some(Code::TryCreate), &e.text);
+                return;
+            }
+            Err(e) => return self.store_error(tag, &e),
+        };
+        let code = NonZeroU32::new(outcome.uid_validity).and_then(|v| {
+            let src = SequenceSet::from_numbers(outcome.pairs.iter().map(|p| p.0.get()))?;
+            let dst = SequenceSet::from_numbers(outcome.pairs.iter().map(|p| p.1.get()))?;
+            Some(Code::CopyUid {
+                uid_validity: v,
+                source: src,
+                destination: dst,
+            })
+        });
+        if is_move {
+            if let Some(c) = code {
+                self.untagged(StatusKind::Ok, Some(c), "moved");
+            }
+            self.sync_mailbox(true);
+            self.tagged(tag, StatusKind::Ok, None, verb);
+        } else {
+            self.sync_mailbox(uid);
+            self.tagged(tag, StatusKind::Ok, code, verb);
+        }
+    }
+
+    /// EXPUNGE and UID EXPUNGE (RFC 9051 §6.4.3, RFC 4315 §2.1).
+    pub(super) fn expunge(&mut self, tag: Tag, set: Option<SequenceSet>) {
+        let Some((user, name, read_only)) = self.selected_parts() else {
+            return;
+        };
+        if read_only {
+            self.tagged(tag, StatusKind::No, Some(Code::ReadOnly), "mailbox is read-only");
+            return;
+        }
+        let uids: Option<Vec<Uid>> = set.map(|s| self.resolve(&s, true).0.into_iter().map(|t| t.1).collect());
+        if let Err(e) = self.store.expunge(&user, &name, uids.as_deref()) {
+            return self.store_error(tag, &e);
+        }
+        self.sync_mailbox(true);
+        self.tagged(tag, StatusKind::Ok, None, "EXPUNGE completed");
+    }
+}

@@ -1,0 +1,352 @@
+//! Commands of the authenticated and selected states that work on mailboxes:
+//! CREATE, DELETE, RENAME, (UN)SUBSCRIBE, LIST/LSUB (with LIST-EXTENDED,
+//! LIST-STATUS, SPECIAL-USE), NAMESPACE, STATUS, APPEND (MULTIAPPEND), and the
+//! dispatch of selected-state commands.
+
+use std::num::NonZeroU32;
+
+use imap_proto::{
+    AppendMessage, Code, CommandBody, Data, Flag, ListData, ListMailbox, ListReturn, ListSelect,
+    Mailbox, MailboxAttribute, NamespaceDescription, StatusAttribute, StatusItem, StatusKind, Tag,
+    Uid,
+};
+
+use super::{istr, ServerConnection, State};
+use crate::store::{MailboxInfo, NewMessage, StoreErrorKind};
+
+impl ServerConnection {
+    pub(super) fn mailbox_command(&mut self, tag: Tag, body: CommandBody) {
+        let selected = matches!(self.state, State::Selected { .. });
+        match body {
+            CommandBody::Select { mailbox, params } => self.select(tag, mailbox, params, false),
+            CommandBody::Examine { mailbox, params } => self.select(tag, mailbox, params, true),
+            CommandBody::Create { mailbox, special_use } => self.create(tag, mailbox, special_use),
+            CommandBody::Delete(mailbox) => {
+                let user = self.user().unwrap_or_default().to_owned();
+                let r = self.store.delete(&user, &mailbox);
+                self.simple(tag, r, "DELETE completed");
+            }
+            CommandBody::Rename { from, to } => {
+                let user = self.user().unwrap_or_default().to_owned();
+                let r = self.store.rename(&user, &from, &to);
+                self.simple(tag, r, "RENAME completed");
+            }
+            CommandBody::Subscribe(mailbox) => {
+                let user = self.user().unwrap_or_default().to_owned();
+                let r = self.store.set_subscribed(&user, &mailbox, true);
+                self.simple(tag, r, "SUBSCRIBE completed");
+            }
+            CommandBody::Unsubscribe(mailbox) => {
+                let user = self.user().unwrap_or_default().to_owned();
+                let r = self.store.set_subscribed(&user, &mailbox, false);
+                self.simple(tag, r, "UNSUBSCRIBE completed");
+            }
+            CommandBody::List {
+                selection,
+                reference,
+                patterns,
+                return_options,
+            } => self.list(tag, selection, reference, patterns, return_options, false),
+            CommandBody::Lsub { reference, pattern } => self.list(
+                tag,
+                vec![ListSelect::Subscribed],
+                reference,
+                vec![pattern],
+                None,
+                true,
+            ),
+            CommandBody::Namespace => {
+                let ns = NamespaceDescription {
+                    prefix: istr(""),
+                    delimiter: Some(self.store.delimiter()),
+                    extensions: Vec::new(),
+                };
+                self.data(Data::Namespace {
+                    personal: vec![ns],
+                    other: Vec::new(),
+                    shared: Vec::new(),
+                });
+                self.tagged(tag, StatusKind::Ok, None, "NAMESPACE completed");
+            }
+            CommandBody::Status { mailbox, attributes } => self.status(tag, mailbox, attributes),
+            CommandBody::Append { mailbox, messages } => self.append(tag, mailbox, messages),
+            CommandBody::Unauthenticate
+            | CommandBody::GetQuota(_)
+            | CommandBody::GetQuotaRoot(_)
+            | CommandBody::SetQuota { .. }
+            | CommandBody::Compress(_)
+            | CommandBody::GetMetadata { .. }
+            | CommandBody::SetMetadata { .. }
+            | CommandBody::Notify(_)
+            | CommandBody::Sort { .. }
+            | CommandBody::Thread { .. } => {
+                let name = body.name().to_owned();
+                self.tagged(tag, StatusKind::Bad, None, &format!("{name} is not supported"));
+            }
+            // ----- selected state -----
+            body if !selected => {
+                let name = body.name().to_owned();
+                self.tagged(tag, StatusKind::Bad, None, &format!("{name} needs a selected mailbox"));
+            }
+            CommandBody::Check => {
+                self.sync_mailbox(true);
+                self.tagged(tag, StatusKind::Ok, None, "CHECK completed");
+            }
+            CommandBody::Close => {
+                self.unselect(true);
+                self.tagged(tag, StatusKind::Ok, None, "CLOSE completed");
+            }
+            CommandBody::Unselect => {
+                self.unselect(false);
+                self.tagged(tag, StatusKind::Ok, None, "UNSELECT completed");
+            }
+            CommandBody::Expunge => self.expunge(tag, None),
+            CommandBody::UidExpunge(set) => self.expunge(tag, Some(set)),
+            CommandBody::Search {
+                uid,
+                return_options,
+                charset,
+                criteria,
+            } => self.search(tag, uid, return_options, charset, criteria),
+            CommandBody::Fetch {
+                uid,
+                set,
+                items,
+                modifiers,
+            } => self.fetch(tag, uid, set, items, modifiers),
+            CommandBody::Store {
+                uid,
+                set,
+                modifiers,
+                kind,
+                silent,
+                target,
+            } => self.store_cmd(tag, uid, set, modifiers, kind, silent, target),
+            CommandBody::Copy { uid, set, mailbox } => self.copy_move(tag, uid, set, mailbox, false),
+            CommandBody::Move { uid, set, mailbox } => self.copy_move(tag, uid, set, mailbox, true),
+            other => {
+                let name = other.name().to_owned();
+                self.tagged(tag, StatusKind::Bad, None, &format!("{name} is not supported"));
+            }
+        }
+    }
+
+    fn simple(&mut self, tag: Tag, r: Result<(), crate::StoreError>, ok: &str) {
+        match r {
+            Ok(()) => {
+                self.sync_mailbox(true);
+                self.tagged(tag, StatusKind::Ok, None, ok);
+            }
+            Err(e) => self.store_error(tag, &e),
+        }
+    }
+
+    fn create(&mut self, tag: Tag, mailbox: Mailbox, special_use: Vec<MailboxAttribute>) {
+        let user = self.user().unwrap_or_default().to_owned();
+        if special_use.len() > 1 || special_use.iter().any(|a| !a.is_special_use()) {
+            self.tagged(tag, StatusKind::No, Some(Code::UseAttr), "one special-use attribute at most");
+            return;
+        }
+        // A trailing delimiter only says the client intends children (§6.3.4).
+        let d = self.store.delimiter();
+        let name = match mailbox.as_bytes().strip_suffix(&[d]) {
+            Some(stripped) if !stripped.is_empty() => {
+                Mailbox::from_decoded(bytes::Bytes::copy_from_slice(stripped))
+            }
+            _ => mailbox,
+        };
+        let r = self.store.create(&user, &name, special_use.into_iter().next());
+        self.simple(tag, r, "CREATE completed");
+    }
+
+    /// LIST (RFC 9051 §6.3.9, RFC 5258, RFC 5819, RFC 6154) and LSUB.
+    fn list(
+        &mut self,
+        tag: Tag,
+        selection: Vec<ListSelect>,
+        reference: Mailbox,
+        patterns: Vec<ListMailbox>,
+        return_options: Option<Vec<ListReturn>>,
+        lsub: bool,
+    ) {
+        let user = self.user().unwrap_or_default().to_owned();
+        let d = self.store.delimiter();
+        // `LIST "" ""`: the delimiter and root (§6.3.9).
+        if patterns.len() == 1 && patterns[0].as_bytes().is_empty() && !lsub {
+            self.data(Data::List(ListData {
+                attributes: vec![MailboxAttribute::NoSelect],
+                delimiter: Some(d),
+                mailbox: Mailbox::from_utf8(""),
+                extended: Vec::new(),
+            }));
+            self.tagged(tag, StatusKind::Ok, None, "LIST completed");
+            return;
+        }
+        let all = match self.store.list(&user) {
+            Ok(l) => l,
+            Err(e) => return self.store_error(tag, &e),
+        };
+        let ret = return_options.unwrap_or_default();
+        let subscribed_only = selection.contains(&ListSelect::Subscribed);
+        let special_only = selection.contains(&ListSelect::SpecialUse);
+        let want_subscribed = subscribed_only || ret.contains(&ListReturn::Subscribed) || lsub;
+        let status: Option<Vec<StatusAttribute>> = ret.iter().find_map(|r| match r {
+            ListReturn::Status(s) => Some(s.clone()),
+            _ => None,
+        });
+        let has_children = |name: &Mailbox| {
+            let mut prefix = name.as_bytes().to_vec();
+            prefix.push(d);
+            all.iter().any(|m| m.name.as_bytes().starts_with(&prefix))
+        };
+        let matches = |name: &Mailbox| {
+            patterns.iter().any(|p| {
+                let mut full = reference.as_bytes().to_vec();
+                full.extend_from_slice(p.as_bytes());
+                ListMailbox::from_decoded(bytes::Bytes::from(full)).matches(name.as_bytes(), Some(d))
+            })
+        };
+        let mut rows: Vec<(MailboxInfo, bool)> = Vec::new();
+        for m in &all {
+            if !matches(&m.name) {
+                continue;
+            }
+            if subscribed_only && !m.subscribed {
+                continue;
+            }
+            if special_only && !m.attributes.iter().any(MailboxAttribute::is_special_use) {
+                continue;
+            }
+            rows.push((m.clone(), has_children(&m.name)));
+        }
+        rows.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        for (m, children) in rows {
+            // Special-use attributes are always listed (RFC 6154 §2 allows it).
+            let mut attributes: Vec<MailboxAttribute> = m.attributes.clone();
+            if !lsub {
+                attributes.push(if children {
+                    MailboxAttribute::HasChildren
+                } else {
+                    MailboxAttribute::HasNoChildren
+                });
+            }
+            if want_subscribed && m.subscribed && !lsub {
+                attributes.push(MailboxAttribute::Subscribed);
+            }
+            let row = ListData {
+                attributes,
+                delimiter: Some(d),
+                mailbox: m.name.clone(),
+                extended: Vec::new(),
+            };
+            self.data(if lsub { Data::Lsub(row) } else { Data::List(row) });
+            if let Some(attrs) = &status {
+                if let Ok(items) = self.status_items(&user, &m.name, attrs) {
+                    self.data(Data::Status {
+                        mailbox: m.name.clone(),
+                        items,
+                    });
+                }
+            }
+        }
+        let verb = if lsub { "LSUB completed" } else { "LIST completed" };
+        self.tagged(tag, StatusKind::Ok, None, verb);
+    }
+
+    fn status_items(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        attrs: &[StatusAttribute],
+    ) -> Result<Vec<StatusItem>, crate::StoreError> {
+        let st = self.store.status(user, name)?;
+        Ok(attrs
+            .iter()
+            .filter_map(|a| {
+                Some(match a {
+                    StatusAttribute::Messages => StatusItem::Messages(st.messages),
+                    StatusAttribute::Recent => StatusItem::Recent(0),
+                    StatusAttribute::UidNext => StatusItem::UidNext(st.uid_next),
+                    StatusAttribute::UidValidity => StatusItem::UidValidity(st.uid_validity),
+                    StatusAttribute::Unseen => StatusItem::Unseen(st.unseen),
+                    StatusAttribute::Deleted => StatusItem::Deleted(st.deleted),
+                    StatusAttribute::Size => StatusItem::Size(st.size),
+                    StatusAttribute::AppendLimit => {
+                        StatusItem::AppendLimit(Some(self.config.limits.max_literal))
+                    }
+                    _ => return None,
+                })
+            })
+            .collect())
+    }
+
+    /// STATUS (RFC 9051 §6.3.11).
+    fn status(&mut self, tag: Tag, mailbox: Mailbox, attrs: Vec<StatusAttribute>) {
+        let user = self.user().unwrap_or_default().to_owned();
+        match self.status_items(&user, &mailbox, &attrs) {
+            Ok(items) => {
+                self.data(Data::Status { mailbox, items });
+                self.tagged(tag, StatusKind::Ok, None, "STATUS completed");
+            }
+            Err(e) => self.store_error(tag, &e),
+        }
+    }
+
+    /// APPEND (RFC 9051 §6.3.12), several messages with MULTIAPPEND (RFC 3502):
+    /// all or nothing — if one fails, those already added are removed again.
+    fn append(&mut self, tag: Tag, mailbox: Mailbox, messages: Vec<AppendMessage>) {
+        let user = self.user().unwrap_or_default().to_owned();
+        let mut added: Vec<Uid> = Vec::new();
+        let mut validity = 0;
+        for m in messages {
+            let (secs, zone) = match m.date {
+                Some(d) => (d.unix_timestamp(), d.zone_minutes()),
+                None => (self.now_hint(), 0),
+            };
+            let flags: Vec<Flag> = m.flags.into_iter().filter(|f| *f != Flag::Recent).collect();
+            let msg = NewMessage {
+                flags,
+                internal_date: (secs, zone),
+                data: m.data.into_data(),
+            };
+            match self.store.append(&user, &mailbox, msg) {
+                Ok((v, uid)) => {
+                    validity = v;
+                    added.push(uid);
+                }
+                Err(e) => {
+                    if !added.is_empty() {
+                        let _ = self.store.store_flags(
+                            &user,
+                            &mailbox,
+                            &added,
+                            crate::FlagOp::Add,
+                            &[Flag::Deleted],
+                            None,
+                        );
+                        let _ = self.store.expunge(&user, &mailbox, Some(&added));
+                    }
+                    if e.kind == StoreErrorKind::NonExistent {
+                        self.tagged(tag, StatusKind::No, Some(Code::TryCreate), &e.text);
+                    } else {
+                        self.store_error(tag, &e);
+                    }
+                    return;
+                }
+            }
+        }
+        self.sync_mailbox(true);
+        let code = NonZeroU32::new(validity).and_then(|v| {
+            imap_proto::SequenceSet::from_numbers(added.iter().map(|u| u.get()))
+                .map(|uids| Code::AppendUid { uid_validity: v, uids })
+        });
+        self.tagged(tag, StatusKind::Ok, code, "APPEND completed");
+    }
+
+    /// A time for messages appended without a date. The session reads no clock,
+    /// so this is the time the driver last gave, as seconds since the epoch;
+    /// drivers set it with [`ServerConnection::set_wall_clock`].
+    fn now_hint(&self) -> i64 {
+        self.wall_clock
+    }
+}

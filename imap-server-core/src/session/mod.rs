@@ -1,0 +1,624 @@
+//! The per-connection session: a sans-IO state machine.
+//!
+//! Method kinds, in the manner of quinn's `Connection`:
+//! - **inputs** — [`ServerConnection::handle_input`] (bytes from the client),
+//!   [`ServerConnection::handle_timeout`] (the time asked for by
+//!   `poll_timeout` has come), [`ServerConnection::handle_wakeup`] (the store's
+//!   waker fired: another session changed the selected mailbox),
+//!   [`ServerConnection::tls_established`];
+//! - **outputs**, drained in this order after every input —
+//!   [`ServerConnection::poll_transmit`] (bytes to send), then
+//!   [`ServerConnection::poll_event`] (start TLS, close), then
+//!   [`ServerConnection::poll_timeout`] (when to call `handle_timeout`).
+//!
+//! The session never reads a clock: time comes in as `now`. Storage is called
+//! synchronously through [`Mailstore`]; the session speaks UIDs to it and keeps
+//! the client's sequence-number view itself.
+
+mod auth_cmds;
+mod fetch;
+mod mailbox_cmds;
+mod search;
+mod selected;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use imap_codec::{CommandCodec, DecodeConfig, DecodeError, DecodeErrorKind, Decoded, EncodeConfig};
+use imap_proto::{
+    Capability, Code, Command, CommandBody, Continue, Data, Greeting, GreetingKind, Response,
+    Status, StatusKind, Tag, Text,
+};
+
+use crate::auth::Authenticator;
+use crate::config::ServerConfig;
+use crate::store::{Mailstore, StoreError, WatchGuard, Waker};
+
+use self::auth_cmds::Sasl;
+use self::selected::Selected;
+
+/// What the driver must do besides sending bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// Send everything `poll_transmit` gave, then start a TLS handshake on the
+    /// socket and call [`ServerConnection::tls_established`]. Bytes the client
+    /// sent in plaintext after STARTTLS have been discarded (the CVE-2011-0411
+    /// class of injection).
+    StartTls,
+    /// Send what is pending, then close the connection.
+    Close,
+}
+
+/// The connection state (RFC 9051 §3).
+#[derive(Debug)]
+enum State {
+    NotAuthenticated,
+    Authenticated { user: String },
+    Selected { user: String, mailbox: Box<Selected> },
+    Logout,
+}
+
+/// What kind of input is expected next.
+#[derive(Debug)]
+enum Mode {
+    /// Commands.
+    Commands,
+    /// Inside IDLE: only `DONE`.
+    Idle { tag: Tag },
+    /// Inside AUTHENTICATE: SASL responses.
+    Authenticate { tag: Tag, sasl: Sasl },
+    /// STARTTLS accepted: no input until the handshake is done.
+    AwaitingTls,
+}
+
+/// One client connection. See the [module docs](self) for the calling order.
+pub struct ServerConnection {
+    store: Arc<dyn Mailstore>,
+    auth: Arc<dyn Authenticator>,
+    config: Arc<ServerConfig>,
+    codec: CommandCodec,
+    inbuf: BytesMut,
+    out: BytesMut,
+    held: BytesMut,
+    hold_until: Option<Instant>,
+    events: VecDeque<ServerEvent>,
+    state: State,
+    mode: Mode,
+    enc: EncodeConfig,
+    tls: bool,
+    rev2: bool,
+    utf8: bool,
+    bad_commands: u32,
+    failed_logins: u32,
+    last_activity: Instant,
+    idle_since: Option<Instant>,
+    waker: Waker,
+    watch: Option<WatchGuard>,
+    closed: bool,
+    wall_clock: i64,
+}
+
+impl std::fmt::Debug for ServerConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConnection")
+            .field("state", &self.state)
+            .field("mode", &self.mode)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConnection {
+    /// A new connection; the greeting is queued at once. `tls` says whether the
+    /// connection is already encrypted (implicit TLS); `waker` is called (from
+    /// any thread) when the selected mailbox changes, after which the driver
+    /// calls [`ServerConnection::handle_wakeup`].
+    pub fn new(
+        store: Arc<dyn Mailstore>,
+        auth: Arc<dyn Authenticator>,
+        config: Arc<ServerConfig>,
+        tls: bool,
+        waker: Waker,
+        now: Instant,
+    ) -> Self {
+        let mut conn = Self {
+            codec: CommandCodec::with_config(Self::decode_config(&config, false)),
+            store,
+            auth,
+            config,
+            inbuf: BytesMut::new(),
+            out: BytesMut::new(),
+            held: BytesMut::new(),
+            hold_until: None,
+            events: VecDeque::new(),
+            state: State::NotAuthenticated,
+            mode: Mode::Commands,
+            enc: EncodeConfig::default(),
+            tls,
+            rev2: false,
+            utf8: false,
+            bad_commands: 0,
+            failed_logins: 0,
+            last_activity: now,
+            idle_since: None,
+            waker,
+            watch: None,
+            closed: false,
+            wall_clock: 0,
+        };
+        let greeting = Greeting {
+            kind: GreetingKind::Ok,
+            code: Some(Code::Capability(conn.capabilities())),
+            text: text(&conn.config.greeting),
+        };
+        imap_codec::encode_greeting(&greeting, &mut conn.out, &conn.enc);
+        conn
+    }
+
+    fn decode_config(config: &ServerConfig, authenticated: bool) -> DecodeConfig {
+        let mut d = DecodeConfig::commands();
+        let l = &config.limits;
+        d.limits.max_line = if authenticated { l.max_line } else { l.preauth_max_line };
+        d.limits.max_literal = if authenticated { l.max_literal } else { l.preauth_max_literal };
+        d.limits.max_message = d.limits.max_literal.saturating_add(d.limits.max_line as u64 * 4);
+        d.limits.max_literals = l.max_literals_per_command;
+        d
+    }
+
+    // ===== (A) getters =====
+
+    /// Whether the session has ended (after the driver has sent what is pending,
+    /// it should close the socket).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The logged-in user, if any.
+    pub fn user(&self) -> Option<&str> {
+        match &self.state {
+            State::Authenticated { user } | State::Selected { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+
+    // ===== (C) settings =====
+
+    /// The current wall-clock time (seconds since the Unix epoch), used as the
+    /// internal date of messages appended without one. The session never reads
+    /// a clock itself; drivers call this before `handle_input`.
+    pub fn set_wall_clock(&mut self, unix_secs: i64) {
+        self.wall_clock = unix_secs;
+    }
+
+    // ===== (B) inputs =====
+
+    /// Bytes received from the client.
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+        if self.closed {
+            return;
+        }
+        if matches!(self.mode, Mode::AwaitingTls) {
+            // The client must not send anything before the handshake.
+            return;
+        }
+        self.last_activity = now;
+        self.inbuf.extend_from_slice(data);
+        self.process(now);
+    }
+
+    /// The time returned by `poll_timeout` has come (spurious calls are harmless).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if let Some(t) = self.hold_until {
+            if now >= t {
+                self.hold_until = None;
+                let held = self.held.split();
+                self.out.extend_from_slice(&held);
+                self.process(now);
+            }
+        }
+        if let Some(deadline) = self.deadline() {
+            if now >= deadline {
+                let text = if matches!(self.mode, Mode::Idle { .. }) {
+                    "IDLE timed out"
+                } else {
+                    "Autologout; idle for too long"
+                };
+                self.bye(text);
+            }
+        }
+    }
+
+    /// The store's waker fired: send pending changes if the session is idling.
+    pub fn handle_wakeup(&mut self, now: Instant) {
+        let _ = now;
+        if self.closed {
+            return;
+        }
+        if matches!(self.mode, Mode::Idle { .. }) {
+            self.sync_mailbox(true);
+        }
+    }
+
+    /// The TLS handshake requested by [`ServerEvent::StartTls`] has completed.
+    pub fn tls_established(&mut self) {
+        self.tls = true;
+        if matches!(self.mode, Mode::AwaitingTls) {
+            self.mode = Mode::Commands;
+        }
+    }
+
+    // ===== (D) outputs =====
+
+    /// Bytes to send to the client.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(self.out.split().freeze())
+        }
+    }
+
+    /// The next event for the driver.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// When to call `handle_timeout` next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        match (self.hold_until, self.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        let l = &self.config.limits;
+        let limit: Duration = match (&self.state, &self.mode) {
+            (_, Mode::Idle { .. }) => l.idle_timeout,
+            (State::NotAuthenticated, _) => l.preauth_timeout,
+            (State::Logout, _) => return None,
+            _ => l.autologout,
+        };
+        let since = self.idle_since.unwrap_or(self.last_activity);
+        Some(since + limit)
+    }
+
+    // ===== processing =====
+
+    fn process(&mut self, now: Instant) {
+        while !self.closed && self.hold_until.is_none() {
+            match &self.mode {
+                Mode::AwaitingTls => break,
+                Mode::Idle { .. } => match self.codec.decode_idle_done(&mut self.inbuf) {
+                    Ok(Decoded::Complete { .. }) => {
+                        let Mode::Idle { tag } = std::mem::replace(&mut self.mode, Mode::Commands)
+                        else {
+                            unreachable!("checked above")
+                        };
+                        self.idle_since = None;
+                        self.watch_selected(false);
+                        self.sync_mailbox(true);
+                        self.tagged(tag, StatusKind::Ok, None, "IDLE terminated");
+                    }
+                    Ok(_) => break,
+                    Err(e) => {
+                        let Mode::Idle { tag } = std::mem::replace(&mut self.mode, Mode::Commands)
+                        else {
+                            unreachable!("checked above")
+                        };
+                        self.idle_since = None;
+                        self.watch_selected(false);
+                        self.tagged(tag, StatusKind::Bad, Some(Code::ClientBug), &format!("expected DONE: {e}"));
+                    }
+                },
+                Mode::Authenticate { .. } => {
+                    match self.codec.decode_authenticate_data(&mut self.inbuf) {
+                        Ok(Decoded::Complete { value, .. }) => self.sasl_step(value, now),
+                        Ok(_) => break,
+                        Err(e) => {
+                            let Mode::Authenticate { tag, .. } =
+                                std::mem::replace(&mut self.mode, Mode::Commands)
+                            else {
+                                unreachable!("checked above")
+                            };
+                            self.tagged(tag, StatusKind::Bad, None, &format!("bad SASL response: {e}"));
+                        }
+                    }
+                }
+                Mode::Commands => match self.codec.decode(&mut self.inbuf) {
+                    Ok(Decoded::Complete { value, .. }) => self.execute(value, now),
+                    Ok(Decoded::LiteralAnnounced { .. }) => {
+                        self.send_continue("Ready for literal data");
+                    }
+                    Ok(_) => break,
+                    Err(e) => self.bad_input(e),
+                },
+            }
+        }
+    }
+
+    fn bad_input(&mut self, e: DecodeError) {
+        let (code, text) = match e.kind {
+            DecodeErrorKind::LineTooLong | DecodeErrorKind::LiteralTooLarge { .. } => {
+                (Some(Code::TooBig), e.to_string())
+            }
+            DecodeErrorKind::TooManyLiterals | DecodeErrorKind::TooDeep | DecodeErrorKind::TooManyItems => {
+                (Some(Code::Limit), e.to_string())
+            }
+            _ => (Some(Code::ClientBug), format!("parse error at offset {}: {e}", e.offset)),
+        };
+        match e.tag {
+            Some(tag) => self.tagged(tag, StatusKind::Bad, code, &text),
+            None => self.untagged(StatusKind::Bad, code, &text),
+        }
+        self.count_bad();
+    }
+
+    fn count_bad(&mut self) {
+        self.bad_commands += 1;
+        let max = match self.state {
+            State::NotAuthenticated => self.config.limits.preauth_max_bad,
+            _ => self.config.limits.max_bad,
+        };
+        if self.bad_commands >= max {
+            self.bye("Too many invalid commands");
+        }
+    }
+
+    fn execute(&mut self, cmd: Command, now: Instant) {
+        let Command { tag, body } = cmd;
+        match (&self.state, body) {
+            // ----- any state -----
+            (_, CommandBody::Capability) => {
+                let caps = self.capabilities();
+                self.data(Data::Capability(caps));
+                self.tagged(tag, StatusKind::Ok, None, "CAPABILITY completed");
+            }
+            (_, CommandBody::Noop) => {
+                self.sync_mailbox(true);
+                self.tagged(tag, StatusKind::Ok, None, "NOOP completed");
+            }
+            (_, CommandBody::Logout) => {
+                self.push(&Response::Status(Status::Bye {
+                    code: None,
+                    text: text("Logging out"),
+                }));
+                self.tagged(tag, StatusKind::Ok, None, "LOGOUT completed");
+                self.close();
+            }
+            (_, CommandBody::Id(_)) => {
+                let name = self.config.name.clone();
+                self.data(Data::Id(vec![(istr("name"), Some(istr(&name)))]));
+                self.tagged(tag, StatusKind::Ok, None, "ID completed");
+            }
+            (_, CommandBody::Other { name, .. }) => {
+                let n = String::from_utf8_lossy(name.as_bytes()).into_owned();
+                self.tagged(tag, StatusKind::Bad, Some(Code::ClientBug), &format!("unknown command {n}"));
+                self.count_bad();
+            }
+            // ----- not authenticated -----
+            (State::NotAuthenticated, CommandBody::StartTls) => self.starttls(tag),
+            (State::NotAuthenticated, CommandBody::Login { username, password }) => {
+                self.login(tag, username, password, now)
+            }
+            (State::NotAuthenticated, CommandBody::Authenticate { mechanism, initial_response }) => {
+                self.authenticate(tag, mechanism, initial_response, now)
+            }
+            (State::NotAuthenticated, body) => {
+                let name = body.name().to_owned();
+                self.tagged(tag, StatusKind::Bad, None, &format!("{name} not allowed before login"));
+                self.count_bad();
+            }
+            (_, CommandBody::StartTls | CommandBody::Login { .. } | CommandBody::Authenticate { .. }) => {
+                self.tagged(tag, StatusKind::Bad, None, "already authenticated");
+            }
+            // ----- authenticated or selected -----
+            (_, CommandBody::Enable(caps)) => self.enable(tag, caps),
+            (_, CommandBody::Idle) => self.idle(tag, now),
+            (_, body) => self.mailbox_command(tag, body),
+        }
+    }
+
+    fn starttls(&mut self, tag: Tag) {
+        if self.tls || !self.config.starttls {
+            self.tagged(tag, StatusKind::Bad, None, "STARTTLS not available");
+            return;
+        }
+        self.tagged(tag, StatusKind::Ok, None, "Begin TLS negotiation now");
+        // Anything pipelined behind STARTTLS arrived in plaintext: drop it.
+        self.inbuf.clear();
+        self.codec = CommandCodec::with_config(Self::decode_config(&self.config, false));
+        self.mode = Mode::AwaitingTls;
+        self.events.push_back(ServerEvent::StartTls);
+    }
+
+    fn enable(&mut self, tag: Tag, caps: Vec<Capability>) {
+        let mut enabled = Vec::new();
+        for c in caps {
+            match c {
+                Capability::Imap4Rev2 if !self.rev2 => {
+                    self.rev2 = true;
+                    self.set_utf8();
+                    enabled.push(c);
+                }
+                Capability::Utf8Accept if !self.utf8 => {
+                    self.set_utf8();
+                    enabled.push(c);
+                }
+                _ => {}
+            }
+        }
+        self.data(Data::Enabled(enabled));
+        self.tagged(tag, StatusKind::Ok, None, "ENABLE completed");
+    }
+
+    fn set_utf8(&mut self) {
+        self.utf8 = true;
+        self.enc.utf8_mailboxes = true;
+        self.enc.utf8_quoted = true;
+        self.codec.config_mut().utf8_mailboxes = true;
+    }
+
+    fn idle(&mut self, tag: Tag, now: Instant) {
+        self.send_continue("idling");
+        self.mode = Mode::Idle { tag };
+        self.idle_since = Some(now);
+        self.watch_selected(true);
+        self.sync_mailbox(true);
+    }
+
+    /// Register (or drop) the store watch on the selected mailbox.
+    fn watch_selected(&mut self, on: bool) {
+        self.watch = None;
+        if !on {
+            return;
+        }
+        if let State::Selected { user, mailbox } = &self.state {
+            self.watch = Some(self.store.watch(user, &mailbox.name, self.waker.clone()));
+        }
+    }
+
+    /// The capabilities for the current state.
+    pub fn capabilities(&self) -> Vec<Capability> {
+        let mut caps = vec![
+            Capability::Imap4Rev1,
+            Capability::Imap4Rev2,
+            Capability::LiteralPlus,
+            Capability::SaslIr,
+            Capability::Id,
+            Capability::Enable,
+            Capability::Idle,
+        ];
+        match self.state {
+            State::NotAuthenticated => {
+                if self.config.starttls && !self.tls {
+                    caps.push(Capability::StartTls);
+                }
+                if self.plaintext_ok() {
+                    caps.push(Capability::Auth(imap_proto::AuthMechanism::Plain));
+                    caps.push(Capability::Auth(imap_proto::AuthMechanism::Login));
+                } else {
+                    caps.push(Capability::LoginDisabled);
+                }
+            }
+            _ => caps.extend([
+                Capability::Namespace,
+                Capability::Unselect,
+                Capability::UidPlus,
+                Capability::Move,
+                Capability::Children,
+                Capability::ListExtended,
+                Capability::ListStatus,
+                Capability::SpecialUse,
+                Capability::CreateSpecialUse,
+                Capability::ESearch,
+                Capability::SearchRes,
+                Capability::Binary,
+                Capability::StatusSize,
+                Capability::MultiAppend,
+                Capability::AppendLimit(Some(self.config.limits.max_literal)),
+                Capability::Utf8Accept,
+            ]),
+        }
+        caps
+    }
+
+    fn plaintext_ok(&self) -> bool {
+        self.tls || self.config.plaintext_auth
+    }
+
+    // ===== output helpers =====
+
+    fn push(&mut self, r: &Response) {
+        let dst = if self.hold_until.is_some() {
+            &mut self.held
+        } else {
+            &mut self.out
+        };
+        imap_codec::encode_response(r, dst, &self.enc);
+    }
+
+    fn data(&mut self, d: Data) {
+        self.push(&Response::Data(d));
+    }
+
+    fn tagged(&mut self, tag: Tag, kind: StatusKind, code: Option<Code>, msg: &str) {
+        self.push(&Response::Status(Status::Tagged {
+            tag,
+            kind,
+            code,
+            text: text(msg),
+        }));
+    }
+
+    fn untagged(&mut self, kind: StatusKind, code: Option<Code>, msg: &str) {
+        self.push(&Response::Status(Status::Untagged {
+            kind,
+            code,
+            text: text(msg),
+        }));
+    }
+
+    fn store_error(&mut self, tag: Tag, e: &StoreError) {
+        self.tagged(tag, StatusKind::No, Some(e.kind.code()), &e.text);
+    }
+
+    fn send_continue(&mut self, msg: &str) {
+        self.push(&Response::Continue(Continue::Basic {
+            code: None,
+            text: text(msg),
+        }));
+    }
+
+    fn bye(&mut self, msg: &str) {
+        self.push(&Response::Status(Status::Bye {
+            code: None,
+            text: text(msg),
+        }));
+        self.close();
+    }
+
+    fn close(&mut self) {
+        if self.hold_until.take().is_some() {
+            let held = self.held.split();
+            self.out.extend_from_slice(&held);
+        }
+        self.state = State::Logout;
+        self.watch = None;
+        self.closed = true;
+        self.events.push_back(ServerEvent::Close);
+    }
+
+    /// Say goodbye at server shutdown (`* BYE`), then close.
+    pub fn shutdown(&mut self, reason: &str) {
+        if !self.closed {
+            self.bye(reason);
+        }
+    }
+}
+
+/// Response text from a string (CR, LF and NUL replaced by spaces).
+fn text(s: &str) -> Text {
+    let clean: String = s
+        .chars()
+        .map(|c| if matches!(c, '\r' | '\n' | '\0') { ' ' } else { c })
+        .collect();
+    Text::try_from(clean).unwrap_or_default()
+}
+
+/// An IString from text without NUL.
+fn istr(s: &str) -> imap_proto::IString {
+    imap_proto::IString::try_from(s.replace('\0', "")).unwrap_or_default()
+}

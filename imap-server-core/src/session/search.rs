@@ -1,0 +1,254 @@
+//! SEARCH (RFC 9051 §6.4.4) with ESEARCH (RFC 4731) and SEARCHRES (RFC 5182).
+
+use std::num::NonZeroU32;
+
+use imap_proto::{
+    Charset, Code, Data, ESearchItem, ESearchResponse, Flag, SearchKey, SearchReturn,
+    SequenceSet, StatusKind, Tag, Uid,
+};
+
+use super::{ServerConnection, State};
+use crate::mime::{MimeLimits, ParsedMessage};
+use crate::store::StoredMessage;
+
+/// Charsets SEARCH accepts (all text is compared as UTF-8).
+const CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
+
+/// Whether the evaluator supports every key in `k`.
+fn supported(k: &SearchKey) -> bool {
+    match k {
+        SearchKey::Not(k) => supported(k),
+        SearchKey::Or(a, b) => supported(a) && supported(b),
+        SearchKey::And(v) => v.iter().all(supported),
+        SearchKey::ModSeq { .. }
+        | SearchKey::SavedBefore(_)
+        | SearchKey::SavedOn(_)
+        | SearchKey::SavedSince(_)
+        | SearchKey::SaveDateSupported
+        | SearchKey::EmailId(_)
+        | SearchKey::ThreadId(_)
+        | SearchKey::GmRaw(_)
+        | SearchKey::GmMsgId(_)
+        | SearchKey::GmThrId(_)
+        | SearchKey::GmLabels(_) => false,
+        _ => true,
+    }
+}
+
+/// One message under evaluation, loading its bytes and structure only when a
+/// key needs them.
+struct Candidate<'a> {
+    seq: usize,
+    uid: Uid,
+    flags: &'a [Flag],
+    stored: Option<Option<StoredMessage>>,
+    parsed: Option<ParsedMessage>,
+}
+
+/// What the evaluator needs from the session.
+struct Ctx<'a> {
+    conn: &'a ServerConnection,
+    user: &'a str,
+    mailbox: &'a imap_proto::Mailbox,
+    count: usize,
+    largest_uid: u32,
+    saved: &'a [Uid],
+    now: i64,
+    limits: MimeLimits,
+}
+
+impl Ctx<'_> {
+    fn stored<'c>(&self, c: &'c mut Candidate<'_>) -> Option<&'c StoredMessage> {
+        if c.stored.is_none() {
+            c.stored = Some(self.conn.store.message(self.user, self.mailbox, c.uid).ok());
+        }
+        c.stored.as_ref().and_then(|s| s.as_ref())
+    }
+
+    fn parsed<'c>(&self, c: &'c mut Candidate<'_>) -> Option<&'c ParsedMessage> {
+        if c.parsed.is_none() {
+            let data = self.stored(c)?.data.clone();
+            c.parsed = Some(ParsedMessage::parse(data, &self.limits));
+        }
+        c.parsed.as_ref()
+    }
+
+    fn in_set(&self, set: &SequenceSet, n: u32, largest: u32, uid: Uid) -> bool {
+        if set.is_saved() {
+            return self.saved.contains(&uid);
+        }
+        set.contains(n, largest)
+    }
+
+    fn matches(&self, k: &SearchKey, c: &mut Candidate<'_>) -> bool {
+        let has = |f: &Flag| c.flags.contains(f);
+        let text = |s: &imap_proto::AString| String::from_utf8_lossy(s.as_bytes()).into_owned();
+        match k {
+            SearchKey::All => true,
+            SearchKey::Answered => has(&Flag::Answered),
+            SearchKey::Deleted => has(&Flag::Deleted),
+            SearchKey::Draft => has(&Flag::Draft),
+            SearchKey::Flagged => has(&Flag::Flagged),
+            SearchKey::Seen => has(&Flag::Seen),
+            SearchKey::Unanswered => !has(&Flag::Answered),
+            SearchKey::Undeleted => !has(&Flag::Deleted),
+            SearchKey::Undraft => !has(&Flag::Draft),
+            SearchKey::Unflagged => !has(&Flag::Flagged),
+            SearchKey::Unseen => !has(&Flag::Seen),
+            // No message is \Recent in this server.
+            SearchKey::New | SearchKey::Recent => false,
+            SearchKey::Old => true,
+            SearchKey::Keyword(a) => c.flags.iter().any(|f| matches!(f, Flag::Keyword(k) if k.as_bytes().eq_ignore_ascii_case(a.as_bytes()))),
+            SearchKey::Unkeyword(a) => !c.flags.iter().any(|f| matches!(f, Flag::Keyword(k) if k.as_bytes().eq_ignore_ascii_case(a.as_bytes()))),
+            SearchKey::Uid(set) => self.in_set(set, c.uid.get(), self.largest_uid, c.uid),
+            SearchKey::SequenceSet(set) => self.in_set(set, c.seq as u32, self.count as u32, c.uid),
+            SearchKey::Not(k) => !self.matches(k, c),
+            SearchKey::Or(a, b) => self.matches(a, c) || self.matches(b, c),
+            SearchKey::And(keys) => keys.iter().all(|k| self.matches(k, c)),
+            SearchKey::Larger(n) => self.stored(c).is_some_and(|m| m.data.len() as u64 > *n),
+            SearchKey::Smaller(n) => self.stored(c).is_some_and(|m| (m.data.len() as u64) < *n),
+            SearchKey::Before(d) | SearchKey::On(d) | SearchKey::Since(d) => {
+                let Some(m) = self.stored(c) else { return false };
+                let Some(dt) = super::fetch::datetime_from_unix(m.internal_date.0, m.internal_date.1) else {
+                    return false;
+                };
+                let day = dt.date().days_since_epoch();
+                let want = d.days_since_epoch();
+                match k {
+                    SearchKey::Before(_) => day < want,
+                    SearchKey::On(_) => day == want,
+                    _ => day >= want,
+                }
+            }
+            SearchKey::Older(secs) | SearchKey::Younger(secs) => {
+                let Some(m) = self.stored(c) else { return false };
+                let age = self.now - m.internal_date.0;
+                if matches!(k, SearchKey::Older(_)) {
+                    age >= i64::from(*secs)
+                } else {
+                    age <= i64::from(*secs)
+                }
+            }
+            SearchKey::SentBefore(d) | SearchKey::SentOn(d) | SearchKey::SentSince(d) => {
+                let Some(sent) = self.parsed(c).and_then(|p| p.sent_date()) else {
+                    return false;
+                };
+                match k {
+                    SearchKey::SentBefore(_) => sent < *d,
+                    SearchKey::SentOn(_) => sent == *d,
+                    _ => sent >= *d,
+                }
+            }
+            SearchKey::From(s) => self.parsed(c).is_some_and(|p| p.address_contains("From", &text(s))),
+            SearchKey::To(s) => self.parsed(c).is_some_and(|p| p.address_contains("To", &text(s))),
+            SearchKey::Cc(s) => self.parsed(c).is_some_and(|p| p.address_contains("Cc", &text(s))),
+            SearchKey::Bcc(s) => self.parsed(c).is_some_and(|p| p.address_contains("Bcc", &text(s))),
+            SearchKey::Subject(s) => self.parsed(c).is_some_and(|p| p.header_contains("Subject", &text(s))),
+            SearchKey::Header(name, s) => {
+                self.parsed(c).is_some_and(|p| p.header_contains(&text(name), &text(s)))
+            }
+            SearchKey::Body(s) => self.parsed(c).is_some_and(|p| p.body_contains(&text(s))),
+            SearchKey::Text(s) => self.parsed(c).is_some_and(|p| p.text_contains(&text(s))),
+            _ => false,
+        }
+    }
+}
+
+impl ServerConnection {
+    /// SEARCH and UID SEARCH.
+    pub(super) fn search(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        return_options: Option<Vec<SearchReturn>>,
+        charset: Option<Charset>,
+        criteria: Vec<SearchKey>,
+    ) {
+        if let Some(cs) = &charset {
+            if !CHARSETS.iter().any(|c| cs.eq_ignore_case(c)) {
+                let names = CHARSETS.iter().map(|c| imap_proto::IString::from_static(c)).collect();
+                self.tagged(tag, StatusKind::No, Some(Code::BadCharset(names)), "unsupported charset");
+                return;
+            }
+        }
+        if !criteria.iter().all(supported) {
+            self.tagged(tag, StatusKind::Bad, None, "search key not supported by this server");
+            return;
+        }
+        let State::Selected { user, mailbox } = &self.state else {
+            return;
+        };
+        let ctx = Ctx {
+            conn: self,
+            user,
+            mailbox: &mailbox.name,
+            count: mailbox.messages.len(),
+            largest_uid: mailbox.messages.last().map_or(0, |m| m.uid.get()),
+            saved: &mailbox.saved,
+            now: self.wall_clock,
+            limits: MimeLimits::default(),
+        };
+        let mut hits: Vec<(usize, Uid)> = Vec::new();
+        for (i, m) in mailbox.messages.iter().enumerate() {
+            if m.expunged {
+                continue;
+            }
+            let mut c = Candidate {
+                seq: i + 1,
+                uid: m.uid,
+                flags: &m.flags,
+                stored: None,
+                parsed: None,
+            };
+            if criteria.iter().all(|k| ctx.matches(k, &mut c)) {
+                hits.push((i + 1, m.uid));
+            }
+        }
+        let nums: Vec<u32> = hits
+            .iter()
+            .map(|(s, u)| if uid { u.get() } else { *s as u32 })
+            .collect();
+        let esearch = return_options.is_some() || self.rev2;
+        let opts = return_options.unwrap_or_default();
+        if opts.contains(&SearchReturn::Save) {
+            if let State::Selected { mailbox, .. } = &mut self.state {
+                mailbox.saved = hits.iter().map(|h| h.1).collect();
+            }
+        }
+        let save_only = opts.len() == 1 && opts[0] == SearchReturn::Save;
+        if esearch && !save_only {
+            let all = opts.is_empty() || opts.iter().all(|o| *o == SearchReturn::Save);
+            let mut items = Vec::new();
+            if opts.contains(&SearchReturn::Min) {
+                if let Some(&n) = nums.iter().min() {
+                    items.push(ESearchItem::Min(n));
+                }
+            }
+            if opts.contains(&SearchReturn::Max) {
+                if let Some(&n) = nums.iter().max() {
+                    items.push(ESearchItem::Max(n));
+                }
+            }
+            if all || opts.contains(&SearchReturn::All) {
+                if let Some(set) = SequenceSet::from_numbers(nums.iter().copied()) {
+                    items.push(ESearchItem::All(set));
+                }
+            }
+            if opts.contains(&SearchReturn::Count) {
+                items.push(ESearchItem::Count(nums.len() as u32));
+            }
+            self.data(Data::ESearch(ESearchResponse {
+                tag: Some(tag.clone()),
+                uid,
+                items,
+            }));
+        } else if !esearch {
+            self.data(Data::Search {
+                numbers: nums.iter().filter_map(|&n| NonZeroU32::new(n)).collect(),
+                mod_seq: None,
+            });
+        }
+        self.sync_mailbox(uid);
+        self.tagged(tag, StatusKind::Ok, None, "SEARCH completed");
+    }
+}

@@ -1,0 +1,383 @@
+//! The storage trait: what a backend implements. It speaks UIDs only, never
+//! sequence numbers (the session owns the sequence-number view), and every change
+//! bumps the mailbox's MODSEQ and lands in a change log, so sessions catch up with
+//! [`Mailstore::changes_since`] and CONDSTORE/QRESYNC can follow without redesign.
+//!
+//! The trait is synchronous and takes `&self`: implementations use interior
+//! mutability and short critical sections (no I/O under a lock held across
+//! calls). A blocking driver calls it directly; a tokio driver calls it from
+//! `spawn_blocking` or accepts the short blocking of an in-memory store. The core
+//! depends on no runtime.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use imap_proto::{Code, Flag, Mailbox, MailboxAttribute, Uid};
+
+/// Why a storage operation failed; the kind maps onto the response code the
+/// client sees (go-imap's `imap.Error`, RFC 5530).
+#[derive(Debug, thiserror::Error)]
+#[error("{text}")]
+pub struct StoreError {
+    /// What kind of failure.
+    pub kind: StoreErrorKind,
+    /// Human-readable text for the tagged NO.
+    pub text: String,
+    /// The underlying cause, if any.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// Failure kinds, each with the response code it produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The mailbox does not exist (`[NONEXISTENT]`, or `[TRYCREATE]` as the target
+    /// of COPY/MOVE/APPEND).
+    NonExistent,
+    /// The mailbox already exists (`[ALREADYEXISTS]`).
+    AlreadyExists,
+    /// The user may not do this (`[NOPERM]`).
+    NoPermission,
+    /// A quota would be exceeded (`[OVERQUOTA]`).
+    OverQuota,
+    /// The message is too big (`[TOOBIG]`).
+    TooBig,
+    /// A size or count limit was hit (`[LIMIT]`).
+    Limit,
+    /// The name is not acceptable (`[CANNOT]`).
+    Cannot,
+    /// The mailbox has children and cannot be deleted this way (`[HASCHILDREN]`).
+    HasChildren,
+    /// Temporarily unavailable (`[UNAVAILABLE]`).
+    Unavailable,
+    /// The store is damaged (`[CORRUPTION]`).
+    Corruption,
+    /// A bug or unexpected failure (`[SERVERBUG]`).
+    Internal,
+}
+
+impl StoreErrorKind {
+    /// The response code for this kind.
+    pub fn code(self) -> Code {
+        match self {
+            Self::NonExistent => Code::NonExistent,
+            Self::AlreadyExists => Code::AlreadyExists,
+            Self::NoPermission => Code::NoPerm,
+            Self::OverQuota => Code::OverQuota,
+            Self::TooBig => Code::TooBig,
+            Self::Limit => Code::Limit,
+            Self::Cannot => Code::Cannot,
+            Self::HasChildren => Code::HasChildren,
+            Self::Unavailable => Code::Unavailable,
+            Self::Corruption => Code::Corruption,
+            Self::Internal => Code::ServerBug,
+        }
+    }
+}
+
+impl StoreError {
+    /// An error of `kind` with `text`.
+    pub fn new(kind: StoreErrorKind, text: impl Into<String>) -> Self {
+        Self {
+            kind,
+            text: text.into(),
+            source: None,
+        }
+    }
+    /// `NonExistent` for a mailbox.
+    pub fn no_mailbox(name: &Mailbox) -> Self {
+        Self::new(StoreErrorKind::NonExistent, format!("no mailbox {name}"))
+    }
+    /// Attach a cause.
+    pub fn with_source(mut self, e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(e));
+        self
+    }
+}
+
+/// A mailbox as LIST reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxInfo {
+    /// The name (the hierarchy delimiter is [`Mailstore::delimiter`]).
+    pub name: Mailbox,
+    /// Special-use attributes (RFC 6154) and others the store knows (`\Noselect`).
+    pub attributes: Vec<MailboxAttribute>,
+    /// Whether the user is subscribed.
+    pub subscribed: bool,
+}
+
+/// One message's mutable state, as the session's view tracks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageEntry {
+    /// Its UID.
+    pub uid: Uid,
+    /// Its flags (system flags and keywords; never `\Recent`).
+    pub flags: Vec<Flag>,
+    /// The MODSEQ of its last change (RFC 7162).
+    pub modseq: u64,
+}
+
+/// A consistent snapshot of a mailbox, taken at SELECT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxSnapshot {
+    /// UIDVALIDITY.
+    pub uid_validity: u32,
+    /// The UID the next message will get.
+    pub uid_next: u32,
+    /// The highest MODSEQ in the mailbox (≥ 1).
+    pub highest_modseq: u64,
+    /// Every message, in UID order.
+    pub messages: Vec<MessageEntry>,
+    /// Keywords in use or allowed (for the FLAGS response).
+    pub keywords: Vec<Flag>,
+}
+
+/// STATUS counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxStatus {
+    /// Messages.
+    pub messages: u32,
+    /// Messages without `\Seen`.
+    pub unseen: u32,
+    /// Messages with `\Deleted`.
+    pub deleted: u32,
+    /// Total size in octets (RFC 8438).
+    pub size: u64,
+    /// UIDNEXT.
+    pub uid_next: u32,
+    /// UIDVALIDITY.
+    pub uid_validity: u32,
+    /// HIGHESTMODSEQ.
+    pub highest_modseq: u64,
+}
+
+/// A message to append.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Initial flags.
+    pub flags: Vec<Flag>,
+    /// Internal date as seconds since the Unix epoch, with the zone to show it in
+    /// (minutes east of UTC).
+    pub internal_date: (i64, i16),
+    /// The raw message.
+    pub data: Bytes,
+}
+
+/// A stored message: its state and bytes.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    /// UID, flags and MODSEQ.
+    pub entry: MessageEntry,
+    /// Internal date (seconds since the epoch, zone minutes).
+    pub internal_date: (i64, i16),
+    /// The raw message (shared, cheap to clone).
+    pub data: Bytes,
+}
+
+/// How STORE changes flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlagOp {
+    /// Replace.
+    Set,
+    /// Add.
+    Add,
+    /// Remove.
+    Remove,
+}
+
+/// The outcome of a flag change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOutcome {
+    /// Messages whose flags changed (their new state).
+    pub changed: Vec<MessageEntry>,
+    /// Messages not changed because their MODSEQ was above UNCHANGEDSINCE
+    /// (RFC 7162 §3.1.3).
+    pub modified: Vec<Uid>,
+}
+
+/// The outcome of COPY/MOVE: UIDVALIDITY of the target and (source, new) UIDs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyOutcome {
+    /// UIDVALIDITY of the target mailbox.
+    pub uid_validity: u32,
+    /// Source UID and the UID of its copy, in source UID order.
+    pub pairs: Vec<(Uid, Uid)>,
+}
+
+/// What changed in a mailbox since a MODSEQ.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// The mailbox's HIGHESTMODSEQ now.
+    pub highest_modseq: u64,
+    /// UIDNEXT now.
+    pub uid_next: u32,
+    /// Messages added or changed after the MODSEQ (their current state).
+    pub changed: Vec<MessageEntry>,
+    /// UIDs expunged after the MODSEQ.
+    pub expunged: Vec<Uid>,
+}
+
+/// A callback the store calls when a mailbox changes (to wake IDLE sessions).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Keeps a change watch alive; dropping it unregisters the waker.
+pub struct WatchGuard(Option<Box<dyn FnOnce() + Send>>);
+
+impl WatchGuard {
+    /// A guard that runs `on_drop` when dropped.
+    pub fn new(on_drop: impl FnOnce() + Send + 'static) -> Self {
+        Self(Some(Box::new(on_drop)))
+    }
+    /// A guard for a store that never notifies (sessions fall back to polling).
+    pub fn none() -> Self {
+        Self(None)
+    }
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+impl fmt::Debug for WatchGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WatchGuard")
+    }
+}
+
+/// A mail store. Mailbox names are [`Mailbox`] values (decoded Unicode; the store
+/// chooses how to persist them and must never turn one into an unchecked file
+/// path). All message addressing is by UID.
+pub trait Mailstore: Send + Sync {
+    /// The hierarchy delimiter.
+    fn delimiter(&self) -> u8 {
+        b'/'
+    }
+
+    /// Every mailbox of `user` (INBOX included), in any order.
+    fn list(&self, user: &str) -> Result<Vec<MailboxInfo>, StoreError>;
+
+    /// Create a mailbox (and, RFC 9051 §6.3.4, any missing parents), with an
+    /// optional special-use attribute (RFC 6154 CREATE-SPECIAL-USE).
+    fn create(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        special_use: Option<MailboxAttribute>,
+    ) -> Result<(), StoreError>;
+
+    /// Delete a mailbox and its messages. Deleting INBOX is refused.
+    fn delete(&self, user: &str, name: &Mailbox) -> Result<(), StoreError>;
+
+    /// Rename a mailbox and its children. Renaming INBOX moves its messages to
+    /// the new mailbox and leaves INBOX empty (RFC 9051 §6.3.6).
+    fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError>;
+
+    /// Subscribe or unsubscribe (the mailbox need not exist).
+    fn set_subscribed(&self, user: &str, name: &Mailbox, subscribed: bool)
+        -> Result<(), StoreError>;
+
+    /// A snapshot for SELECT/EXAMINE.
+    fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError>;
+
+    /// STATUS counters. The default computes them from a snapshot and message
+    /// sizes; backends with counters should override it.
+    fn status(&self, user: &str, name: &Mailbox) -> Result<MailboxStatus, StoreError> {
+        let snap = self.snapshot(user, name)?;
+        let mut st = MailboxStatus {
+            messages: snap.messages.len() as u32,
+            uid_next: snap.uid_next,
+            uid_validity: snap.uid_validity,
+            highest_modseq: snap.highest_modseq,
+            ..MailboxStatus::default()
+        };
+        for m in &snap.messages {
+            if !m.flags.contains(&Flag::Seen) {
+                st.unseen += 1;
+            }
+            if m.flags.contains(&Flag::Deleted) {
+                st.deleted += 1;
+            }
+            if let Ok(msg) = self.message(user, name, m.uid) {
+                st.size += msg.data.len() as u64;
+            }
+        }
+        Ok(st)
+    }
+
+    /// Append a message; returns (UIDVALIDITY, new UID).
+    fn append(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        message: NewMessage,
+    ) -> Result<(u32, Uid), StoreError>;
+
+    /// One message with its bytes.
+    fn message(&self, user: &str, name: &Mailbox, uid: Uid) -> Result<StoredMessage, StoreError>;
+
+    /// Change flags of `uids` (missing UIDs are ignored). With `unchanged_since`,
+    /// messages whose MODSEQ is greater are left alone and reported in
+    /// `modified` (RFC 7162 §3.1.3).
+    fn store_flags(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: &[Flag],
+        unchanged_since: Option<u64>,
+    ) -> Result<StoreOutcome, StoreError>;
+
+    /// Remove messages that have `\Deleted` (only those in `uids` when given);
+    /// returns the UIDs removed.
+    fn expunge(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uids: Option<&[Uid]>,
+    ) -> Result<Vec<Uid>, StoreError>;
+
+    /// Copy messages to another mailbox, keeping flags and internal dates.
+    fn copy(
+        &self,
+        user: &str,
+        from: &Mailbox,
+        uids: &[Uid],
+        to: &Mailbox,
+    ) -> Result<CopyOutcome, StoreError>;
+
+    /// Move messages (RFC 6851). The default copies, then expunges the sources;
+    /// backends should override it to make the move atomic.
+    fn move_messages(
+        &self,
+        user: &str,
+        from: &Mailbox,
+        uids: &[Uid],
+        to: &Mailbox,
+    ) -> Result<CopyOutcome, StoreError> {
+        let out = self.copy(user, from, uids, to)?;
+        let moved: Vec<Uid> = out.pairs.iter().map(|p| p.0).collect();
+        self.store_flags(user, from, &moved, FlagOp::Add, &[Flag::Deleted], None)?;
+        self.expunge(user, from, Some(&moved))?;
+        Ok(out)
+    }
+
+    /// What changed after `modseq`: the change log (RFC 7162 needs expunged UIDs
+    /// too, so stores keep tombstones).
+    fn changes_since(&self, user: &str, name: &Mailbox, modseq: u64)
+        -> Result<Changes, StoreError>;
+
+    /// Call `waker` whenever `name` changes, until the guard is dropped. The
+    /// default never calls it (sessions then find changes on their next command).
+    fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {
+        let _ = (user, name, waker);
+        WatchGuard::none()
+    }
+}
