@@ -17,7 +17,7 @@ mod store;
 pub use crate::auth::{constant_time_eq, AuthError, Authenticator, StaticAuthenticator};
 pub use crate::config::{ServerConfig, ServerLimits};
 pub use crate::mem::MemStore;
-pub use crate::session::{ServerConnection, ServerEvent};
+pub use crate::session::{ServerConnection, ServerEvent, OUTPUT_HIGH_WATER};
 
 pub use crate::store::{
     Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore,

@@ -50,7 +50,7 @@ impl Client {
 
     fn drain(&mut self) -> String {
         let mut out = Vec::new();
-        while let Some(b) = self.conn.poll_transmit() {
+        while let Some(b) = self.conn.poll_transmit(self.now) {
             out.extend_from_slice(&b);
         }
         String::from_utf8_lossy(&out).into_owned()
@@ -352,4 +352,34 @@ fn modified_utf7_names_in_rev1() {
     let mut c = Client::login(&s);
     let r = c.send("k CREATE Entw&APw-rfe\r\nl LIST \"\" Entw*\r\n");
     assert!(r.contains("\"/\" Entw&APw-rfe\r\n"), "{r}");
+}
+
+#[test]
+fn large_fetch_is_produced_in_bounded_chunks() {
+    let s = store();
+    let mut c = Client::login(&s);
+    let body = "x".repeat(100_000);
+    for i in 0..30 {
+        c.append("INBOX", &format!("Subject: big {i}\r\n\r\n{body}\r\n"));
+    }
+    c.send("s SELECT INBOX\r\n");
+    c.conn
+        .handle_input(b"f FETCH 1:* BODY.PEEK[]\r\nn NOOP\r\n", c.now);
+    let mut total = Vec::new();
+    let mut chunks = 0;
+    while let Some(b) = c.conn.poll_transmit(c.now) {
+        assert!(
+            b.len() <= imap_server_core::OUTPUT_HIGH_WATER + 200_000,
+            "a chunk of {} bytes",
+            b.len()
+        );
+        total.extend_from_slice(&b);
+        chunks += 1;
+    }
+    let text = String::from_utf8_lossy(&total);
+    assert!(chunks >= 3, "{chunks} chunks");
+    assert_eq!(text.matches(" FETCH (BODY[] {").count(), 30);
+    let f = text.find("f OK FETCH completed").unwrap();
+    let n = text.find("n OK NOOP completed").unwrap();
+    assert!(f < n, "commands behind the FETCH wait for it");
 }

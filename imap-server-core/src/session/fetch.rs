@@ -50,6 +50,21 @@ fn parsed_of<'c>(
     cache.get_or_insert_with(|| ParsedMessage::parse(msg.data.clone(), limits))
 }
 
+/// Output buffered before a FETCH pauses for the driver to send it: 1 MiB.
+pub const OUTPUT_HIGH_WATER: usize = 1024 * 1024;
+
+/// A FETCH in progress (see [`ServerConnection::continue_fetch`]).
+#[derive(Debug)]
+pub(super) struct FetchJob {
+    tag: Tag,
+    uid: bool,
+    want_message: bool,
+    marks_seen: bool,
+    attrs: Vec<FetchAttribute>,
+    targets: std::collections::VecDeque<(usize, Uid)>,
+    skipped: bool,
+}
+
 fn seq(n: usize) -> SeqNum {
     SeqNum(NonZeroU32::new(n as u32).unwrap_or(NonZeroU32::MIN))
 }
@@ -165,23 +180,55 @@ impl ServerConnection {
         if uid && !attrs.contains(&FetchAttribute::Uid) {
             attrs.insert(0, FetchAttribute::Uid);
         }
-        let want_message = attrs.iter().any(needs_message);
-        let marks_seen = !read_only && attrs.iter().any(sets_seen);
         let (targets, skipped) = self.resolve(&set, uid);
+        self.fetch_job = Some(FetchJob {
+            tag,
+            uid,
+            want_message: attrs.iter().any(needs_message),
+            marks_seen: !read_only && attrs.iter().any(sets_seen),
+            attrs,
+            targets: targets.into_iter().collect(),
+            skipped,
+        });
+        self.continue_fetch();
+    }
+
+    /// Produce FETCH responses until the output buffer passes its high-water
+    /// mark ([`OUTPUT_HIGH_WATER`]); the rest follows as the driver drains the
+    /// output, so a `FETCH 1:* BODY[]` never holds a whole mailbox in memory.
+    /// Returns whether the job finished.
+    pub(super) fn continue_fetch(&mut self) -> bool {
+        let Some(mut job) = self.fetch_job.take() else {
+            return true;
+        };
+        let Some((user, name, _)) = self.selected_parts() else {
+            return true;
+        };
         let limits = MimeLimits::default();
-        for (seq_no, msg_uid) in targets {
-            let stored = if want_message {
+        while let Some((seq_no, msg_uid)) = job.targets.pop_front() {
+            if self.out.len() >= OUTPUT_HIGH_WATER {
+                job.targets.push_front((seq_no, msg_uid));
+                self.fetch_job = Some(job);
+                return false;
+            }
+            let stored = if job.want_message {
                 match self.store.message(&user, &name, msg_uid) {
                     Ok(m) => Some(m),
-                    Err(e) if e.kind == StoreErrorKind::NonExistent => continue,
-                    Err(e) => return self.store_error(tag, &e),
+                    Err(e) if e.kind == StoreErrorKind::NonExistent => {
+                        job.skipped = true;
+                        continue;
+                    }
+                    Err(e) => {
+                        self.store_error(job.tag, &e);
+                        return true;
+                    }
                 }
             } else {
                 None
             };
             let mut flags = self.view_flags(seq_no);
             let mut flags_changed = false;
-            if marks_seen && !flags.contains(&Flag::Seen) {
+            if job.marks_seen && !flags.contains(&Flag::Seen) {
                 if let Ok(out) =
                     self.store
                         .store_flags(&user, &name, &[msg_uid], FlagOp::Add, &[Flag::Seen], None)
@@ -195,17 +242,17 @@ impl ServerConnection {
             }
             let mut parsed: Option<ParsedMessage> = None;
             let mut out: SmallVec<[FetchItem; 4]> = SmallVec::new();
-            for a in &attrs {
+            for a in &job.attrs {
                 match self.fetch_item(a, msg_uid, &flags, stored.as_ref(), &mut parsed, &limits) {
                     Ok(Some(item)) => out.push(item),
                     Ok(None) => {}
                     Err(code) => {
-                        self.tagged(tag, StatusKind::No, Some(code), "cannot decode part");
-                        return;
+                        self.tagged(job.tag, StatusKind::No, Some(code), "cannot decode part");
+                        return true;
                     }
                 }
             }
-            if flags_changed && !attrs.contains(&FetchAttribute::Flags) {
+            if flags_changed && !job.attrs.contains(&FetchAttribute::Flags) {
                 out.push(FetchItem::Flags(flags.into_iter().collect()));
             }
             self.data(Data::Fetch {
@@ -213,17 +260,18 @@ impl ServerConnection {
                 items: out,
             });
         }
-        self.sync_mailbox(uid);
-        if skipped {
+        self.sync_mailbox(job.uid);
+        if job.skipped {
             self.tagged(
-                tag,
+                job.tag,
                 StatusKind::No,
                 Some(Code::ExpungeIssued),
                 "some messages were expunged",
             );
         } else {
-            self.tagged(tag, StatusKind::Ok, None, "FETCH completed");
+            self.tagged(job.tag, StatusKind::Ok, None, "FETCH completed");
         }
+        true
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -17,6 +17,8 @@
 
 mod auth_cmds;
 mod fetch;
+
+pub use self::fetch::OUTPUT_HIGH_WATER;
 mod mailbox_cmds;
 mod search;
 mod selected;
@@ -99,6 +101,7 @@ pub struct ServerConnection {
     watch: Option<WatchGuard>,
     closed: bool,
     wall_clock: i64,
+    fetch_job: Option<fetch::FetchJob>,
 }
 
 impl std::fmt::Debug for ServerConnection {
@@ -148,6 +151,7 @@ impl ServerConnection {
             watch: None,
             closed: false,
             wall_clock: 0,
+            fetch_job: None,
         };
         let greeting = Greeting {
             kind: GreetingKind::Ok,
@@ -257,7 +261,14 @@ impl ServerConnection {
 
     /// Bytes to send to the client.
     #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        if self.out.is_empty() && self.fetch_job.is_some() {
+            // The previous chunk has been taken: produce the next part of a
+            // large FETCH, then go on with any commands waiting behind it.
+            if self.continue_fetch() {
+                self.process(now);
+            }
+        }
         if self.out.is_empty() {
             None
         } else {
@@ -298,7 +309,7 @@ impl ServerConnection {
     // ===== processing =====
 
     fn process(&mut self, now: Instant) {
-        while !self.closed && self.hold_until.is_none() {
+        while !self.closed && self.hold_until.is_none() && self.fetch_job.is_none() {
             match &self.mode {
                 Mode::AwaitingTls => break,
                 Mode::Idle { .. } => match self.codec.decode_idle_done(&mut self.inbuf) {
