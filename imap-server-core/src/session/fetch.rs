@@ -150,7 +150,7 @@ impl ServerConnection {
         items: FetchItems,
         modifiers: Vec<FetchModifier>,
     ) {
-        let Some((user, name, read_only)) = self.selected_parts() else {
+        let Some((_, _, read_only)) = self.selected_parts() else {
             return;
         };
         if !modifiers.is_empty() {
