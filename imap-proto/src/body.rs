@@ -160,14 +160,34 @@ impl BodyStructure {
         }
     }
 
-    /// The part at a path (`[1, 2]` is part 1.2), as BODY[1.2] addresses it.
+    /// The part at a path (`[1, 2]` is part 1.2), as BODY[1.2] addresses it
+    /// (RFC 9051 §6.4.5): `self` is a whole message's structure; the empty path
+    /// is the whole message; part 1 of a non-multipart message is its body; the
+    /// parts of an encapsulated MESSAGE/RFC822 are numbered inside it.
     pub fn part(&self, path: &[NonZeroU32]) -> Option<&Self> {
+        Self::message_part(self, path)
+    }
+
+    /// `path` within a message whose body structure is `body`.
+    fn message_part<'a>(body: &'a Self, path: &[NonZeroU32]) -> Option<&'a Self> {
         let Some((first, rest)) = path.split_first() else {
-            return Some(self);
+            return Some(body);
         };
         let idx = first.get() as usize - 1;
+        match body {
+            Self::Multi { bodies, .. } => bodies.get(idx)?.descend(rest),
+            Self::Single { .. } if idx == 0 => body.descend(rest),
+            Self::Single { .. } => None,
+        }
+    }
+
+    /// `rest` within the part `self`.
+    fn descend(&self, rest: &[NonZeroU32]) -> Option<&Self> {
+        if rest.is_empty() {
+            return Some(self);
+        }
         match self {
-            Self::Multi { bodies, .. } => bodies.get(idx)?.part(rest),
+            Self::Multi { .. } => Self::message_part(self, rest),
             Self::Single {
                 body:
                     Body {
@@ -175,9 +195,74 @@ impl BodyStructure {
                         ..
                     },
                 ..
-            } => body.part(path),
-            Self::Single { .. } if idx == 0 && rest.is_empty() => Some(self),
+            } => Self::message_part(body, rest),
             Self::Single { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(t: &str) -> BodyStructure {
+        BodyStructure::Single {
+            body: Body {
+                media_type: IString::try_from(t).unwrap(),
+                subtype: IString::try_from("X").unwrap(),
+                fields: BodyFields::default(),
+                specific: BodySpecific::Basic,
+            },
+            extension: None,
+        }
+    }
+
+    fn message(inner: BodyStructure) -> BodyStructure {
+        BodyStructure::Single {
+            body: Body {
+                media_type: IString::try_from("MESSAGE").unwrap(),
+                subtype: IString::try_from("RFC822").unwrap(),
+                fields: BodyFields::default(),
+                specific: BodySpecific::Message {
+                    envelope: Box::default(),
+                    body: Box::new(inner),
+                    lines: 0,
+                },
+            },
+            extension: None,
+        }
+    }
+
+    fn multi(parts: Vec<BodyStructure>) -> BodyStructure {
+        BodyStructure::Multi {
+            bodies: parts,
+            subtype: IString::try_from("MIXED").unwrap(),
+            extension: None,
+        }
+    }
+
+    fn p(path: &[u32]) -> Vec<NonZeroU32> {
+        path.iter().map(|&n| NonZeroU32::new(n).unwrap()).collect()
+    }
+
+    #[test]
+    fn part_numbering_follows_rfc9051() {
+        // RFC 9051 §6.4.5's example structure, reduced.
+        let inner = multi(vec![leaf("A"), leaf("B")]);
+        let msg = multi(vec![leaf("T"), message(inner.clone()), message(leaf("C"))]);
+        assert_eq!(msg.part(&p(&[1])), Some(&leaf("T")));
+        assert_eq!(msg.part(&p(&[2])), Some(&message(inner.clone())));
+        assert_eq!(msg.part(&p(&[2, 1])), Some(&leaf("A")));
+        assert_eq!(msg.part(&p(&[2, 2])), Some(&leaf("B")));
+        assert_eq!(msg.part(&p(&[3, 1])), Some(&leaf("C")));
+        assert_eq!(msg.part(&p(&[4])), None);
+        // A non-multipart message: part 1 is its body.
+        assert_eq!(leaf("T").part(&p(&[1])), Some(&leaf("T")));
+        assert_eq!(leaf("T").part(&p(&[2])), None);
+        // A message/rfc822 directly inside a message/rfc822.
+        let nested = message(message(leaf("D")));
+        assert_eq!(nested.part(&p(&[1])), Some(&nested));
+        assert_eq!(nested.part(&p(&[1, 1])), Some(&message(leaf("D"))));
+        assert_eq!(nested.part(&p(&[1, 1, 1])), Some(&leaf("D")));
     }
 }
