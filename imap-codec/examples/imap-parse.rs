@@ -207,7 +207,11 @@ impl Probe for Responses {
 }
 
 /// Read standard input to its end, decoding as it arrives.
-fn run(probe: &mut dyn Probe, input: &mut dyn Read, output: &mut dyn Write) -> Result<u64, Failure> {
+fn run(
+    probe: &mut dyn Probe,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+) -> Result<u64, Failure> {
     let mut chunk = vec![0u8; CHUNK];
     let mut buf = BytesMut::with_capacity(CHUNK);
     let mut out = BytesMut::new();

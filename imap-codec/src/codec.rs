@@ -131,13 +131,19 @@ fn parse_message<T>(
     parse: impl FnOnce(&mut Parser<'_>) -> decode::PResult<T>,
 ) -> Result<T, DecodeError> {
     let mut p = Parser::new(bytes, config);
-    parse(&mut p).map_err(|PError { pos, kind, expected }| DecodeError {
-        offset: start + pos as u64,
-        kind,
-        expected,
-        excerpt: excerpt(bytes, pos),
-        tag: leading_tag(bytes),
-    })
+    parse(&mut p).map_err(
+        |PError {
+             pos,
+             kind,
+             expected,
+         }| DecodeError {
+            offset: start + pos as u64,
+            kind,
+            expected,
+            excerpt: excerpt(bytes, pos),
+            tag: leading_tag(bytes),
+        },
+    )
 }
 
 /// Decodes client commands from a byte stream (the server side).
@@ -195,7 +201,8 @@ impl CommandCodec {
         &mut self,
         buf: &mut BytesMut,
     ) -> Result<Decoded<AuthenticateData>, DecodeError> {
-        self.stream.decode_with(buf, decode::command::authenticate_data)
+        self.stream
+            .decode_with(buf, decode::command::authenticate_data)
     }
 
     /// Decode the `DONE` that ends IDLE (RFC 2177). Bytes after it stay in `buf`
@@ -268,7 +275,10 @@ impl ResponseCodec {
     }
 
     /// Decode the greeting (the first line from the server).
-    pub fn decode_greeting(&mut self, buf: &mut BytesMut) -> Result<Decoded<Greeting>, DecodeError> {
+    pub fn decode_greeting(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Decoded<Greeting>, DecodeError> {
         self.stream.decode_with(buf, decode::response::greeting)
     }
 
@@ -289,7 +299,10 @@ impl ResponseCodec {
 ///
 /// <div class="warning">Calling this again and again on a growing buffer re-scans
 /// it each time; streams should use [`CommandCodec`].</div>
-pub fn decode_command(input: &Bytes, config: &DecodeConfig) -> Result<Decoded<Command>, DecodeError> {
+pub fn decode_command(
+    input: &Bytes,
+    config: &DecodeConfig,
+) -> Result<Decoded<Command>, DecodeError> {
     let mut buf = BytesMut::from(&input[..]);
     let mut codec = CommandCodec::with_config(config.clone());
     codec.decode(&mut buf)

@@ -53,7 +53,9 @@ impl fmt::Display for DecodeError {
         match &self.kind {
             DecodeErrorKind::Syntax => write!(f, "expected {}", self.expected)?,
             DecodeErrorKind::LineTooLong => f.write_str("line too long")?,
-            DecodeErrorKind::LiteralTooLarge { len } => write!(f, "literal of {len} bytes too large")?,
+            DecodeErrorKind::LiteralTooLarge { len } => {
+                write!(f, "literal of {len} bytes too large")?
+            }
             DecodeErrorKind::TooManyLiterals => f.write_str("too many literals")?,
             DecodeErrorKind::TooDeep => f.write_str("nesting too deep")?,
             DecodeErrorKind::TooManyItems => f.write_str("list too long")?,

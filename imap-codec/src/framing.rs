@@ -292,7 +292,10 @@ pub(crate) fn find_literal(line: &[u8], bare_lf: bool) -> Option<Result<Announce
     }
     let mut len: u64 = 0;
     for &d in &rest[open + 1..] {
-        len = match len.checked_mul(10).and_then(|l| l.checked_add(u64::from(d - b'0'))) {
+        len = match len
+            .checked_mul(10)
+            .and_then(|l| l.checked_add(u64::from(d - b'0')))
+        {
             Some(l) => l,
             None => return Some(Err(())),
         };
@@ -317,15 +320,23 @@ mod tests {
     fn finds_literals() {
         let a = find_literal(b"A1 LOGIN {5}\r", false).unwrap().unwrap();
         assert_eq!((a.len, a.mode, a.start), (5, LiteralMode::Sync, 9));
-        let a = find_literal(b"A1 APPEND x ~{12+}\r", false).unwrap().unwrap();
+        let a = find_literal(b"A1 APPEND x ~{12+}\r", false)
+            .unwrap()
+            .unwrap();
         assert_eq!((a.len, a.mode, a.start), (12, LiteralMode::NonSync, 12));
-        assert_eq!(find_literal(b"{3-}\r", false).unwrap().unwrap().mode, LiteralMode::NonSync);
+        assert_eq!(
+            find_literal(b"{3-}\r", false).unwrap().unwrap().mode,
+            LiteralMode::NonSync
+        );
         assert!(find_literal(b"A1 NOOP\r", false).is_none());
         assert!(find_literal(b"A1 x}\r", false).is_none());
         assert!(find_literal(b"A1 {}\r", false).is_none());
         assert!(find_literal(b"A1 {5}", false).is_none());
         assert!(find_literal(b"A1 {5}", true).is_some());
-        assert_eq!(find_literal(b"{99999999999999999999999}\r", false), Some(Err(())));
+        assert_eq!(
+            find_literal(b"{99999999999999999999999}\r", false),
+            Some(Err(()))
+        );
     }
 
     #[test]
@@ -356,7 +367,10 @@ mod tests {
         assert_eq!(f.step(more, &cfg()).unwrap(), Step::Complete(more.len()));
         // Responses never announce.
         let mut f = Framer::new(Side::Responses);
-        assert_eq!(f.step(buf, &DecodeConfig::responses()).unwrap(), Step::Incomplete);
+        assert_eq!(
+            f.step(buf, &DecodeConfig::responses()).unwrap(),
+            Step::Incomplete
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::{
-    encode_command, encode_response, CommandCodec, Decoded, DecodeConfig, EncodeConfig,
+    encode_command, encode_response, CommandCodec, DecodeConfig, Decoded, EncodeConfig,
     ResponseCodec,
 };
 
@@ -133,7 +133,9 @@ pub fn parse_framed_response(
     message: &Bytes,
     config: &DecodeConfig,
 ) -> Result<imap_proto::Response, crate::DecodeError> {
-    crate::codec::parse_framed(message, config, |p| crate::decode::response::response(p, false))
+    crate::codec::parse_framed(message, config, |p| {
+        crate::decode::response::response(p, false)
+    })
 }
 
 /// Parse one already-framed command without running the framer.

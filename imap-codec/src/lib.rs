@@ -43,11 +43,11 @@ mod tokio;
 pub mod fuzzing;
 
 pub use crate::codec::{
-    decode_command, decode_greeting, decode_response, encode_authenticate_data,
-    encode_command, encode_command_fragments, encode_greeting, encode_idle_done,
-    encode_response, CommandCodec, Decoded, Fragment, ResponseCodec,
+    decode_command, decode_greeting, decode_response, encode_authenticate_data, encode_command,
+    encode_command_fragments, encode_greeting, encode_idle_done, encode_response, CommandCodec,
+    Decoded, Fragment, ResponseCodec,
 };
-pub use crate::config::{DecodeConfig, EncodeConfig, LiteralPolicy, Limits, Quirks};
+pub use crate::config::{DecodeConfig, EncodeConfig, Limits, LiteralPolicy, Quirks};
 pub use crate::error::{DecodeError, DecodeErrorKind};
 pub use crate::framing::LiteralMode;
 #[cfg(feature = "tokio-util")]

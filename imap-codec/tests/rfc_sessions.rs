@@ -131,7 +131,10 @@ Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\
 \r\n";
 
 fn header_fetch() -> String {
-    format!("* 12 FETCH (BODY[HEADER] {{{}}}\r\n{HEADER})\r\n", HEADER.len())
+    format!(
+        "* 12 FETCH (BODY[HEADER] {{{}}}\r\n{HEADER})\r\n",
+        HEADER.len()
+    )
 }
 
 fn check_common_fetches(responses: &[Response]) {
@@ -143,7 +146,9 @@ fn check_common_fetches(responses: &[Response]) {
         })
         .collect();
     assert_eq!(fetches.len(), 3);
-    let Data::Fetch { seq, items } = fetches[0] else { unreachable!() };
+    let Data::Fetch { seq, items } = fetches[0] else {
+        unreachable!()
+    };
     assert_eq!(seq.get(), 12);
     assert_eq!(items.len(), 5);
     let env = items.iter().find_map(|i| match i {
@@ -153,16 +158,26 @@ fn check_common_fetches(responses: &[Response]) {
     let env = env.expect("ENVELOPE");
     assert_eq!(env.cc.len(), 2);
     assert_eq!(env.cc[1].mailbox.as_ref().unwrap().as_bytes(), b"KLENSIN");
-    let Data::Fetch { items, .. } = fetches[1] else { unreachable!() };
+    let Data::Fetch { items, .. } = fetches[1] else {
+        unreachable!()
+    };
     match &items[0] {
-        FetchItem::BodySection { section, data: Some(d), .. } => {
+        FetchItem::BodySection {
+            section,
+            data: Some(d),
+            ..
+        } => {
             assert_eq!(section.text, Some(SectionText::Header));
             assert_eq!(&d[..], HEADER.as_bytes());
         }
         other => panic!("{other:?}"),
     }
-    let Data::Fetch { items, .. } = fetches[2] else { unreachable!() };
-    assert!(matches!(&items[0], FetchItem::Flags(f) if f.as_slice() == [Flag::Seen, Flag::Deleted]));
+    let Data::Fetch { items, .. } = fetches[2] else {
+        unreachable!()
+    };
+    assert!(
+        matches!(&items[0], FetchItem::Flags(f) if f.as_slice() == [Flag::Seen, Flag::Deleted])
+    );
 }
 
 /// RFC 3501 §8.
@@ -194,11 +209,29 @@ fn rfc3501_sample_session() {
         S("a006 OK LOGOUT completed\r\n"),
     ]);
     assert_eq!(r.commands.len(), 6);
-    assert!(matches!(&r.commands[0].body, CommandBody::Login { username, password }
-        if username.as_bytes() == b"mrc" && password.expose().as_bytes() == b"secret"));
-    assert!(matches!(&r.commands[1].body, CommandBody::Select { mailbox, .. } if mailbox.is_inbox()));
-    assert!(matches!(&r.commands[2].body, CommandBody::Fetch { uid: false, items: FetchItems::Macro(FetchMacro::Full), .. }));
-    assert!(matches!(&r.commands[4].body, CommandBody::Store { kind: StoreKind::Add, silent: false, .. }));
+    assert!(
+        matches!(&r.commands[0].body, CommandBody::Login { username, password }
+        if username.as_bytes() == b"mrc" && password.expose().as_bytes() == b"secret")
+    );
+    assert!(
+        matches!(&r.commands[1].body, CommandBody::Select { mailbox, .. } if mailbox.is_inbox())
+    );
+    assert!(matches!(
+        &r.commands[2].body,
+        CommandBody::Fetch {
+            uid: false,
+            items: FetchItems::Macro(FetchMacro::Full),
+            ..
+        }
+    ));
+    assert!(matches!(
+        &r.commands[4].body,
+        CommandBody::Store {
+            kind: StoreKind::Add,
+            silent: false,
+            ..
+        }
+    ));
     assert!(r.responses.contains(&Response::Data(Data::Exists(18))));
     assert!(r.responses.contains(&Response::Data(Data::Recent(2))));
     assert!(r.responses.iter().any(|x| matches!(x,
@@ -246,7 +279,10 @@ fn rfc9051_sample_session() {
     ]);
     assert_eq!(r.commands.len(), 8);
     match &r.commands[1].body {
-        CommandBody::Authenticate { mechanism, initial_response: Some(ir) } => {
+        CommandBody::Authenticate {
+            mechanism,
+            initial_response: Some(ir),
+        } => {
             assert_eq!(*mechanism, AuthMechanism::ScramSha256);
             assert_eq!(ir.expose().as_ref(), b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
         }
@@ -256,8 +292,10 @@ fn rfc9051_sample_session() {
     assert!(matches!(&r.sasl[1], AuthenticateData::Continue(d) if d.expose().is_empty()));
     assert_eq!(r.challenges.len(), 2);
     assert!(matches!(&r.challenges[1], Continue::Base64(b) if b.starts_with(b"v=")));
-    assert!(matches!(&r.responses[0], Response::Status(Status::Untagged { code: Some(Code::Capability(c)), .. })
-        if c.contains(&Capability::Imap4Rev2) && c.contains(&Capability::Auth(AuthMechanism::ScramSha256))));
+    assert!(
+        matches!(&r.responses[0], Response::Status(Status::Untagged { code: Some(Code::Capability(c)), .. })
+        if c.contains(&Capability::Imap4Rev2) && c.contains(&Capability::Auth(AuthMechanism::ScramSha256)))
+    );
     assert!(r.responses.iter().any(|x| matches!(x,
         Response::Status(Status::Untagged { code: Some(Code::PermanentFlags(p)), .. }) if p.contains(&FlagPerm::Wildcard))));
     assert!(r.responses.iter().any(|x| matches!(x,

@@ -290,7 +290,9 @@ fn body_structure() -> BoxedStrategy<BodyStructure> {
                     media_type: t,
                     subtype: s,
                     fields,
-                    specific: BodySpecific::Text { lines: lines.into() },
+                    specific: BodySpecific::Text {
+                        lines: lines.into()
+                    },
                 },
                 extension,
             }

@@ -320,7 +320,10 @@ mod tests {
         let c = |s: &str| Capability::try_from(s).unwrap();
         assert_eq!(c("imap4REV1"), Capability::Imap4Rev1);
         assert_eq!(c("AUTH=plain"), Capability::Auth(AuthMechanism::Plain));
-        assert_eq!(c("APPENDLIMIT=35651584"), Capability::AppendLimit(Some(35651584)));
+        assert_eq!(
+            c("APPENDLIMIT=35651584"),
+            Capability::AppendLimit(Some(35651584))
+        );
         assert_eq!(c("APPENDLIMIT"), Capability::AppendLimit(None));
         assert_eq!(c("QUOTA=RES-STORAGE").to_string(), "QUOTA=RES-STORAGE");
         assert_eq!(c("X-FOO").to_string(), "X-FOO");

@@ -20,8 +20,10 @@ static CLASS: [u8; 256] = {
         let b = i as u8;
         let ctl = b < 0x20 || b == 0x7f;
         let char7 = b >= 0x01 && b <= 0x7f;
-        let atom_special = matches!(b, b'(' | b')' | b'{' | b' ' | b'%' | b'*' | b'"' | b'\\' | b']')
-            || ctl;
+        let atom_special = matches!(
+            b,
+            b'(' | b')' | b'{' | b' ' | b'%' | b'*' | b'"' | b'\\' | b']'
+        ) || ctl;
         let mut c = 0;
         if char7 && !atom_special {
             c |= ATOM | ASTRING | LIST;
@@ -193,7 +195,12 @@ macro_rules! bytes_newtype_common {
         }
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({:?})", stringify!($name), String::from_utf8_lossy(&self.0))
+                write!(
+                    f,
+                    "{}({:?})",
+                    stringify!($name),
+                    String::from_utf8_lossy(&self.0)
+                )
             }
         }
         impl TryFrom<&str> for $name {
@@ -470,7 +477,11 @@ mod tests {
         assert!(Atom::try_from("FLAGS").is_ok());
         assert!(matches!(
             Atom::try_from("a b"),
-            Err(ValidationError::InvalidByte { byte: b' ', index: 1, .. })
+            Err(ValidationError::InvalidByte {
+                byte: b' ',
+                index: 1,
+                ..
+            })
         ));
         assert_eq!(Atom::try_from(""), Err(ValidationError::Empty));
         assert!(Tag::try_from("A001").is_ok());

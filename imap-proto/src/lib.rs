@@ -59,8 +59,8 @@ pub use crate::command::{
     SelectParam, StoreKind, StoreModifier, StoreTarget,
 };
 pub use crate::core::{
-    is_astring_char, is_atom_char, is_list_char, is_tag_char, is_text_char, Atom, AString,
-    Charset, IString, Literal, NString, Tag, Text,
+    is_astring_char, is_atom_char, is_list_char, is_tag_char, is_text_char, AString, Atom, Charset,
+    IString, Literal, NString, Tag, Text,
 };
 pub use crate::datetime::{Date, DateTime};
 pub use crate::error::ValidationError;
@@ -73,8 +73,8 @@ pub use crate::list::{ListData, ListExtendedItem, ListReturn, ListSelect, Mailbo
 pub use crate::mailbox::{decode_utf7, encode_utf7, ListMailbox, Mailbox};
 pub use crate::misc::{
     Compression, EntryType, GetMetadataOption, MetadataDepth, MetadataResponse,
-    NamespaceDescription, NotifyEvent, NotifyFilter, NotifyGroup, NotifySet, ObjectId,
-    QuotaLimit, QuotaResource, SortCriterion, SortKey, Thread, ThreadAlgorithm,
+    NamespaceDescription, NotifyEvent, NotifyFilter, NotifyGroup, NotifySet, ObjectId, QuotaLimit,
+    QuotaResource, SortCriterion, SortKey, Thread, ThreadAlgorithm,
 };
 pub use crate::response::{
     Code, Continue, Data, Greeting, GreetingKind, Response, Status, StatusKind,

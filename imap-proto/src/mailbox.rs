@@ -275,9 +275,7 @@ pub fn decode_utf7(wire: &[u8]) -> Option<String> {
             if bytes.len() % 2 != 0 {
                 return None;
             }
-            let units = bytes
-                .chunks(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+            let units = bytes.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
             for c in char::decode_utf16(units) {
                 out.push(c.ok()?);
             }
@@ -329,6 +327,7 @@ mod tests {
         assert!(!p.matches(b"INBOX.Sent.Old", Some(b'.')));
         assert!(ListMailbox::from_utf8("*").matches(b"a.b.c", Some(b'.')));
         assert!(ListMailbox::from_utf8("inbox").matches(b"INBOX", Some(b'.')));
-        assert!(!ListMailbox::from_utf8("%*%*%*%*%*%*%*%*%*a").matches(b"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", None));
+        assert!(!ListMailbox::from_utf8("%*%*%*%*%*%*%*%*%*a")
+            .matches(b"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", None));
     }
 }

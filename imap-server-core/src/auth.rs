@@ -23,7 +23,8 @@ pub enum AuthError {
 pub trait Authenticator: Send + Sync {
     /// Check a password for `user` (the authentication identity); `authzid` is the
     /// SASL authorisation identity when one was given (empty otherwise).
-    fn authenticate(&self, authzid: &str, user: &str, password: &[u8]) -> Result<String, AuthError>;
+    fn authenticate(&self, authzid: &str, user: &str, password: &[u8])
+        -> Result<String, AuthError>;
 }
 
 /// An authenticator over a fixed list of users and passwords (tests, demos).
@@ -39,7 +40,8 @@ impl StaticAuthenticator {
     }
     /// Add a user.
     pub fn with_user(mut self, user: &str, password: &str) -> Self {
-        self.users.push((user.to_owned(), password.as_bytes().to_vec()));
+        self.users
+            .push((user.to_owned(), password.as_bytes().to_vec()));
         self
     }
 }
@@ -47,7 +49,10 @@ impl StaticAuthenticator {
 impl fmt::Debug for StaticAuthenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StaticAuthenticator")
-            .field("users", &self.users.iter().map(|u| &u.0).collect::<Vec<_>>())
+            .field(
+                "users",
+                &self.users.iter().map(|u| &u.0).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -61,7 +66,12 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Authenticator for StaticAuthenticator {
-    fn authenticate(&self, authzid: &str, user: &str, password: &[u8]) -> Result<String, AuthError> {
+    fn authenticate(
+        &self,
+        authzid: &str,
+        user: &str,
+        password: &[u8],
+    ) -> Result<String, AuthError> {
         if !authzid.is_empty() && authzid != user {
             return Err(AuthError::NotAuthorized);
         }

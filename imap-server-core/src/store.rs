@@ -280,8 +280,12 @@ pub trait Mailstore: Send + Sync {
     fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError>;
 
     /// Subscribe or unsubscribe (the mailbox need not exist).
-    fn set_subscribed(&self, user: &str, name: &Mailbox, subscribed: bool)
-        -> Result<(), StoreError>;
+    fn set_subscribed(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        subscribed: bool,
+    ) -> Result<(), StoreError>;
 
     /// A snapshot for SELECT/EXAMINE.
     fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError>;

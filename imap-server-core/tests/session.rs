@@ -79,7 +79,10 @@ impl Client {
     }
 
     fn append(&mut self, mailbox: &str, msg: &str) -> String {
-        self.send(&format!("AP APPEND {mailbox} {{{}+}}\r\n{msg}\r\n", msg.len()))
+        self.send(&format!(
+            "AP APPEND {mailbox} {{{}+}}\r\n{msg}\r\n",
+            msg.len()
+        ))
     }
 }
 
@@ -91,7 +94,10 @@ fn store() -> Arc<MemStore> {
 fn greeting_and_logindisabled_without_tls() {
     let s = store();
     let (mut c, greeting) = Client::new(&s, config(false));
-    assert!(greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2 "), "{greeting}");
+    assert!(
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2 "),
+        "{greeting}"
+    );
     assert!(greeting.contains("LOGINDISABLED") && greeting.contains("STARTTLS"));
     let r = c.send("a1 LOGIN alice secret\r\n");
     assert!(r.starts_with("a1 NO [PRIVACYREQUIRED]"), "{r}");
@@ -105,8 +111,14 @@ fn login_and_capabilities() {
     let (mut c, greeting) = Client::new(&s, config(true));
     assert!(greeting.contains("AUTH=PLAIN") && !greeting.contains("LOGINDISABLED"));
     let r = c.send("a1 LOGIN alice secret\r\n");
-    assert!(r.starts_with("a1 OK [CAPABILITY IMAP4rev1 IMAP4rev2"), "{r}");
-    assert!(r.contains("UIDPLUS") && r.contains("MOVE") && r.contains("APPENDLIMIT="), "{r}");
+    assert!(
+        r.starts_with("a1 OK [CAPABILITY IMAP4rev1 IMAP4rev2"),
+        "{r}"
+    );
+    assert!(
+        r.contains("UIDPLUS") && r.contains("MOVE") && r.contains("APPENDLIMIT="),
+        "{r}"
+    );
     assert_eq!(c.conn.user(), Some("alice"));
 }
 
@@ -140,7 +152,10 @@ fn starttls_drops_pipelined_plaintext() {
     assert_eq!(c.conn.poll_event(), Some(ServerEvent::StartTls));
     c.conn.tls_established();
     let r = c.send("a3 CAPABILITY\r\n");
-    assert!(!r.contains("STARTTLS") && !r.contains("LOGINDISABLED"), "{r}");
+    assert!(
+        !r.contains("STARTTLS") && !r.contains("LOGINDISABLED"),
+        "{r}"
+    );
     assert!(!r.contains("a2"), "the injected LOGIN must never run: {r}");
     let r = c.send("a4 LOGIN alice secret\r\n");
     assert!(r.starts_with("a4 OK"), "{r}");
@@ -177,20 +192,38 @@ fn select_append_fetch_store_search() {
     assert!(r.contains("AP OK [APPENDUID "), "{r}");
     c.append("INBOX", "Subject: second\r\n\r\nbody two\r\n");
     let r = c.send("s1 SELECT INBOX\r\n");
-    assert!(r.contains("* 2 EXISTS") && r.contains("[UIDVALIDITY ") && r.contains("s1 OK [READ-WRITE]"), "{r}");
-    assert!(r.contains("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)"), "{r}");
+    assert!(
+        r.contains("* 2 EXISTS") && r.contains("[UIDVALIDITY ") && r.contains("s1 OK [READ-WRITE]"),
+        "{r}"
+    );
+    assert!(
+        r.contains("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)"),
+        "{r}"
+    );
     let r = c.send("f1 FETCH 1 (FLAGS RFC822.SIZE ENVELOPE)\r\n");
     assert!(r.contains("* 1 FETCH (FLAGS () RFC822.SIZE "), "{r}");
     assert!(r.contains("\"Hello there\""), "{r}");
-    assert!(r.contains("((\"Alice\" NIL \"alice\" \"example.org\"))"), "{r}");
+    assert!(
+        r.contains("((\"Alice\" NIL \"alice\" \"example.org\"))"),
+        "{r}"
+    );
     // BODY[] sets \Seen, and the new flags come with the data.
     let r = c.send("f2 FETCH 1 BODY[TEXT]<4.5>\r\n");
-    assert!(r.contains("* 1 FETCH (BODY[TEXT]<4> {5}\r\nob,\r\n FLAGS (\\Seen))"), "{r}");
+    assert!(
+        r.contains("* 1 FETCH (BODY[TEXT]<4> {5}\r\nob,\r\n FLAGS (\\Seen))"),
+        "{r}"
+    );
     assert!(r.contains("FLAGS (\\Seen)"), "{r}");
     let r = c.send("f3 UID FETCH 1:* (FLAGS)\r\n");
-    assert!(r.contains("* 1 FETCH (UID 1 FLAGS (\\Seen))") && r.contains("* 2 FETCH (UID 2 FLAGS ())"), "{r}");
+    assert!(
+        r.contains("* 1 FETCH (UID 1 FLAGS (\\Seen))") && r.contains("* 2 FETCH (UID 2 FLAGS ())"),
+        "{r}"
+    );
     let r = c.send("st STORE 2 +FLAGS (\\Flagged $Important)\r\n");
-    assert!(r.contains("* 2 FETCH (FLAGS (\\Flagged $Important))"), "{r}");
+    assert!(
+        r.contains("* 2 FETCH (FLAGS (\\Flagged $Important))"),
+        "{r}"
+    );
     let r = c.send("s2 SEARCH UNSEEN\r\n");
     assert!(r.contains("* SEARCH 2\r\n"), "{r}");
     let r = c.send("s3 UID SEARCH SUBJECT hello\r\n");
@@ -198,7 +231,10 @@ fn select_append_fetch_store_search() {
     let r = c.send("s4 SEARCH BODY \"quick brown\" FROM alice\r\n");
     assert!(r.contains("* SEARCH 1\r\n"), "{r}");
     let r = c.send("s5 SEARCH RETURN (MIN MAX COUNT) ALL\r\n");
-    assert!(r.contains("* ESEARCH (TAG \"s5\") MIN 1 MAX 2 COUNT 2"), "{r}");
+    assert!(
+        r.contains("* ESEARCH (TAG \"s5\") MIN 1 MAX 2 COUNT 2"),
+        "{r}"
+    );
     let r = c.send("s6 SEARCH RETURN (SAVE) KEYWORD $Important\r\ns7 FETCH $ (UID)\r\n");
     assert!(!r.contains("ESEARCH"), "SAVE alone returns nothing: {r}");
     assert!(r.contains("* 2 FETCH (UID 2)"), "{r}");
@@ -220,18 +256,36 @@ fn copy_move_expunge() {
     let r = c.send("c3 COPY 1:2 Projects/2024\r\n");
     assert!(r.contains("c3 OK [COPYUID "), "{r}");
     let r = c.send("m1 UID MOVE 3 Projects/2024\r\n");
-    assert!(r.contains("* OK [COPYUID ") && r.contains("* 3 EXPUNGE\r\n") && r.contains("m1 OK"), "{r}");
+    assert!(
+        r.contains("* OK [COPYUID ") && r.contains("* 3 EXPUNGE\r\n") && r.contains("m1 OK"),
+        "{r}"
+    );
     let r = c.send("e1 STORE 1 +FLAGS.SILENT (\\Deleted)\r\ne2 EXPUNGE\r\n");
     assert!(!r.contains("FETCH"), ".SILENT: {r}");
     assert!(r.contains("* 1 EXPUNGE\r\ne2 OK"), "{r}");
     let r = c.send("st STATUS Projects/2024 (MESSAGES UIDNEXT UNSEEN SIZE)\r\n");
-    assert!(r.contains("* STATUS Projects/2024 (MESSAGES 3 UIDNEXT 4 UNSEEN 3 SIZE "), "{r}");
+    assert!(
+        r.contains("* STATUS Projects/2024 (MESSAGES 3 UIDNEXT 4 UNSEEN 3 SIZE "),
+        "{r}"
+    );
     let r = c.send("l1 LIST \"\" \"*\"\r\n");
-    assert!(r.contains("* LIST (\\HasChildren) \"/\" Projects\r\n"), "{r}");
-    assert!(r.contains("* LIST (\\Archive \\HasNoChildren) \"/\" Archive\r\n"), "{r}");
-    assert!(r.contains("* LIST (\\Sent \\HasNoChildren) \"/\" Sent\r\n"), "{r}");
+    assert!(
+        r.contains("* LIST (\\HasChildren) \"/\" Projects\r\n"),
+        "{r}"
+    );
+    assert!(
+        r.contains("* LIST (\\Archive \\HasNoChildren) \"/\" Archive\r\n"),
+        "{r}"
+    );
+    assert!(
+        r.contains("* LIST (\\Sent \\HasNoChildren) \"/\" Sent\r\n"),
+        "{r}"
+    );
     let r = c.send("l2 LIST (SPECIAL-USE) \"\" \"*\" RETURN (STATUS (MESSAGES))\r\n");
-    assert!(!r.contains("Projects") && r.contains("* STATUS Trash (MESSAGES 0)"), "{r}");
+    assert!(
+        !r.contains("Projects") && r.contains("* STATUS Trash (MESSAGES 0)"),
+        "{r}"
+    );
     let r = c.send("l3 LIST \"\" \"\"\r\n");
     assert!(r.contains("* LIST (\\Noselect) \"/\" \"\"\r\n"), "{r}");
 }
@@ -252,12 +306,18 @@ fn other_sessions_changes_follow_the_rules() {
     // FETCH by sequence number must not be answered with EXPUNGE...
     let r = a.send("f1 FETCH 1:* (UID)\r\n");
     assert!(!r.contains("EXPUNGE"), "{r}");
-    assert!(r.contains("* 1 FETCH (UID 1)\r\n"), "the expunged message keeps its number: {r}");
+    assert!(
+        r.contains("* 1 FETCH (UID 1)\r\n"),
+        "the expunged message keeps its number: {r}"
+    );
     // ...but NOOP delivers it.
     let r = a.send("n2 NOOP\r\n");
     assert!(r.contains("* 1 EXPUNGE"), "{r}");
     let r = a.send("f2 FETCH 1:* (UID)\r\n");
-    assert!(r.contains("* 1 FETCH (UID 2)") && r.contains("* 2 FETCH (UID 3)"), "{r}");
+    assert!(
+        r.contains("* 1 FETCH (UID 2)") && r.contains("* 2 FETCH (UID 3)"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -269,14 +329,21 @@ fn idle_is_woken_and_done_may_carry_commands() {
     let r = a.send("i1 IDLE\r\n");
     assert_eq!(r, "+ idling\r\n");
     b.append("INBOX", MSG);
-    assert!(a.wakes.load(Ordering::SeqCst) >= 1, "the store must wake the idling session");
+    assert!(
+        a.wakes.load(Ordering::SeqCst) >= 1,
+        "the store must wake the idling session"
+    );
     a.conn.handle_wakeup(a.now);
     let r = a.drain();
     assert_eq!(r, "* 1 EXISTS\r\n");
     // iOS and NeoMutt send DONE and the next commands in one write.
     let r = a.send("DONE\r\ni2 UID FETCH 1 (FLAGS)\r\ni3 NOOP\r\n");
     assert!(r.starts_with("i1 OK IDLE terminated\r\n"), "{r}");
-    assert!(r.contains("* 1 FETCH (UID 1 FLAGS ())\r\ni2 OK") && r.ends_with("i3 OK NOOP completed\r\n"), "{r}");
+    assert!(
+        r.contains("* 1 FETCH (UID 1 FLAGS ())\r\ni2 OK")
+            && r.ends_with("i3 OK NOOP completed\r\n"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -308,7 +375,10 @@ fn bad_commands_and_limits() {
     let r = c.send("a2 FETCH\r\n");
     assert!(r.starts_with("a2 BAD"), "{r}");
     let r = c.send("garbage\r\n");
-    assert!(r.contains("BAD") && r.contains("* BYE"), "third bad command before login closes: {r}");
+    assert!(
+        r.contains("BAD") && r.contains("* BYE"),
+        "third bad command before login closes: {r}"
+    );
     assert!(c.conn.is_closed());
     // A pre-auth line over the limit.
     let (mut c, _) = Client::new(&s, config(true));
@@ -339,11 +409,17 @@ fn imap4rev2_mode() {
     let r = c.send("e ENABLE IMAP4rev2\r\n");
     assert!(r.contains("* ENABLED IMAP4rev2"), "{r}");
     let r = c.send("s SELECT INBOX\r\n");
-    assert!(!r.contains("RECENT") && r.contains("* LIST () \"/\" INBOX"), "{r}");
+    assert!(
+        !r.contains("RECENT") && r.contains("* LIST () \"/\" INBOX"),
+        "{r}"
+    );
     let r = c.send("q SEARCH ALL\r\n");
     assert!(r.contains("* ESEARCH (TAG \"q\") ALL 1\r\n"), "{r}");
     let r = c.send("k CREATE \"Entwürfe\"\r\nl LIST \"\" Entw*\r\n");
-    assert!(r.contains("\"/\" Entwürfe") || r.contains("\"/\" \"Entwürfe\""), "{r}");
+    assert!(
+        r.contains("\"/\" Entwürfe") || r.contains("\"/\" \"Entwürfe\""),
+        "{r}"
+    );
 }
 
 #[test]

@@ -190,7 +190,9 @@ fn single_part(p: &mut Parser<'_>) -> PResult<BodyStructure> {
     let fields = body_fields(p)?;
     let specific = if media_type.eq_ignore_case("TEXT") {
         p.sp()?;
-        BodySpecific::Text { lines: p.number64()? }
+        BodySpecific::Text {
+            lines: p.number64()?,
+        }
     } else if media_type.eq_ignore_case("MESSAGE")
         && (subtype.eq_ignore_case("RFC822") || subtype.eq_ignore_case("GLOBAL"))
     {

@@ -10,9 +10,9 @@ use std::num::NonZeroU32;
 
 use bytes::Bytes;
 use imap_proto::{
-    is_astring_char, is_atom_char, is_list_char, is_tag_char, is_text_char, AString, Atom,
-    Date, DateTime, Flag, IString, ListMailbox, Literal, Mailbox, NString, Partial, Section,
-    SectionText, SeqBound, SeqRange, SequenceSet, Tag, Text,
+    is_astring_char, is_atom_char, is_list_char, is_tag_char, is_text_char, AString, Atom, Date,
+    DateTime, Flag, IString, ListMailbox, Literal, Mailbox, NString, Partial, Section, SectionText,
+    SeqBound, SeqRange, SequenceSet, Tag, Text,
 };
 use smallvec::SmallVec;
 
@@ -364,7 +364,10 @@ impl<'a> Parser<'a> {
             if !d.is_ascii_digit() {
                 break;
             }
-            n = match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d - b'0'))) {
+            n = match n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            {
                 Some(n) if n <= i64::MAX as u64 => n,
                 _ => return self.err_kind(DecodeErrorKind::NumberOverflow, "number"),
             };
@@ -398,9 +401,11 @@ impl<'a> Parser<'a> {
             return self.err("atom");
         }
         let (src, end) = (self.src, self.pos);
-        Ok(Atom::from_validated_parts(&self.buf[start..], end - start, || {
-            src.slice(start..end)
-        }))
+        Ok(Atom::from_validated_parts(
+            &self.buf[start..],
+            end - start,
+            || src.slice(start..end),
+        ))
     }
 
     /// `tag`.
@@ -479,12 +484,16 @@ impl<'a> Parser<'a> {
     fn quoted_istring(&mut self) -> PResult<IString> {
         let (start, end, escaped) = self.quoted_span()?;
         if escaped {
-            return Ok(IString::from_validated(Bytes::from(self.unescape(start, end))));
+            return Ok(IString::from_validated(Bytes::from(
+                self.unescape(start, end),
+            )));
         }
         let src = self.src;
-        Ok(IString::from_validated_parts(&self.buf[start..], end - start, || {
-            src.slice(start..end)
-        }))
+        Ok(IString::from_validated_parts(
+            &self.buf[start..],
+            end - start,
+            || src.slice(start..end),
+        ))
     }
 
     /// `literal` or `literal8`: returns the data and whether it was `~{n}`.
@@ -543,9 +552,11 @@ impl<'a> Parser<'a> {
                     return self.err("astring");
                 }
                 let (src, end) = (self.src, self.pos);
-                Ok(IString::from_validated_parts(&self.buf[start..], end - start, || {
-                    src.slice(start..end)
-                }))
+                Ok(IString::from_validated_parts(
+                    &self.buf[start..],
+                    end - start,
+                    || src.slice(start..end),
+                ))
             }
         }
     }
@@ -890,8 +901,14 @@ mod tests {
     #[test]
     fn strings() {
         assert_eq!(with(b"\"a\\\"b\"", |p| p.quoted().unwrap()), &b"a\"b"[..]);
-        assert_eq!(with(b"{3}\r\nabc", |p| p.string().unwrap()).as_bytes(), b"abc");
-        assert_eq!(with(b"~{3}\r\na\0c", |p| p.literal().unwrap()), (Bytes::from_static(b"a\0c"), true));
+        assert_eq!(
+            with(b"{3}\r\nabc", |p| p.string().unwrap()).as_bytes(),
+            b"abc"
+        );
+        assert_eq!(
+            with(b"~{3}\r\na\0c", |p| p.literal().unwrap()),
+            (Bytes::from_static(b"a\0c"), true)
+        );
         assert!(with(b"{3}\r\na\0c", |p| p.string()).is_err());
         assert_eq!(with(b"NIL ", |p| p.nstring().unwrap()), None);
         assert_eq!(with(b"NILS", |p| p.astring().unwrap()).as_bytes(), b"NILS");
@@ -903,28 +920,44 @@ mod tests {
         assert_eq!(with(b"4294967295", |p| p.number().unwrap()), u32::MAX);
         assert!(with(b"4294967296", |p| p.number()).is_err());
         assert!(with(b"99999999999999999999", |p| p.number64()).is_err());
-        assert_eq!(with(b"1:5,7,*", |p| p.sequence_set().unwrap()).to_string(), "1:5,7,*");
+        assert_eq!(
+            with(b"1:5,7,*", |p| p.sequence_set().unwrap()).to_string(),
+            "1:5,7,*"
+        );
         assert!(with(b"0", |p| p.sequence_set()).is_err());
     }
 
     #[test]
     fn dates_and_sections() {
-        assert_eq!(with(b"1-Feb-1994", |p| p.date().unwrap()).to_string(), "1-Feb-1994");
         assert_eq!(
-            with(b"\" 1-Jul-1996 02:44:25 -0700\"", |p| p.date_time().unwrap()).zone_minutes(),
+            with(b"1-Feb-1994", |p| p.date().unwrap()).to_string(),
+            "1-Feb-1994"
+        );
+        assert_eq!(
+            with(b"\" 1-Jul-1996 02:44:25 -0700\"", |p| p
+                .date_time()
+                .unwrap())
+            .zone_minutes(),
             -420
         );
         let s = with(b"[1.2.HEADER.FIELDS (From To)]", |p| p.section().unwrap());
         assert_eq!(s.part.len(), 2);
         assert!(matches!(s.text, Some(SectionText::HeaderFields(ref v)) if v.len() == 2));
         assert_eq!(with(b"[]", |p| p.section().unwrap()), Section::default());
-        assert!(matches!(with(b"[3.MIME]", |p| p.section().unwrap()).text, Some(SectionText::Mime)));
+        assert!(matches!(
+            with(b"[3.MIME]", |p| p.section().unwrap()).text,
+            Some(SectionText::Mime)
+        ));
         assert!(with(b"[MIME]", |p| p.section()).is_err());
     }
 
     #[test]
     fn nesting_is_bounded() {
-        let deep: &'static [u8] = Box::leak(format!("{}{}", "(".repeat(100_000), ")".repeat(100_000)).into_bytes().into_boxed_slice());
+        let deep: &'static [u8] = Box::leak(
+            format!("{}{}", "(".repeat(100_000), ")".repeat(100_000))
+                .into_bytes()
+                .into_boxed_slice(),
+        );
         fn nested(p: &mut Parser<'_>) -> PResult<()> {
             p.paren_list(true, nested).map(|_| ())
         }

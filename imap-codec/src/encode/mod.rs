@@ -9,8 +9,8 @@ use std::num::NonZeroU32;
 
 use bytes::{BufMut, BytesMut};
 use imap_proto::{
-    is_astring_char, is_atom_char, is_list_char, Atom, Date, DateTime, Flag, ListMailbox,
-    Literal, Mailbox, Partial, Section, SectionText, SequenceSet,
+    is_astring_char, is_atom_char, is_list_char, Atom, Date, DateTime, Flag, ListMailbox, Literal,
+    Mailbox, Partial, Section, SectionText, SequenceSet,
 };
 
 use crate::config::EncodeConfig;
@@ -126,7 +126,9 @@ impl<'a> Writer<'a> {
         if b.len() > MAX_QUOTED {
             return false;
         }
-        let seven_bit = b.iter().all(|&c| c != 0 && c != b'\r' && c != b'\n' && c < 0x80);
+        let seven_bit = b
+            .iter()
+            .all(|&c| c != 0 && c != b'\r' && c != b'\n' && c < 0x80);
         seven_bit
             || (self.cfg.utf8_quoted
                 && std::str::from_utf8(b).is_ok()
@@ -313,7 +315,11 @@ impl<'a> Writer<'a> {
         let zone = z.unsigned_abs();
         let mut b = [0u8; 28];
         b[0] = b'"';
-        b[1] = if date.day() < 10 { b' ' } else { b'0' + date.day() / 10 };
+        b[1] = if date.day() < 10 {
+            b' '
+        } else {
+            b'0' + date.day() / 10
+        };
         b[2] = b'0' + date.day() % 10;
         b[3] = b'-';
         b[4..7].copy_from_slice(date.month_name().as_bytes());

@@ -128,7 +128,14 @@ pub fn date() -> impl Strategy<Value = Date> {
 }
 
 pub fn date_time() -> impl Strategy<Value = DateTime> {
-    (date(), 0u8..24, 0u8..60, 0u8..60, -23i16..=23, prop_oneof![Just(0i16), Just(30), Just(45)])
+    (
+        date(),
+        0u8..24,
+        0u8..60,
+        0u8..60,
+        -23i16..=23,
+        prop_oneof![Just(0i16), Just(30), Just(45)],
+    )
         .prop_map(|(d, h, m, s, zh, zm)| {
             let zone = zh * 60 + if zh < 0 { -zm } else { zm };
             DateTime::new(d, h, m, s, zone).unwrap()

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use imap_codec::CommandCodec;
-use imap_proto::{AString, AuthMechanism, AuthenticateData, Code, Continue, Response, Secret, StatusKind, Tag};
+use imap_proto::{
+    AString, AuthMechanism, AuthenticateData, Code, Continue, Response, Secret, StatusKind, Tag,
+};
 
 use super::{Mode, ServerConnection, State};
 use crate::auth::AuthError;
@@ -23,13 +25,26 @@ pub(super) enum Sasl {
 }
 
 impl ServerConnection {
-    pub(super) fn login(&mut self, tag: Tag, user: AString, password: Secret<AString>, now: Instant) {
+    pub(super) fn login(
+        &mut self,
+        tag: Tag,
+        user: AString,
+        password: Secret<AString>,
+        now: Instant,
+    ) {
         if !self.plaintext_ok() {
-            self.tagged(tag, StatusKind::No, Some(Code::PrivacyRequired), "LOGIN needs TLS (LOGINDISABLED)");
+            self.tagged(
+                tag,
+                StatusKind::No,
+                Some(Code::PrivacyRequired),
+                "LOGIN needs TLS (LOGINDISABLED)",
+            );
             return;
         }
         let user = String::from_utf8_lossy(user.as_bytes()).into_owned();
-        let result = self.auth.authenticate("", &user, password.expose().as_bytes());
+        let result = self
+            .auth
+            .authenticate("", &user, password.expose().as_bytes());
         self.finish_auth(tag, result, now);
     }
 
@@ -41,14 +56,24 @@ impl ServerConnection {
         now: Instant,
     ) {
         if !self.plaintext_ok() {
-            self.tagged(tag, StatusKind::No, Some(Code::PrivacyRequired), "authentication needs TLS");
+            self.tagged(
+                tag,
+                StatusKind::No,
+                Some(Code::PrivacyRequired),
+                "authentication needs TLS",
+            );
             return;
         }
         let sasl = match mechanism {
             AuthMechanism::Plain => Sasl::Plain,
             AuthMechanism::Login => Sasl::LoginUser,
             _ => {
-                self.tagged(tag, StatusKind::No, Some(Code::Cannot), "unsupported mechanism");
+                self.tagged(
+                    tag,
+                    StatusKind::No,
+                    Some(Code::Cannot),
+                    "unsupported mechanism",
+                );
                 return;
             }
         };
@@ -60,11 +85,14 @@ impl ServerConnection {
     }
 
     fn challenge(&mut self, data: &[u8]) {
-        self.push(&Response::Continue(Continue::Base64(Bytes::copy_from_slice(data))));
+        self.push(&Response::Continue(Continue::Base64(
+            Bytes::copy_from_slice(data),
+        )));
     }
 
     pub(super) fn sasl_step(&mut self, data: AuthenticateData, now: Instant) {
-        let Mode::Authenticate { tag, sasl } = std::mem::replace(&mut self.mode, Mode::Commands) else {
+        let Mode::Authenticate { tag, sasl } = std::mem::replace(&mut self.mode, Mode::Commands)
+        else {
             return;
         };
         let data = match data {
@@ -114,7 +142,12 @@ impl ServerConnection {
                     self.codec.config_mut().utf8_mailboxes = true;
                 }
                 let caps = self.capabilities();
-                self.tagged(tag, StatusKind::Ok, Some(Code::Capability(caps)), "Logged in");
+                self.tagged(
+                    tag,
+                    StatusKind::Ok,
+                    Some(Code::Capability(caps)),
+                    "Logged in",
+                );
             }
             Err(e) => {
                 let code = match e {

@@ -154,7 +154,12 @@ impl ServerConnection {
             return;
         };
         if !modifiers.is_empty() {
-            self.tagged(tag, StatusKind::Bad, None, "CONDSTORE/QRESYNC are not supported");
+            self.tagged(
+                tag,
+                StatusKind::Bad,
+                None,
+                "CONDSTORE/QRESYNC are not supported",
+            );
             return;
         }
         let mut attrs = match items {
@@ -174,7 +179,12 @@ impl ServerConnection {
                     | FetchAttribute::GmLabels
             )
         }) {
-            self.tagged(tag, StatusKind::Bad, None, "FETCH item not supported by this server");
+            self.tagged(
+                tag,
+                StatusKind::Bad,
+                None,
+                "FETCH item not supported by this server",
+            );
             return;
         }
         if uid && !attrs.contains(&FetchAttribute::Uid) {
@@ -229,10 +239,14 @@ impl ServerConnection {
             let mut flags = self.view_flags(seq_no);
             let mut flags_changed = false;
             if job.marks_seen && !flags.contains(&Flag::Seen) {
-                if let Ok(out) =
-                    self.store
-                        .store_flags(&user, &name, &[msg_uid], FlagOp::Add, &[Flag::Seen], None)
-                {
+                if let Ok(out) = self.store.store_flags(
+                    &user,
+                    &name,
+                    &[msg_uid],
+                    FlagOp::Add,
+                    &[Flag::Seen],
+                    None,
+                ) {
                     if let Some(e) = out.changed.into_iter().next() {
                         flags = e.flags.clone();
                         self.set_view_flags(msg_uid, e.flags);
@@ -306,11 +320,15 @@ impl ServerConnection {
                 }
             }
             FetchAttribute::Rfc822Size => FetchItem::Rfc822Size(msg.data.len() as u64),
-            FetchAttribute::Envelope => FetchItem::Envelope(Box::new(parsed_of(cache, msg, limits).envelope())),
-            FetchAttribute::Body => FetchItem::Body(Box::new(parsed_of(cache, msg, limits).body_structure(false))),
-            FetchAttribute::BodyStructure => {
-                FetchItem::BodyStructure(Box::new(parsed_of(cache, msg, limits).body_structure(true)))
+            FetchAttribute::Envelope => {
+                FetchItem::Envelope(Box::new(parsed_of(cache, msg, limits).envelope()))
             }
+            FetchAttribute::Body => FetchItem::Body(Box::new(
+                parsed_of(cache, msg, limits).body_structure(false),
+            )),
+            FetchAttribute::BodyStructure => FetchItem::BodyStructure(Box::new(
+                parsed_of(cache, msg, limits).body_structure(true),
+            )),
             FetchAttribute::BodySection {
                 section, partial, ..
             } => {
@@ -329,7 +347,9 @@ impl ServerConnection {
                 }
             }
             FetchAttribute::Binary { part, partial, .. } => {
-                let data = parsed_of(cache, msg, limits).binary(part).map_err(|_| Code::UnknownCte)?;
+                let data = parsed_of(cache, msg, limits)
+                    .binary(part)
+                    .map_err(|_| Code::UnknownCte)?;
                 let (data, origin) = match data {
                     Some(d) => {
                         let (d, o) = apply_partial(d, *partial);
@@ -349,19 +369,21 @@ impl ServerConnection {
                 }
             }
             FetchAttribute::BinarySize { part } => {
-                let size = parsed_of(cache, msg, limits).binary_size(part).map_err(|_| Code::UnknownCte)?;
+                let size = parsed_of(cache, msg, limits)
+                    .binary_size(part)
+                    .map_err(|_| Code::UnknownCte)?;
                 FetchItem::BinarySize {
                     part: part.clone(),
                     size: size.unwrap_or(0),
                 }
             }
             FetchAttribute::Rfc822 => FetchItem::Rfc822(Some(msg.data.clone())),
-            FetchAttribute::Rfc822Header => {
-                FetchItem::Rfc822Header(parsed_of(cache, msg, limits).section(&section_text(SectionText::Header)))
-            }
-            FetchAttribute::Rfc822Text => {
-                FetchItem::Rfc822Text(parsed_of(cache, msg, limits).section(&section_text(SectionText::Text)))
-            }
+            FetchAttribute::Rfc822Header => FetchItem::Rfc822Header(
+                parsed_of(cache, msg, limits).section(&section_text(SectionText::Header)),
+            ),
+            FetchAttribute::Rfc822Text => FetchItem::Rfc822Text(
+                parsed_of(cache, msg, limits).section(&section_text(SectionText::Text)),
+            ),
             FetchAttribute::Preview { .. } => FetchItem::Preview(
                 parsed_of(cache, msg, limits)
                     .preview()
@@ -398,7 +420,12 @@ impl ServerConnection {
             }
         };
         if read_only {
-            self.tagged(tag, StatusKind::No, Some(Code::ReadOnly), "mailbox is read-only");
+            self.tagged(
+                tag,
+                StatusKind::No,
+                Some(Code::ReadOnly),
+                "mailbox is read-only",
+            );
             return;
         }
         let op = match kind {
@@ -408,7 +435,10 @@ impl ServerConnection {
         };
         let (targets, skipped) = self.resolve(&set, uid);
         let uids: Vec<Uid> = targets.iter().map(|t| t.1).collect();
-        let outcome = match self.store.store_flags(&user, &name, &uids, op, &flags, None) {
+        let outcome = match self
+            .store
+            .store_flags(&user, &name, &uids, op, &flags, None)
+        {
             Ok(o) => o,
             Err(e) => return self.store_error(tag, &e),
         };
@@ -418,7 +448,9 @@ impl ServerConnection {
         if !silent {
             for (seq_no, msg_uid) in &targets {
                 let mut items: SmallVec<[FetchItem; 4]> = SmallVec::new();
-                items.push(FetchItem::Flags(self.view_flags(*seq_no).into_iter().collect()));
+                items.push(FetchItem::Flags(
+                    self.view_flags(*seq_no).into_iter().collect(),
+                ));
                 if uid {
                     items.push(FetchItem::Uid(*msg_uid));
                 }
@@ -430,7 +462,12 @@ impl ServerConnection {
         }
         self.sync_mailbox(uid);
         if skipped {
-            self.tagged(tag, StatusKind::No, Some(Code::ExpungeIssued), "some messages were expunged");
+            self.tagged(
+                tag,
+                StatusKind::No,
+                Some(Code::ExpungeIssued),
+                "some messages were expunged",
+            );
         } else {
             self.tagged(tag, StatusKind::Ok, None, "STORE completed");
         }
@@ -438,17 +475,33 @@ impl ServerConnection {
 
     /// COPY/MOVE and their UID forms (RFC 9051 §6.4.7, §6.4.8; COPYUID from
     /// RFC 4315; MOVE sends the COPYUID untagged, then EXPUNGE responses).
-    pub(super) fn copy_move(&mut self, tag: Tag, uid: bool, set: SequenceSet, to: Mailbox, is_move: bool) {
+    pub(super) fn copy_move(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        set: SequenceSet,
+        to: Mailbox,
+        is_move: bool,
+    ) {
         let Some((user, name, read_only)) = self.selected_parts() else {
             return;
         };
         if is_move && read_only {
-            self.tagged(tag, StatusKind::No, Some(Code::ReadOnly), "mailbox is read-only");
+            self.tagged(
+                tag,
+                StatusKind::No,
+                Some(Code::ReadOnly),
+                "mailbox is read-only",
+            );
             return;
         }
         let (targets, _) = self.resolve(&set, uid);
         let uids: Vec<Uid> = targets.iter().map(|t| t.1).collect();
-        let verb = if is_move { "MOVE completed" } else { "COPY completed" };
+        let verb = if is_move {
+            "MOVE completed"
+        } else {
+            "COPY completed"
+        };
         if uids.is_empty() {
             self.sync_mailbox(uid || is_move);
             self.tagged(tag, StatusKind::Ok, None, verb);
@@ -494,10 +547,16 @@ impl ServerConnection {
             return;
         };
         if read_only {
-            self.tagged(tag, StatusKind::No, Some(Code::ReadOnly), "mailbox is read-only");
+            self.tagged(
+                tag,
+                StatusKind::No,
+                Some(Code::ReadOnly),
+                "mailbox is read-only",
+            );
             return;
         }
-        let uids: Option<Vec<Uid>> = set.map(|s| self.resolve(&s, true).0.into_iter().map(|t| t.1).collect());
+        let uids: Option<Vec<Uid>> =
+            set.map(|s| self.resolve(&s, true).0.into_iter().map(|t| t.1).collect());
         if let Err(e) = self.store.expunge(&user, &name, uids.as_deref()) {
             return self.store_error(tag, &e);
         }

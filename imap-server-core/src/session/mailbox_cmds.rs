@@ -20,7 +20,10 @@ impl ServerConnection {
         match body {
             CommandBody::Select { mailbox, params } => self.select(tag, mailbox, params, false),
             CommandBody::Examine { mailbox, params } => self.select(tag, mailbox, params, true),
-            CommandBody::Create { mailbox, special_use } => self.create(tag, mailbox, special_use),
+            CommandBody::Create {
+                mailbox,
+                special_use,
+            } => self.create(tag, mailbox, special_use),
             CommandBody::Delete(mailbox) => {
                 let user = self.user().unwrap_or_default().to_owned();
                 let r = self.store.delete(&user, &mailbox);
@@ -68,7 +71,10 @@ impl ServerConnection {
                 });
                 self.tagged(tag, StatusKind::Ok, None, "NAMESPACE completed");
             }
-            CommandBody::Status { mailbox, attributes } => self.status(tag, mailbox, attributes),
+            CommandBody::Status {
+                mailbox,
+                attributes,
+            } => self.status(tag, mailbox, attributes),
             CommandBody::Append { mailbox, messages } => self.append(tag, mailbox, messages),
             CommandBody::Unauthenticate
             | CommandBody::GetQuota(_)
@@ -81,12 +87,22 @@ impl ServerConnection {
             | CommandBody::Sort { .. }
             | CommandBody::Thread { .. } => {
                 let name = body.name().to_owned();
-                self.tagged(tag, StatusKind::Bad, None, &format!("{name} is not supported"));
+                self.tagged(
+                    tag,
+                    StatusKind::Bad,
+                    None,
+                    &format!("{name} is not supported"),
+                );
             }
             // ----- selected state -----
             body if !selected => {
                 let name = body.name().to_owned();
-                self.tagged(tag, StatusKind::Bad, None, &format!("{name} needs a selected mailbox"));
+                self.tagged(
+                    tag,
+                    StatusKind::Bad,
+                    None,
+                    &format!("{name} needs a selected mailbox"),
+                );
             }
             CommandBody::Check => {
                 self.sync_mailbox(true);
@@ -122,11 +138,18 @@ impl ServerConnection {
                 silent,
                 target,
             } => self.store_cmd(tag, uid, set, modifiers, kind, silent, target),
-            CommandBody::Copy { uid, set, mailbox } => self.copy_move(tag, uid, set, mailbox, false),
+            CommandBody::Copy { uid, set, mailbox } => {
+                self.copy_move(tag, uid, set, mailbox, false)
+            }
             CommandBody::Move { uid, set, mailbox } => self.copy_move(tag, uid, set, mailbox, true),
             other => {
                 let name = other.name().to_owned();
-                self.tagged(tag, StatusKind::Bad, None, &format!("{name} is not supported"));
+                self.tagged(
+                    tag,
+                    StatusKind::Bad,
+                    None,
+                    &format!("{name} is not supported"),
+                );
             }
         }
     }
@@ -144,7 +167,12 @@ impl ServerConnection {
     fn create(&mut self, tag: Tag, mailbox: Mailbox, special_use: Vec<MailboxAttribute>) {
         let user = self.user().unwrap_or_default().to_owned();
         if special_use.len() > 1 || special_use.iter().any(|a| !a.is_special_use()) {
-            self.tagged(tag, StatusKind::No, Some(Code::UseAttr), "one special-use attribute at most");
+            self.tagged(
+                tag,
+                StatusKind::No,
+                Some(Code::UseAttr),
+                "one special-use attribute at most",
+            );
             return;
         }
         // A trailing delimiter only says the client intends children (§6.3.4).
@@ -155,7 +183,9 @@ impl ServerConnection {
             }
             _ => mailbox,
         };
-        let r = self.store.create(&user, &name, special_use.into_iter().next());
+        let r = self
+            .store
+            .create(&user, &name, special_use.into_iter().next());
         self.simple(tag, r, "CREATE completed");
     }
 
@@ -203,7 +233,8 @@ impl ServerConnection {
             patterns.iter().any(|p| {
                 let mut full = reference.as_bytes().to_vec();
                 full.extend_from_slice(p.as_bytes());
-                ListMailbox::from_decoded(bytes::Bytes::from(full)).matches(name.as_bytes(), Some(d))
+                ListMailbox::from_decoded(bytes::Bytes::from(full))
+                    .matches(name.as_bytes(), Some(d))
             })
         };
         let mut rows: Vec<(MailboxInfo, bool)> = Vec::new();
@@ -239,7 +270,11 @@ impl ServerConnection {
                 mailbox: m.name.clone(),
                 extended: Vec::new(),
             };
-            self.data(if lsub { Data::Lsub(row) } else { Data::List(row) });
+            self.data(if lsub {
+                Data::Lsub(row)
+            } else {
+                Data::List(row)
+            });
             if let Some(attrs) = &status {
                 if let Ok(items) = self.status_items(&user, &m.name, attrs) {
                     self.data(Data::Status {
@@ -249,7 +284,11 @@ impl ServerConnection {
                 }
             }
         }
-        let verb = if lsub { "LSUB completed" } else { "LIST completed" };
+        let verb = if lsub {
+            "LSUB completed"
+        } else {
+            "LIST completed"
+        };
         self.tagged(tag, StatusKind::Ok, None, verb);
     }
 
@@ -337,8 +376,12 @@ impl ServerConnection {
         }
         self.sync_mailbox(true);
         let code = NonZeroU32::new(validity).and_then(|v| {
-            imap_proto::SequenceSet::from_numbers(added.iter().map(|u| u.get()))
-                .map(|uids| Code::AppendUid { uid_validity: v, uids })
+            imap_proto::SequenceSet::from_numbers(added.iter().map(|u| u.get())).map(|uids| {
+                Code::AppendUid {
+                    uid_validity: v,
+                    uids,
+                }
+            })
         });
         self.tagged(tag, StatusKind::Ok, code, "APPEND completed");
     }

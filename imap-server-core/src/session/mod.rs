@@ -36,7 +36,7 @@ use imap_proto::{
 
 use crate::auth::Authenticator;
 use crate::config::ServerConfig;
-use crate::store::{Mailstore, StoreError, WatchGuard, Waker};
+use crate::store::{Mailstore, StoreError, Waker, WatchGuard};
 
 use self::auth_cmds::Sasl;
 use self::selected::Selected;
@@ -58,8 +58,13 @@ pub enum ServerEvent {
 #[derive(Debug)]
 enum State {
     NotAuthenticated,
-    Authenticated { user: String },
-    Selected { user: String, mailbox: Box<Selected> },
+    Authenticated {
+        user: String,
+    },
+    Selected {
+        user: String,
+        mailbox: Box<Selected>,
+    },
     Logout,
 }
 
@@ -165,9 +170,20 @@ impl ServerConnection {
     fn decode_config(config: &ServerConfig, authenticated: bool) -> DecodeConfig {
         let mut d = DecodeConfig::commands();
         let l = &config.limits;
-        d.limits.max_line = if authenticated { l.max_line } else { l.preauth_max_line };
-        d.limits.max_literal = if authenticated { l.max_literal } else { l.preauth_max_literal };
-        d.limits.max_message = d.limits.max_literal.saturating_add(d.limits.max_line as u64 * 4);
+        d.limits.max_line = if authenticated {
+            l.max_line
+        } else {
+            l.preauth_max_line
+        };
+        d.limits.max_literal = if authenticated {
+            l.max_literal
+        } else {
+            l.preauth_max_literal
+        };
+        d.limits.max_message = d
+            .limits
+            .max_literal
+            .saturating_add(d.limits.max_line as u64 * 4);
         d.limits.max_literals = l.max_literals_per_command;
         d
     }
@@ -331,7 +347,12 @@ impl ServerConnection {
                         };
                         self.idle_since = None;
                         self.watch_selected(false);
-                        self.tagged(tag, StatusKind::Bad, Some(Code::ClientBug), &format!("expected DONE: {e}"));
+                        self.tagged(
+                            tag,
+                            StatusKind::Bad,
+                            Some(Code::ClientBug),
+                            &format!("expected DONE: {e}"),
+                        );
                     }
                 },
                 Mode::Authenticate { .. } => {
@@ -344,7 +365,12 @@ impl ServerConnection {
                             else {
                                 unreachable!("checked above")
                             };
-                            self.tagged(tag, StatusKind::Bad, None, &format!("bad SASL response: {e}"));
+                            self.tagged(
+                                tag,
+                                StatusKind::Bad,
+                                None,
+                                &format!("bad SASL response: {e}"),
+                            );
                         }
                     }
                 }
@@ -365,10 +391,13 @@ impl ServerConnection {
             DecodeErrorKind::LineTooLong | DecodeErrorKind::LiteralTooLarge { .. } => {
                 (Some(Code::TooBig), e.to_string())
             }
-            DecodeErrorKind::TooManyLiterals | DecodeErrorKind::TooDeep | DecodeErrorKind::TooManyItems => {
-                (Some(Code::Limit), e.to_string())
-            }
-            _ => (Some(Code::ClientBug), format!("parse error at offset {}: {e}", e.offset)),
+            DecodeErrorKind::TooManyLiterals
+            | DecodeErrorKind::TooDeep
+            | DecodeErrorKind::TooManyItems => (Some(Code::Limit), e.to_string()),
+            _ => (
+                Some(Code::ClientBug),
+                format!("parse error at offset {}: {e}", e.offset),
+            ),
         };
         match e.tag {
             Some(tag) => self.tagged(tag, StatusKind::Bad, code, &text),
@@ -416,7 +445,12 @@ impl ServerConnection {
             }
             (_, CommandBody::Other { name, .. }) => {
                 let n = String::from_utf8_lossy(name.as_bytes()).into_owned();
-                self.tagged(tag, StatusKind::Bad, Some(Code::ClientBug), &format!("unknown command {n}"));
+                self.tagged(
+                    tag,
+                    StatusKind::Bad,
+                    Some(Code::ClientBug),
+                    &format!("unknown command {n}"),
+                );
                 self.count_bad();
             }
             // ----- not authenticated -----
@@ -424,15 +458,29 @@ impl ServerConnection {
             (State::NotAuthenticated, CommandBody::Login { username, password }) => {
                 self.login(tag, username, password, now)
             }
-            (State::NotAuthenticated, CommandBody::Authenticate { mechanism, initial_response }) => {
-                self.authenticate(tag, mechanism, initial_response, now)
-            }
+            (
+                State::NotAuthenticated,
+                CommandBody::Authenticate {
+                    mechanism,
+                    initial_response,
+                },
+            ) => self.authenticate(tag, mechanism, initial_response, now),
             (State::NotAuthenticated, body) => {
                 let name = body.name().to_owned();
-                self.tagged(tag, StatusKind::Bad, None, &format!("{name} not allowed before login"));
+                self.tagged(
+                    tag,
+                    StatusKind::Bad,
+                    None,
+                    &format!("{name} not allowed before login"),
+                );
                 self.count_bad();
             }
-            (_, CommandBody::StartTls | CommandBody::Login { .. } | CommandBody::Authenticate { .. }) => {
+            (
+                _,
+                CommandBody::StartTls
+                | CommandBody::Login { .. }
+                | CommandBody::Authenticate { .. },
+            ) => {
                 self.tagged(tag, StatusKind::Bad, None, "already authenticated");
             }
             // ----- authenticated or selected -----
@@ -624,7 +672,13 @@ impl ServerConnection {
 fn text(s: &str) -> Text {
     let clean: String = s
         .chars()
-        .map(|c| if matches!(c, '\r' | '\n' | '\0') { ' ' } else { c })
+        .map(|c| {
+            if matches!(c, '\r' | '\n' | '\0') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     Text::try_from(clean).unwrap_or_default()
 }

@@ -3,8 +3,8 @@
 use std::num::NonZeroU32;
 
 use imap_proto::{
-    Charset, Code, Data, ESearchItem, ESearchResponse, Flag, SearchKey, SearchReturn,
-    SequenceSet, StatusKind, Tag, Uid,
+    Charset, Code, Data, ESearchItem, ESearchResponse, Flag, SearchKey, SearchReturn, SequenceSet,
+    StatusKind, Tag, Uid,
 };
 
 use super::{ServerConnection, State};
@@ -166,13 +166,26 @@ impl ServerConnection {
     ) {
         if let Some(cs) = &charset {
             if !CHARSETS.iter().any(|c| cs.eq_ignore_case(c)) {
-                let names = CHARSETS.iter().map(|c| imap_proto::IString::from_static(c)).collect();
-                self.tagged(tag, StatusKind::No, Some(Code::BadCharset(names)), "unsupported charset");
+                let names = CHARSETS
+                    .iter()
+                    .map(|c| imap_proto::IString::from_static(c))
+                    .collect();
+                self.tagged(
+                    tag,
+                    StatusKind::No,
+                    Some(Code::BadCharset(names)),
+                    "unsupported charset",
+                );
                 return;
             }
         }
         if !criteria.iter().all(supported) {
-            self.tagged(tag, StatusKind::Bad, None, "search key not supported by this server");
+            self.tagged(
+                tag,
+                StatusKind::Bad,
+                None,
+                "search key not supported by this server",
+            );
             return;
         }
         let State::Selected { user, mailbox } = &self.state else {

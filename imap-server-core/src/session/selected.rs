@@ -39,7 +39,10 @@ pub(super) struct Selected {
 impl Selected {
     /// Sequence number of a UID.
     pub(super) fn seq_of(&self, uid: Uid) -> Option<usize> {
-        self.messages.binary_search_by(|m| m.uid.cmp(&uid)).ok().map(|i| i + 1)
+        self.messages
+            .binary_search_by(|m| m.uid.cmp(&uid))
+            .ok()
+            .map(|i| i + 1)
     }
 
     /// Resolve a set to (sequence number, UID) pairs in ascending order. With
@@ -82,25 +85,46 @@ fn seq(n: usize) -> SeqNum {
 
 impl ServerConnection {
     /// SELECT / EXAMINE (RFC 9051 §6.3.2, §6.3.3).
-    pub(super) fn select(&mut self, tag: Tag, name: Mailbox, params: Vec<SelectParam>, read_only: bool) {
+    pub(super) fn select(
+        &mut self,
+        tag: Tag,
+        name: Mailbox,
+        params: Vec<SelectParam>,
+        read_only: bool,
+    ) {
         let user = match &self.state {
             State::Authenticated { user } | State::Selected { user, .. } => user.clone(),
             _ => return,
         };
         if !params.is_empty() {
-            self.tagged(tag, StatusKind::Bad, None, "CONDSTORE/QRESYNC are not supported");
+            self.tagged(
+                tag,
+                StatusKind::Bad,
+                None,
+                "CONDSTORE/QRESYNC are not supported",
+            );
             return;
         }
         // Leaving a selected mailbox: RFC 7162 §3.2.11 [CLOSED].
         if matches!(self.state, State::Selected { .. }) {
             self.state = State::Authenticated { user: user.clone() };
-            self.untagged(StatusKind::Ok, Some(Code::Closed), "Previous mailbox closed");
+            self.untagged(
+                StatusKind::Ok,
+                Some(Code::Closed),
+                "Previous mailbox closed",
+            );
         }
         let snap = match self.store.snapshot(&user, &name) {
             Ok(s) => s,
             Err(e) => return self.store_error(tag, &e),
         };
-        let mut flags = vec![Flag::Answered, Flag::Flagged, Flag::Deleted, Flag::Seen, Flag::Draft];
+        let mut flags = vec![
+            Flag::Answered,
+            Flag::Flagged,
+            Flag::Deleted,
+            Flag::Seen,
+            Flag::Draft,
+        ];
         for k in &snap.keywords {
             if !flags.contains(k) {
                 flags.push(k.clone());
@@ -111,9 +135,17 @@ impl ServerConnection {
         if !self.rev2 {
             self.data(Data::Recent(0));
         }
-        if let Some(first_unseen) = snap.messages.iter().position(|m| !m.flags.contains(&Flag::Seen)) {
+        if let Some(first_unseen) = snap
+            .messages
+            .iter()
+            .position(|m| !m.flags.contains(&Flag::Seen))
+        {
             if !self.rev2 {
-                self.untagged(StatusKind::Ok, Some(Code::Unseen(seq(first_unseen + 1))), "First unseen");
+                self.untagged(
+                    StatusKind::Ok,
+                    Some(Code::Unseen(seq(first_unseen + 1))),
+                    "First unseen",
+                );
             }
         }
         if let Some(v) = NonZeroU32::new(snap.uid_validity) {
@@ -170,7 +202,8 @@ impl ServerConnection {
     /// Leave the selected state; with `expunge`, remove `\Deleted` messages
     /// silently first (CLOSE, RFC 9051 §6.4.1).
     pub(super) fn unselect(&mut self, expunge: bool) {
-        let State::Selected { user, mailbox } = std::mem::replace(&mut self.state, State::Logout) else {
+        let State::Selected { user, mailbox } = std::mem::replace(&mut self.state, State::Logout)
+        else {
             return;
         };
         if expunge && !mailbox.read_only {
@@ -188,7 +221,10 @@ impl ServerConnection {
         let State::Selected { user, mailbox } = &mut self.state else {
             return;
         };
-        let changes = match self.store.changes_since(user, &mailbox.name, mailbox.modseq) {
+        let changes = match self
+            .store
+            .changes_since(user, &mailbox.name, mailbox.modseq)
+        {
             Ok(c) => c,
             Err(e) => {
                 let text = format!("mailbox unavailable: {}", e.text);
