@@ -41,13 +41,56 @@ pub(crate) fn datetime_from_unix(secs: i64, zone_minutes: i16) -> Option<DateTim
     .ok()
 }
 
-/// The message's structure, parsed on first use.
+/// The message's structure, parsed on first use. With `header_only` only the
+/// top-level header is parsed (enough for ENVELOPE, HEADER sections and header
+/// searches), so their cost does not grow with the size of the body.
 fn parsed_of<'c>(
     cache: &'c mut Option<ParsedMessage>,
     msg: &StoredMessage,
     limits: &MimeLimits,
+    header_only: bool,
 ) -> &'c ParsedMessage {
-    cache.get_or_insert_with(|| ParsedMessage::parse(msg.data.clone(), limits))
+    cache.get_or_insert_with(|| {
+        let data = if header_only {
+            header_of(&msg.data)
+        } else {
+            msg.data.clone()
+        };
+        ParsedMessage::parse(data, limits)
+    })
+}
+
+/// The top-level header of a message, with its terminating blank line.
+pub(super) fn header_of(data: &Bytes) -> Bytes {
+    let crlf = memchr::memmem::find(data, b"\r\n\r\n").map(|i| i + 4);
+    let lf = memchr::memmem::find(data, b"\n\n").map(|i| i + 2);
+    let end = match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(data.len()),
+    };
+    data.slice(..end)
+}
+
+/// Whether `a` needs only the top-level header of the message.
+fn header_only_attr(a: &FetchAttribute) -> bool {
+    match a {
+        FetchAttribute::Flags
+        | FetchAttribute::Uid
+        | FetchAttribute::InternalDate
+        | FetchAttribute::Rfc822Size
+        | FetchAttribute::Envelope
+        | FetchAttribute::Rfc822Header => true,
+        FetchAttribute::BodySection { section, .. } => {
+            section.part.is_empty()
+                && matches!(
+                    section.text,
+                    Some(SectionText::Header)
+                        | Some(SectionText::HeaderFields(_))
+                        | Some(SectionText::HeaderFieldsNot(_))
+                )
+        }
+        _ => false,
+    }
 }
 
 /// Output buffered before a FETCH pauses for the driver to send it: 1 MiB.
@@ -60,6 +103,7 @@ pub(super) struct FetchJob {
     uid: bool,
     want_message: bool,
     marks_seen: bool,
+    header_only: bool,
     attrs: Vec<FetchAttribute>,
     targets: std::collections::VecDeque<(usize, Uid)>,
     skipped: bool,
@@ -196,6 +240,7 @@ impl ServerConnection {
             uid,
             want_message: attrs.iter().any(needs_message),
             marks_seen: !read_only && attrs.iter().any(sets_seen),
+            header_only: attrs.iter().all(header_only_attr),
             attrs,
             targets: targets.into_iter().collect(),
             skipped,
@@ -257,7 +302,15 @@ impl ServerConnection {
             let mut parsed: Option<ParsedMessage> = None;
             let mut out: SmallVec<[FetchItem; 4]> = SmallVec::new();
             for a in &job.attrs {
-                match self.fetch_item(a, msg_uid, &flags, stored.as_ref(), &mut parsed, &limits) {
+                match self.fetch_item(
+                    a,
+                    msg_uid,
+                    &flags,
+                    stored.as_ref(),
+                    &mut parsed,
+                    &limits,
+                    job.header_only,
+                ) {
                     Ok(Some(item)) => out.push(item),
                     Ok(None) => {}
                     Err(code) => {
@@ -297,6 +350,7 @@ impl ServerConnection {
         stored: Option<&StoredMessage>,
         cache: &mut Option<ParsedMessage>,
         limits: &MimeLimits,
+        header_only: bool,
     ) -> Result<Option<FetchItem>, Code> {
         match a {
             FetchAttribute::Uid => return Ok(Some(FetchItem::Uid(uid))),
@@ -320,19 +374,19 @@ impl ServerConnection {
                 }
             }
             FetchAttribute::Rfc822Size => FetchItem::Rfc822Size(msg.data.len() as u64),
-            FetchAttribute::Envelope => {
-                FetchItem::Envelope(Box::new(parsed_of(cache, msg, limits).envelope()))
-            }
+            FetchAttribute::Envelope => FetchItem::Envelope(Box::new(
+                parsed_of(cache, msg, limits, header_only).envelope(),
+            )),
             FetchAttribute::Body => FetchItem::Body(Box::new(
-                parsed_of(cache, msg, limits).body_structure(false),
+                parsed_of(cache, msg, limits, header_only).body_structure(false),
             )),
             FetchAttribute::BodyStructure => FetchItem::BodyStructure(Box::new(
-                parsed_of(cache, msg, limits).body_structure(true),
+                parsed_of(cache, msg, limits, header_only).body_structure(true),
             )),
             FetchAttribute::BodySection {
                 section, partial, ..
             } => {
-                let data = parsed_of(cache, msg, limits).section(section);
+                let data = parsed_of(cache, msg, limits, header_only).section(section);
                 let (data, origin) = match data {
                     Some(d) => {
                         let (d, o) = apply_partial(d, *partial);
@@ -347,7 +401,7 @@ impl ServerConnection {
                 }
             }
             FetchAttribute::Binary { part, partial, .. } => {
-                let data = parsed_of(cache, msg, limits)
+                let data = parsed_of(cache, msg, limits, header_only)
                     .binary(part)
                     .map_err(|_| Code::UnknownCte)?;
                 let (data, origin) = match data {
@@ -369,7 +423,7 @@ impl ServerConnection {
                 }
             }
             FetchAttribute::BinarySize { part } => {
-                let size = parsed_of(cache, msg, limits)
+                let size = parsed_of(cache, msg, limits, header_only)
                     .binary_size(part)
                     .map_err(|_| Code::UnknownCte)?;
                 FetchItem::BinarySize {
@@ -379,13 +433,15 @@ impl ServerConnection {
             }
             FetchAttribute::Rfc822 => FetchItem::Rfc822(Some(msg.data.clone())),
             FetchAttribute::Rfc822Header => FetchItem::Rfc822Header(
-                parsed_of(cache, msg, limits).section(&section_text(SectionText::Header)),
+                parsed_of(cache, msg, limits, header_only)
+                    .section(&section_text(SectionText::Header)),
             ),
             FetchAttribute::Rfc822Text => FetchItem::Rfc822Text(
-                parsed_of(cache, msg, limits).section(&section_text(SectionText::Text)),
+                parsed_of(cache, msg, limits, header_only)
+                    .section(&section_text(SectionText::Text)),
             ),
             FetchAttribute::Preview { .. } => FetchItem::Preview(
-                parsed_of(cache, msg, limits)
+                parsed_of(cache, msg, limits, header_only)
                     .preview()
                     .and_then(|p| imap_proto::IString::try_from(p).ok()),
             ),

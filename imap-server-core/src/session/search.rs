@@ -35,6 +35,17 @@ fn supported(k: &SearchKey) -> bool {
     }
 }
 
+/// Whether evaluating `k` needs the message body (not just its header).
+fn needs_body(k: &SearchKey) -> bool {
+    match k {
+        SearchKey::Not(k) => needs_body(k),
+        SearchKey::Or(a, b) => needs_body(a) || needs_body(b),
+        SearchKey::And(v) => v.iter().any(needs_body),
+        SearchKey::Body(_) | SearchKey::Text(_) => true,
+        _ => false,
+    }
+}
+
 /// One message under evaluation, loading its bytes and structure only when a
 /// key needs them.
 struct Candidate<'a> {
@@ -55,6 +66,7 @@ struct Ctx<'a> {
     saved: &'a [Uid],
     now: i64,
     limits: MimeLimits,
+    header_only: bool,
 }
 
 impl Ctx<'_> {
@@ -68,6 +80,12 @@ impl Ctx<'_> {
     fn parsed<'c>(&self, c: &'c mut Candidate<'_>) -> Option<&'c ParsedMessage> {
         if c.parsed.is_none() {
             let data = self.stored(c)?.data.clone();
+            // Header-only criteria need not scan the body.
+            let data = if self.header_only {
+                super::fetch::header_of(&data)
+            } else {
+                data
+            };
             c.parsed = Some(ParsedMessage::parse(data, &self.limits));
         }
         c.parsed.as_ref()
@@ -200,6 +218,7 @@ impl ServerConnection {
             saved: &mailbox.saved,
             now: self.wall_clock,
             limits: MimeLimits::default(),
+            header_only: !criteria.iter().any(needs_body),
         };
         let mut hits: Vec<(usize, Uid)> = Vec::new();
         for (i, m) in mailbox.messages.iter().enumerate() {
