@@ -313,11 +313,28 @@ pub fn decode_response(
     input: &Bytes,
     config: &DecodeConfig,
 ) -> Result<Decoded<Response>, DecodeError> {
+    decode_one(input, config, |p| decode::response::response(p, false))
+}
+
+/// Decode a greeting from the start of `input` (stateless).
+pub fn decode_greeting(
+    input: &Bytes,
+    config: &DecodeConfig,
+) -> Result<Decoded<Greeting>, DecodeError> {
+    decode_one(input, config, decode::response::greeting)
+}
+
+/// Frame and parse one server message at the start of `input`.
+fn decode_one<T>(
+    input: &Bytes,
+    config: &DecodeConfig,
+    parse: impl FnOnce(&mut Parser<'_>) -> decode::PResult<T>,
+) -> Result<Decoded<T>, DecodeError> {
     let mut framer = Framer::new(Side::Responses);
     match framer.step(input, config) {
         Ok(Step::Complete(n)) => {
             let bytes = input.slice(..n);
-            parse_message(&bytes, config, 0, |p| decode::response::response(p, false))
+            parse_message(&bytes, config, 0, parse)
                 .map(|value| Decoded::Complete { value, consumed: n })
         }
         Ok(_) => Ok(Decoded::Incomplete),
@@ -327,29 +344,6 @@ pub fn decode_response(
             expected: "message within limits",
             excerpt: excerpt(input, at),
             tag: leading_tag(input),
-        }),
-    }
-}
-
-/// Decode a greeting from the start of `input` (stateless).
-pub fn decode_greeting(
-    input: &Bytes,
-    config: &DecodeConfig,
-) -> Result<Decoded<Greeting>, DecodeError> {
-    let mut framer = Framer::new(Side::Responses);
-    match framer.step(input, config) {
-        Ok(Step::Complete(n)) => {
-            let bytes = input.slice(..n);
-            parse_message(&bytes, config, 0, decode::response::greeting)
-                .map(|value| Decoded::Complete { value, consumed: n })
-        }
-        Ok(_) => Ok(Decoded::Incomplete),
-        Err(FrameError { kind, at, .. }) => Err(DecodeError {
-            offset: at as u64,
-            kind,
-            expected: "message within limits",
-            excerpt: excerpt(input, at),
-            tag: None,
         }),
     }
 }

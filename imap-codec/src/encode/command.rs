@@ -55,15 +55,7 @@ fn body(w: &mut Writer<'_>, b: &CommandBody) {
         C::Logout => w.raw(b"LOGOUT"),
         C::Id(params) => {
             w.raw(b"ID ");
-            if params.is_empty() {
-                w.raw(b"NIL");
-            } else {
-                w.paren_list(params, |w, (k, v)| {
-                    w.string(k.as_bytes());
-                    w.sp();
-                    w.nstring(v.as_ref());
-                });
-            }
+            w.id_params(params);
         }
         C::StartTls => w.raw(b"STARTTLS"),
         C::Authenticate {

@@ -222,6 +222,19 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// The ID parameter list (RFC 2971): `NIL` when empty.
+    pub(crate) fn id_params(&mut self, params: &[(imap_proto::IString, imap_proto::NString)]) {
+        if params.is_empty() {
+            self.raw(b"NIL");
+        } else {
+            self.paren_list(params, |w, (k, v)| {
+                w.string(k.as_bytes());
+                w.sp();
+                w.nstring(v.as_ref());
+            });
+        }
+    }
+
     /// An atom.
     pub(crate) fn atom(&mut self, a: &Atom) {
         self.raw(a.as_bytes());

@@ -408,15 +408,7 @@ fn data(w: &mut Writer<'_>, d: &Data) {
         }
         Data::Id(params) => {
             w.raw(b"ID ");
-            if params.is_empty() {
-                w.raw(b"NIL");
-            } else {
-                w.paren_list(params, |w, (k, v)| {
-                    w.string(k.as_bytes());
-                    w.sp();
-                    w.nstring(v.as_ref());
-                });
-            }
+            w.id_params(params);
         }
         Data::Quota { root, resources } => {
             w.raw(b"QUOTA ");
