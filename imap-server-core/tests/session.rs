@@ -174,7 +174,7 @@ fn authenticate_plain_with_and_without_initial_response() {
     let r = c.send("AGFsaWNlAHNlY3JldA==\r\n");
     assert!(r.starts_with("a1 OK"), "{r}");
     let (mut c, _) = Client::new(&s, config(true));
-    assert_eq!(c.send("a1 AUTHENTICATE LOGIN\r\n"), "+ \r\n");
+    assert_eq!(c.send("a1 AUTHENTICATE LOGIN\r\n"), "+ VXNlcm5hbWU6\r\n");
     assert_eq!(c.send("YWxpY2U=\r\n"), "+ UGFzc3dvcmQ6\r\n");
     let r = c.send("c2VjcmV0\r\n");
     assert!(r.starts_with("a1 OK"), "{r}");

@@ -212,11 +212,11 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// Message data as an `nstring`: NIL, a quoted string when short 7-bit text,
-    /// else a literal (NUL bytes included, as received).
+    /// Message data as an `nstring`: NIL or a literal (NUL bytes included, as
+    /// received). Always a literal, as Dovecot and Cyrus send body data: some
+    /// clients expect one even for a short section.
     pub(crate) fn nstring_data(&mut self, data: Option<&bytes::Bytes>) {
         match data {
-            Some(d) if self.quotable(d) => self.quoted(d),
             Some(d) => self.literal(d, false),
             None => self.raw(b"NIL"),
         }

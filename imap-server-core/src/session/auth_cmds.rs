@@ -80,6 +80,17 @@ impl ServerConnection {
         self.mode = Mode::Authenticate { tag, sasl };
         match initial {
             Some(data) => self.sasl_step(AuthenticateData::Continue(data), now),
+            // The LOGIN mechanism's customary first prompt.
+            None if matches!(
+                self.mode,
+                Mode::Authenticate {
+                    sasl: Sasl::LoginUser,
+                    ..
+                }
+            ) =>
+            {
+                self.challenge(b"Username:")
+            }
             None => self.challenge(&[]),
         }
     }

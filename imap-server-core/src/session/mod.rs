@@ -394,10 +394,7 @@ impl ServerConnection {
             DecodeErrorKind::TooManyLiterals
             | DecodeErrorKind::TooDeep
             | DecodeErrorKind::TooManyItems => (Some(Code::Limit), e.to_string()),
-            _ => (
-                Some(Code::ClientBug),
-                format!("parse error at offset {}: {e}", e.offset),
-            ),
+            _ => (Some(Code::ClientBug), format!("parse error: {e}")),
         };
         match e.tag {
             Some(tag) => self.tagged(tag, StatusKind::Bad, code, &text),
