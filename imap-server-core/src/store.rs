@@ -326,6 +326,43 @@ pub trait Mailstore: Send + Sync {
     /// One message with its bytes.
     fn message(&self, user: &str, name: &Mailbox, uid: Uid) -> Result<StoredMessage, StoreError>;
 
+    /// Several messages at once, for a FETCH over many: in the order of `uids`,
+    /// those that no longer exist left out. The default calls
+    /// [`Mailstore::message`] for each; a backend with a cheaper bulk read (one
+    /// query, one lock) overrides it.
+    fn messages(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uids: &[Uid],
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut out = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            match self.message(user, name, uid) {
+                Ok(m) => out.push(m),
+                Err(e) if e.kind == StoreErrorKind::NonExistent => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Evaluate SEARCH criteria itself (with an index or a full-text engine):
+    /// return the subset of `candidates` that match every key of `criteria`.
+    /// The session has already turned sequence numbers and `$` into UID sets, so
+    /// the criteria speak UIDs only. `None`, the default, lets the session
+    /// evaluate them message by message (RFC 9051 §6.4.4 semantics).
+    fn search(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        criteria: &[imap_proto::SearchKey],
+        candidates: &[Uid],
+    ) -> Option<Result<Vec<Uid>, StoreError>> {
+        let _ = (user, name, criteria, candidates);
+        None
+    }
+
     /// Change flags of `uids` (missing UIDs are ignored). With `unchanged_since`,
     /// messages whose MODSEQ is greater are left alone and reported in
     /// `modified` (RFC 7162 §3.1.3).

@@ -459,3 +459,157 @@ fn large_fetch_is_produced_in_bounded_chunks() {
     let n = text.find("n OK NOOP completed").unwrap();
     assert!(f < n, "commands behind the FETCH wait for it");
 }
+
+/// A backend that overrides the hot paths: bulk reads are counted, and SEARCH is
+/// answered by the "index" (here: remembers the criteria and returns UID 2).
+struct Indexed {
+    inner: MemStore,
+    bulk_reads: AtomicUsize,
+    searches: std::sync::Mutex<Vec<Vec<imap_proto::SearchKey>>>,
+}
+
+mod indexed_impl {
+    use super::*;
+    use bytes::Bytes;
+    use imap_proto::{Flag, Mailbox, MailboxAttribute, SearchKey, Uid};
+    use imap_server_core::*;
+
+    impl Mailstore for Indexed {
+        fn list(&self, u: &str) -> Result<Vec<MailboxInfo>, StoreError> {
+            self.inner.list(u)
+        }
+        fn create(
+            &self,
+            u: &str,
+            n: &Mailbox,
+            s: Option<MailboxAttribute>,
+        ) -> Result<(), StoreError> {
+            self.inner.create(u, n, s)
+        }
+        fn delete(&self, u: &str, n: &Mailbox) -> Result<(), StoreError> {
+            self.inner.delete(u, n)
+        }
+        fn rename(&self, u: &str, f: &Mailbox, t: &Mailbox) -> Result<(), StoreError> {
+            self.inner.rename(u, f, t)
+        }
+        fn set_subscribed(&self, u: &str, n: &Mailbox, s: bool) -> Result<(), StoreError> {
+            self.inner.set_subscribed(u, n, s)
+        }
+        fn snapshot(&self, u: &str, n: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
+            self.inner.snapshot(u, n)
+        }
+        fn append(&self, u: &str, n: &Mailbox, m: NewMessage) -> Result<(u32, Uid), StoreError> {
+            self.inner.append(u, n, m)
+        }
+        fn message(&self, u: &str, n: &Mailbox, uid: Uid) -> Result<StoredMessage, StoreError> {
+            self.inner.message(u, n, uid)
+        }
+        fn messages(
+            &self,
+            u: &str,
+            n: &Mailbox,
+            uids: &[Uid],
+        ) -> Result<Vec<StoredMessage>, StoreError> {
+            self.bulk_reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.messages(u, n, uids)
+        }
+        fn store_flags(
+            &self,
+            u: &str,
+            n: &Mailbox,
+            uids: &[Uid],
+            op: FlagOp,
+            f: &[Flag],
+            since: Option<u64>,
+        ) -> Result<StoreOutcome, StoreError> {
+            self.inner.store_flags(u, n, uids, op, f, since)
+        }
+        fn expunge(
+            &self,
+            u: &str,
+            n: &Mailbox,
+            uids: Option<&[Uid]>,
+        ) -> Result<Vec<Uid>, StoreError> {
+            self.inner.expunge(u, n, uids)
+        }
+        fn copy(
+            &self,
+            u: &str,
+            f: &Mailbox,
+            uids: &[Uid],
+            t: &Mailbox,
+        ) -> Result<CopyOutcome, StoreError> {
+            self.inner.copy(u, f, uids, t)
+        }
+        fn changes_since(&self, u: &str, n: &Mailbox, m: u64) -> Result<Changes, StoreError> {
+            self.inner.changes_since(u, n, m)
+        }
+        fn search(
+            &self,
+            _: &str,
+            _: &Mailbox,
+            criteria: &[SearchKey],
+            candidates: &[Uid],
+        ) -> Option<Result<Vec<Uid>, StoreError>> {
+            self.searches.lock().unwrap().push(criteria.to_vec());
+            Some(Ok(candidates
+                .iter()
+                .copied()
+                .filter(|u| u.get() == 2)
+                .collect()))
+        }
+    }
+
+    #[test]
+    fn backends_can_take_over_search_and_bulk_fetch() {
+        let store = Arc::new(Indexed {
+            inner: MemStore::new(),
+            bulk_reads: AtomicUsize::new(0),
+            searches: Default::default(),
+        });
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        let now = std::time::Instant::now();
+        let mut conn = ServerConnection::new(
+            store.clone(),
+            auth(),
+            config(true),
+            false,
+            Arc::new(move || {
+                w.fetch_add(1, Ordering::SeqCst);
+            }),
+            now,
+        );
+        let mut run = |s: &str| {
+            conn.handle_input(s.as_bytes(), now);
+            let mut out = Vec::new();
+            while let Some(b) = conn.poll_transmit(now) {
+                out.extend_from_slice(&b);
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        run("a LOGIN alice secret\r\n");
+        for i in 0..40 {
+            run(&format!(
+                "p APPEND INBOX {{15+}}\r\nSubject: {i:02}\r\n\r\n\r\n"
+            ));
+        }
+        run("s SELECT INBOX\r\n");
+        let r = run("f FETCH 1:* (RFC822.SIZE)\r\n");
+        assert_eq!(r.matches(" FETCH (").count(), 40, "{r}");
+        assert_eq!(
+            store.bulk_reads.load(Ordering::SeqCst),
+            2,
+            "40 messages in batches of 32"
+        );
+        let r = run("q SEARCH 1:3 UNSEEN\r\n");
+        assert!(r.contains("* SEARCH 2\r\n"), "{r}");
+        let seen = store.searches.lock().unwrap().clone();
+        assert_eq!(
+            seen[0],
+            vec![SearchKey::Uid("1:3".parse().unwrap()), SearchKey::Unseen],
+            "sequence numbers reach the backend as UIDs"
+        );
+        let _ = Bytes::new();
+    }
+}

@@ -93,6 +93,9 @@ fn header_only_attr(a: &FetchAttribute) -> bool {
     }
 }
 
+/// Messages a FETCH reads from the store at once (see `Mailstore::messages`).
+const FETCH_BATCH: usize = 32;
+
 /// Output buffered before a FETCH pauses for the driver to send it: 1 MiB.
 pub const OUTPUT_HIGH_WATER: usize = 1024 * 1024;
 
@@ -260,22 +263,33 @@ impl ServerConnection {
             return true;
         };
         let limits = MimeLimits::default();
+        // Messages are read in batches through `Mailstore::messages`.
+        let mut batch: std::collections::HashMap<Uid, StoredMessage> = Default::default();
         while let Some((seq_no, msg_uid)) = job.targets.pop_front() {
             if self.out.len() >= OUTPUT_HIGH_WATER {
                 job.targets.push_front((seq_no, msg_uid));
                 self.fetch_job = Some(job);
                 return false;
             }
-            let stored = if job.want_message {
-                match self.store.message(&user, &name, msg_uid) {
-                    Ok(m) => Some(m),
-                    Err(e) if e.kind == StoreErrorKind::NonExistent => {
-                        job.skipped = true;
-                        continue;
+            if job.want_message && !batch.contains_key(&msg_uid) {
+                let mut uids = vec![msg_uid];
+                uids.extend(job.targets.iter().take(FETCH_BATCH - 1).map(|t| t.1));
+                match self.store.messages(&user, &name, &uids) {
+                    Ok(found) => {
+                        batch = found.into_iter().map(|m| (m.entry.uid, m)).collect();
                     }
                     Err(e) => {
                         self.store_error(job.tag, &e);
                         return true;
+                    }
+                }
+            }
+            let stored = if job.want_message {
+                match batch.remove(&msg_uid) {
+                    Some(m) => Some(m),
+                    None => {
+                        job.skipped = true;
+                        continue;
                     }
                 }
             } else {

@@ -64,6 +64,8 @@ struct Ctx<'a> {
     count: usize,
     largest_uid: u32,
     saved: &'a [Uid],
+    /// UIDs by sequence number - 1.
+    uids: Vec<Uid>,
     now: i64,
     limits: MimeLimits,
     header_only: bool,
@@ -89,6 +91,36 @@ impl Ctx<'_> {
             c.parsed = Some(ParsedMessage::parse(data, &self.limits));
         }
         c.parsed.as_ref()
+    }
+
+    /// The same key with sequence numbers and `$` replaced by UID sets, for a
+    /// backend's own search ([`crate::Mailstore::search`]).
+    fn to_uids(&self, k: &SearchKey) -> SearchKey {
+        let uid_key = |uids: Vec<u32>| match SequenceSet::from_numbers(uids) {
+            Some(set) => SearchKey::Uid(set),
+            // Nothing matches.
+            None => SearchKey::Not(Box::new(SearchKey::All)),
+        };
+        match k {
+            SearchKey::SequenceSet(set) if set.is_saved() => {
+                uid_key(self.saved.iter().map(|u| u.get()).collect())
+            }
+            SearchKey::SequenceSet(set) => uid_key(
+                set.iter(self.count as u32)
+                    .filter_map(|n| self.uids.get((n as usize).wrapping_sub(1)))
+                    .map(|u| u.get())
+                    .collect(),
+            ),
+            SearchKey::Uid(set) if set.is_saved() => {
+                uid_key(self.saved.iter().map(|u| u.get()).collect())
+            }
+            SearchKey::Not(k) => SearchKey::Not(Box::new(self.to_uids(k))),
+            SearchKey::Or(a, b) => {
+                SearchKey::Or(Box::new(self.to_uids(a)), Box::new(self.to_uids(b)))
+            }
+            SearchKey::And(v) => SearchKey::And(v.iter().map(|k| self.to_uids(k)).collect()),
+            other => other.clone(),
+        }
     }
 
     fn in_set(&self, set: &SequenceSet, n: u32, largest: u32, uid: Uid) -> bool {
@@ -216,25 +248,58 @@ impl ServerConnection {
             count: mailbox.messages.len(),
             largest_uid: mailbox.messages.last().map_or(0, |m| m.uid.get()),
             saved: &mailbox.saved,
+            uids: mailbox.messages.iter().map(|m| m.uid).collect(),
             now: self.wall_clock,
             limits: MimeLimits::default(),
             header_only: !criteria.iter().any(needs_body),
         };
+        let candidates: Vec<Uid> = mailbox
+            .messages
+            .iter()
+            .filter(|m| !m.expunged)
+            .map(|m| m.uid)
+            .collect();
+        let uid_criteria: Vec<SearchKey> = criteria.iter().map(|k| ctx.to_uids(k)).collect();
         let mut hits: Vec<(usize, Uid)> = Vec::new();
-        for (i, m) in mailbox.messages.iter().enumerate() {
-            if m.expunged {
-                continue;
+        let mut failed = None;
+        match self
+            .store
+            .search(user, &mailbox.name, &uid_criteria, &candidates)
+        {
+            // The backend evaluated the search itself.
+            Some(Ok(found)) => {
+                for u in found {
+                    if let Some(s) = mailbox.seq_of(u) {
+                        if !mailbox.messages[s - 1].expunged {
+                            hits.push((s, u));
+                        }
+                    }
+                }
+                hits.sort_unstable();
+                hits.dedup();
             }
-            let mut c = Candidate {
-                seq: i + 1,
-                uid: m.uid,
-                flags: &m.flags,
-                stored: None,
-                parsed: None,
-            };
-            if criteria.iter().all(|k| ctx.matches(k, &mut c)) {
-                hits.push((i + 1, m.uid));
+            Some(Err(e)) => failed = Some(e),
+            None => {
+                for (i, m) in mailbox.messages.iter().enumerate() {
+                    if m.expunged {
+                        continue;
+                    }
+                    let mut c = Candidate {
+                        seq: i + 1,
+                        uid: m.uid,
+                        flags: &m.flags,
+                        stored: None,
+                        parsed: None,
+                    };
+                    if criteria.iter().all(|k| ctx.matches(k, &mut c)) {
+                        hits.push((i + 1, m.uid));
+                    }
+                }
             }
+        }
+        if let Some(e) = failed {
+            self.store_error(tag, &e);
+            return;
         }
         let nums: Vec<u32> = hits
             .iter()
