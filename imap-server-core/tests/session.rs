@@ -569,7 +569,7 @@ mod indexed_impl {
         });
         let wakes = Arc::new(AtomicUsize::new(0));
         let w = wakes.clone();
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         let mut conn = ServerConnection::new(
             store.clone(),
             auth(),
