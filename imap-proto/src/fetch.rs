@@ -15,6 +15,14 @@ use crate::flag::Flag;
 use crate::misc::ObjectId;
 use crate::sequence::{ModSeq, Uid};
 
+/// The flags of a FETCH response: two are stored inline, so the common
+/// `FLAGS (\Seen)` needs no heap allocation.
+pub type FlagVec = SmallVec<[Flag; 2]>;
+
+/// The items of a FETCH response: two inline (`UID n FLAGS (…)` allocates
+/// nothing); more spill to the heap.
+pub type FetchItemVec = SmallVec<[FetchItem; 2]>;
+
 /// A partial range `<offset.count>` of a body section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Partial {
@@ -203,7 +211,7 @@ pub struct Envelope {
 #[non_exhaustive]
 pub enum FetchItem {
     /// `FLAGS (…)`.
-    Flags(SmallVec<[Flag; 4]>),
+    Flags(FlagVec),
     /// `UID n`.
     Uid(Uid),
     /// `INTERNALDATE "…"`.

@@ -65,8 +65,8 @@ pub use crate::core::{
 pub use crate::datetime::{Date, DateTime};
 pub use crate::error::ValidationError;
 pub use crate::fetch::{
-    Address, Envelope, FetchAttribute, FetchItem, FetchItems, FetchMacro, Partial, Section,
-    SectionText,
+    Address, Envelope, FetchAttribute, FetchItem, FetchItemVec, FetchItems, FetchMacro, FlagVec,
+    Partial, Section, SectionText,
 };
 pub use crate::flag::{Flag, FlagPerm};
 pub use crate::list::{ListData, ListExtendedItem, ListReturn, ListSelect, MailboxAttribute};

@@ -5,11 +5,9 @@
 use std::num::NonZeroU32;
 
 use bytes::Bytes;
-use smallvec::SmallVec;
 
 use crate::capability::Capability;
 use crate::core::{AString, Atom, Charset, IString, NString, Tag, Text};
-use crate::fetch::FetchItem;
 use crate::flag::{Flag, FlagPerm};
 use crate::list::ListData;
 use crate::mailbox::Mailbox;
@@ -314,7 +312,7 @@ pub enum Data {
         /// The message.
         seq: SeqNum,
         /// The items (an unknown item is kept as [`FetchItem::Other`]).
-        items: SmallVec<[FetchItem; 4]>,
+        items: crate::fetch::FetchItemVec,
     },
     /// `* ID (…)` / `* ID NIL` (RFC 2971); empty for NIL.
     Id(Vec<(IString, NString)>),

@@ -424,6 +424,7 @@ impl<'a> Parser<'a> {
     /// escapes (then the content must be unescaped). The closing quote and
     /// escapes are found with a vectorised search; the span is then checked for
     /// bytes a quoted string may not hold.
+    #[inline]
     pub(crate) fn quoted_span(&mut self) -> PResult<(usize, usize, bool)> {
         self.expect(b'"', "quoted string")?;
         let start = self.pos;
@@ -481,6 +482,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A quoted string as an [`IString`]: inline when short, else zero-copy.
+    #[inline]
     fn quoted_istring(&mut self) -> PResult<IString> {
         let (start, end, escaped) = self.quoted_span()?;
         if escaped {
@@ -562,11 +564,13 @@ impl<'a> Parser<'a> {
     }
 
     /// `nstring`.
+    #[inline]
     pub(crate) fn nstring(&mut self) -> PResult<NString> {
-        if self.eat_keyword(b"NIL") {
-            Ok(None)
-        } else {
-            Ok(Some(self.string()?))
+        match self.peek() {
+            Some(b'"') => Ok(Some(self.quoted_istring()?)),
+            Some(b'{') => Ok(Some(self.string()?)),
+            _ if self.eat_keyword(b"NIL") => Ok(None),
+            _ => self.err("nstring"),
         }
     }
 
@@ -661,7 +665,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `"(" [flag *(SP flag)] ")"`, without heap allocation for up to four flags.
-    pub(crate) fn flag_list_small(&mut self) -> PResult<SmallVec<[Flag; 4]>> {
+    pub(crate) fn flag_list_small(&mut self) -> PResult<imap_proto::FlagVec> {
         self.expect(b'(', "flag list")?;
         let mut out = SmallVec::new();
         self.skip_space_before_close();

@@ -1057,7 +1057,7 @@ fn metadata_value(p: &mut Parser<'_>) -> PResult<NString> {
 
 /// `msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP …) ")"`
 /// (RFC 9051 §7.5.2). Up to four items are held without heap allocation.
-fn fetch_items(p: &mut Parser<'_>) -> PResult<SmallVec<[FetchItem; 4]>> {
+fn fetch_items(p: &mut Parser<'_>) -> PResult<imap_proto::FetchItemVec> {
     p.expect(b'(', "(")?;
     let mut items = SmallVec::new();
     p.skip_space_before_close();

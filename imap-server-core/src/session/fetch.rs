@@ -314,7 +314,7 @@ impl ServerConnection {
                 }
             }
             let mut parsed: Option<ParsedMessage> = None;
-            let mut out: SmallVec<[FetchItem; 4]> = SmallVec::new();
+            let mut out: imap_proto::FetchItemVec = SmallVec::new();
             for a in &job.attrs {
                 match self.fetch_item(
                     a,
@@ -517,7 +517,7 @@ impl ServerConnection {
         }
         if !silent {
             for (seq_no, msg_uid) in &targets {
-                let mut items: SmallVec<[FetchItem; 4]> = SmallVec::new();
+                let mut items: imap_proto::FetchItemVec = SmallVec::new();
                 items.push(FetchItem::Flags(
                     self.view_flags(*seq_no).into_iter().collect(),
                 ));

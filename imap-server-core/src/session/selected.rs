@@ -246,7 +246,7 @@ impl ServerConnection {
                     let m = &mut mailbox.messages[s - 1];
                     if !m.expunged && m.flags != e.flags {
                         m.flags = e.flags.clone();
-                        let mut items: SmallVec<[FetchItem; 4]> = SmallVec::new();
+                        let mut items: imap_proto::FetchItemVec = SmallVec::new();
                         items.push(FetchItem::Uid(e.uid));
                         items.push(FetchItem::Flags(e.flags.into_iter().collect()));
                         out.push(Data::Fetch { seq: seq(s), items });
