@@ -326,6 +326,23 @@ pub trait Mailstore: Send + Sync {
     /// One message with its bytes.
     fn message(&self, user: &str, name: &Mailbox, uid: Uid) -> Result<StoredMessage, StoreError>;
 
+    /// Bytes `range` of a message (clamped to its size), for a partial
+    /// `BODY[]<offset.count>` of a large message. The default reads the whole
+    /// message and slices it; a store on disk should read only the range.
+    fn read_range(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uid: Uid,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, StoreError> {
+        let data = self.message(user, name, uid)?.data;
+        let len = data.len() as u64;
+        let start = range.start.min(len) as usize;
+        let end = range.end.clamp(range.start.min(len), len) as usize;
+        Ok(data.slice(start..end))
+    }
+
     /// Several messages at once, for a FETCH over many: in the order of `uids`,
     /// those that no longer exist left out. The default calls
     /// [`Mailstore::message`] for each; a backend with a cheaper bulk read (one

@@ -465,6 +465,7 @@ fn large_fetch_is_produced_in_bounded_chunks() {
 struct Indexed {
     inner: MemStore,
     bulk_reads: AtomicUsize,
+    range_reads: AtomicUsize,
     searches: std::sync::Mutex<Vec<Vec<imap_proto::SearchKey>>>,
 }
 
@@ -512,6 +513,16 @@ mod indexed_impl {
         ) -> Result<Vec<StoredMessage>, StoreError> {
             self.bulk_reads.fetch_add(1, Ordering::SeqCst);
             self.inner.messages(u, n, uids)
+        }
+        fn read_range(
+            &self,
+            u: &str,
+            n: &Mailbox,
+            uid: Uid,
+            r: std::ops::Range<u64>,
+        ) -> Result<Bytes, StoreError> {
+            self.range_reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.read_range(u, n, uid, r)
         }
         fn store_flags(
             &self,
@@ -565,6 +576,7 @@ mod indexed_impl {
         let store = Arc::new(Indexed {
             inner: MemStore::new(),
             bulk_reads: AtomicUsize::new(0),
+            range_reads: AtomicUsize::new(0),
             searches: Default::default(),
         });
         let wakes = Arc::new(AtomicUsize::new(0));
@@ -601,6 +613,18 @@ mod indexed_impl {
             store.bulk_reads.load(Ordering::SeqCst),
             2,
             "40 messages in batches of 32"
+        );
+        let r = run("g FETCH 2 BODY.PEEK[]<0.9>\r\n");
+        assert!(r.contains("* 2 FETCH (BODY[]<0> {9}\r\nSubject: )"), "{r}");
+        assert_eq!(
+            store.range_reads.load(Ordering::SeqCst),
+            1,
+            "a partial read"
+        );
+        assert_eq!(
+            store.bulk_reads.load(Ordering::SeqCst),
+            2,
+            "no whole-message read"
         );
         let r = run("q SEARCH 1:3 UNSEEN\r\n");
         assert!(r.contains("* SEARCH 2\r\n"), "{r}");

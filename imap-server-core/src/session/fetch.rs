@@ -118,7 +118,17 @@ fn seq(n: usize) -> SeqNum {
 
 /// Whether fetching `a` needs the message itself (not just view state).
 fn needs_message(a: &FetchAttribute) -> bool {
-    !matches!(a, FetchAttribute::Flags | FetchAttribute::Uid)
+    !matches!(a, FetchAttribute::Flags | FetchAttribute::Uid) && !range_read(a)
+}
+
+/// `BODY[]<o.n>` / `BODY.PEEK[]<o.n>`: served by [`crate::Mailstore::read_range`]
+/// without reading the whole message.
+fn range_read(a: &FetchAttribute) -> bool {
+    matches!(
+        a,
+        FetchAttribute::BodySection { section, partial: Some(_), .. }
+            if section.part.is_empty() && section.text.is_none()
+    )
 }
 
 /// Whether fetching `a` sets `\Seen` (RFC 9051 §6.4.5).
@@ -370,6 +380,26 @@ impl ServerConnection {
             FetchAttribute::Uid => return Ok(Some(FetchItem::Uid(uid))),
             FetchAttribute::Flags => {
                 return Ok(Some(FetchItem::Flags(flags.iter().cloned().collect())))
+            }
+            FetchAttribute::BodySection {
+                section,
+                partial: Some(p),
+                ..
+            } if range_read(a) => {
+                let (user, name) = match &self.state {
+                    State::Selected { user, mailbox } => (user.as_str(), &mailbox.name),
+                    _ => return Ok(None),
+                };
+                let start = u64::from(p.offset);
+                let data = self
+                    .store
+                    .read_range(user, name, uid, start..start + u64::from(p.count.get()))
+                    .ok();
+                return Ok(Some(FetchItem::BodySection {
+                    section: section.clone(),
+                    origin: Some(p.offset),
+                    data,
+                }));
             }
             _ => {}
         }
