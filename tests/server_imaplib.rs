@@ -127,6 +127,7 @@ A.send(tag + b' IDLE\r\n')
 R['idle_continuation'] = A.readline().decode().strip()
 time.sleep(0.2)
 ok(B.append('INBOX', None, None, LUNCH.replace(b'Lunch?', b'While idling')), 'APPEND during IDLE')
+t_appended = time.monotonic()
 idle_lines = []
 while True:
     line = A.readline().decode().strip()
@@ -134,6 +135,8 @@ while True:
         break
     idle_lines.append(line)
     if line.endswith('EXISTS'):
+        # From B's APPEND being acknowledged to A hearing of it.
+        R['idle_latency_ms'] = (time.monotonic() - t_appended) * 1000.0
         break
 R['idle_lines'] = idle_lines
 A.send(b'DONE\r\n')
@@ -400,6 +403,12 @@ fn imaplib_full_scenario() {
         s(&r, "idle_done")
     );
     assert_eq!(nums(&r, "a_search_all_after_idle"), [1, 2]);
+    // The wake-up is pushed by the store's waker, not polled: the issue asks for
+    // 100 ms; the assertion leaves room for a loaded CI machine and the figure is
+    // printed.
+    let latency = r["idle_latency_ms"].as_f64().unwrap_or(f64::MAX);
+    eprintln!("IDLE wake-up latency: {latency:.1} ms");
+    assert!(latency < 1000.0, "IDLE wake-up took {latency} ms");
     assert_eq!(r["logout"][0], "BYE");
 
     // A wrong password: NO [AUTHENTICATIONFAILED].
