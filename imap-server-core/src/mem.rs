@@ -462,6 +462,10 @@ impl Mailstore for MemStore {
         })
     }
 
+    fn subscriptions(&self, user: &str) -> Result<Vec<Mailbox>, StoreError> {
+        Ok(self.with_user(user, |u| u.subscriptions.iter().cloned().collect()))
+    }
+
     fn set_subscribed(
         &self,
         user: &str,

@@ -279,6 +279,19 @@ pub trait Mailstore: Send + Sync {
     /// the new mailbox and leaves INBOX empty (RFC 9051 §6.3.6).
     fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError>;
 
+    /// Every subscribed name of `user`, existing or not (RFC 9051 §6.3.7:
+    /// subscriptions outlive their mailboxes). The default derives them from
+    /// [`Mailstore::list`] and so misses names without a mailbox; stores that
+    /// keep a subscription list override it.
+    fn subscriptions(&self, user: &str) -> Result<Vec<Mailbox>, StoreError> {
+        Ok(self
+            .list(user)?
+            .into_iter()
+            .filter(|m| m.subscribed)
+            .map(|m| m.name)
+            .collect())
+    }
+
     /// Subscribe or unsubscribe (the mailbox need not exist).
     fn set_subscribed(
         &self,

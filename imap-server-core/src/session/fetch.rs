@@ -163,6 +163,33 @@ impl ServerConnection {
         }
     }
 
+    /// RFC 9051 §9 (`seq-number`): message numbers beyond EXISTS, and `*` in an
+    /// empty mailbox, are a client error. Sends BAD and says `false` for them.
+    fn check_seq_set(&mut self, tag: &Tag, set: &SequenceSet, uid: bool) -> bool {
+        if uid || set.is_saved() {
+            return true;
+        }
+        let count = match &self.state {
+            State::Selected { mailbox, .. } => mailbox.messages.len() as u32,
+            _ => 0,
+        };
+        let ok = set.ranges().iter().all(|r| {
+            [r.start, r.end].iter().all(|b| match b {
+                imap_proto::SeqBound::Value(v) => v.get() <= count,
+                _ => count > 0,
+            })
+        });
+        if !ok {
+            self.tagged(
+                tag.clone(),
+                StatusKind::Bad,
+                Some(Code::ClientBug),
+                "message sequence number out of range",
+            );
+        }
+        ok
+    }
+
     fn resolve(&self, set: &SequenceSet, uid: bool) -> (Vec<(usize, Uid)>, bool) {
         match &self.state {
             State::Selected { mailbox, .. } => {
@@ -246,6 +273,9 @@ impl ServerConnection {
         }
         if uid && !attrs.contains(&FetchAttribute::Uid) {
             attrs.insert(0, FetchAttribute::Uid);
+        }
+        if !self.check_seq_set(&tag, &set, uid) {
+            return;
         }
         let (targets, skipped) = self.resolve(&set, uid);
         self.fetch_job = Some(FetchJob {
@@ -352,7 +382,9 @@ impl ServerConnection {
             });
         }
         self.sync_mailbox(job.uid);
-        if job.skipped {
+        // UID FETCH ignores UIDs that no longer exist (§6.4.9); FETCH by sequence
+        // number of an expunged message gets NO [EXPUNGEISSUED] (RFC 2180 §4.1.2).
+        if job.skipped && !job.uid {
             self.tagged(
                 job.tag,
                 StatusKind::No,
@@ -533,6 +565,9 @@ impl ServerConnection {
             StoreKind::Remove => FlagOp::Remove,
             _ => FlagOp::Set,
         };
+        if !self.check_seq_set(&tag, &set, uid) {
+            return;
+        }
         let (targets, skipped) = self.resolve(&set, uid);
         let uids: Vec<Uid> = targets.iter().map(|t| t.1).collect();
         let outcome = match self
@@ -593,6 +628,9 @@ impl ServerConnection {
                 Some(Code::ReadOnly),
                 "mailbox is read-only",
             );
+            return;
+        }
+        if !self.check_seq_set(&tag, &set, uid) {
             return;
         }
         let (targets, _) = self.resolve(&set, uid);

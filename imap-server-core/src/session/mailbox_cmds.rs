@@ -27,11 +27,19 @@ impl ServerConnection {
             CommandBody::Delete(mailbox) => {
                 let user = self.user().unwrap_or_default().to_owned();
                 let r = self.store.delete(&user, &mailbox);
+                if r.is_ok() && self.selected_name() == Some(&mailbox) {
+                    // The selected mailbox is gone: leave it, keep the session.
+                    self.unselect(false);
+                    self.untagged(StatusKind::Ok, Some(Code::Closed), "mailbox deleted");
+                }
                 self.simple(tag, r, "DELETE completed");
             }
             CommandBody::Rename { from, to } => {
                 let user = self.user().unwrap_or_default().to_owned();
                 let r = self.store.rename(&user, &from, &to);
+                if r.is_ok() {
+                    self.follow_rename(&from, &to);
+                }
                 self.simple(tag, r, "RENAME completed");
             }
             CommandBody::Subscribe(mailbox) => {
@@ -154,6 +162,39 @@ impl ServerConnection {
         }
     }
 
+    fn selected_name(&self) -> Option<&Mailbox> {
+        match &self.state {
+            State::Selected { mailbox, .. } => Some(&mailbox.name),
+            _ => None,
+        }
+    }
+
+    /// After RENAME, keep a selected mailbox (or one below the renamed one)
+    /// selected under its new name.
+    fn follow_rename(&mut self, from: &Mailbox, to: &Mailbox) {
+        let d = self.store.delimiter();
+        let State::Selected { mailbox, .. } = &mut self.state else {
+            return;
+        };
+        if from.is_inbox() {
+            return; // INBOX stays; its messages moved.
+        }
+        let name = mailbox.name.as_bytes();
+        let mut prefix = from.as_bytes().to_vec();
+        prefix.push(d);
+        if name == from.as_bytes() {
+            mailbox.name = to.clone();
+        } else if let Some(rest) = name.strip_prefix(prefix.as_slice()) {
+            let mut new = to.as_bytes().to_vec();
+            new.push(d);
+            new.extend_from_slice(rest);
+            mailbox.name = Mailbox::from_decoded(bytes::Bytes::from(new));
+        }
+        if self.watch.is_some() {
+            self.watch_selected(true);
+        }
+    }
+
     fn simple(&mut self, tag: Tag, r: Result<(), crate::StoreError>, ok: &str) {
         match r {
             Ok(()) => {
@@ -201,8 +242,27 @@ impl ServerConnection {
     ) {
         let user = self.user().unwrap_or_default().to_owned();
         let d = self.store.delimiter();
-        // `LIST "" ""`: the delimiter and root (§6.3.9).
-        if patterns.len() == 1 && patterns[0].as_bytes().is_empty() && !lsub {
+        // RFC 9051 §6.3.9: unknown selection options, and RECURSIVEMATCH without
+        // another selection option, are errors.
+        if selection.iter().any(|s| matches!(s, ListSelect::Other(_))) {
+            self.tagged(tag, StatusKind::Bad, None, "unknown LIST selection option");
+            return;
+        }
+        if selection.contains(&ListSelect::RecursiveMatch)
+            && selection.iter().all(|s| *s == ListSelect::RecursiveMatch)
+        {
+            self.tagged(
+                tag,
+                StatusKind::Bad,
+                None,
+                "RECURSIVEMATCH needs another selection option",
+            );
+            return;
+        }
+        let extended = !selection.is_empty() || return_options.is_some();
+        // `LIST "" ""`: the delimiter and root (§6.3.9); the extended syntax gives
+        // the empty name no special meaning.
+        if patterns.len() == 1 && patterns[0].as_bytes().is_empty() && !lsub && !extended {
             self.data(Data::List(ListData {
                 attributes: vec![MailboxAttribute::NoSelect],
                 delimiter: Some(d),
@@ -212,14 +272,36 @@ impl ServerConnection {
             self.tagged(tag, StatusKind::Ok, None, "LIST completed");
             return;
         }
-        let all = match self.store.list(&user) {
+        let mut all = match self.store.list(&user) {
             Ok(l) => l,
+            Err(e) => return self.store_error(tag, &e),
+        };
+        let subscriptions = match self.store.subscriptions(&user) {
+            Ok(s) => s,
             Err(e) => return self.store_error(tag, &e),
         };
         let ret = return_options.unwrap_or_default();
         let subscribed_only = selection.contains(&ListSelect::Subscribed);
         let special_only = selection.contains(&ListSelect::SpecialUse);
         let want_subscribed = subscribed_only || ret.contains(&ListReturn::Subscribed) || lsub;
+        // Subscribed names without a mailbox: `\NonExistent` in LIST (SUBSCRIBED)
+        // (§6.3.9.3), `\Noselect` in LSUB (RFC 3501 §6.3.9).
+        if subscribed_only || lsub {
+            for name in &subscriptions {
+                if !all.iter().any(|m| &m.name == name) {
+                    all.push(MailboxInfo {
+                        name: name.clone(),
+                        attributes: vec![if lsub {
+                            MailboxAttribute::NoSelect
+                        } else {
+                            MailboxAttribute::NonExistent
+                        }],
+                        subscribed: true,
+                    });
+                }
+            }
+        }
+        let all = all;
         let status: Option<Vec<StatusAttribute>> = ret.iter().find_map(|r| match r {
             ListReturn::Status(s) => Some(s.clone()),
             _ => None,
@@ -254,7 +336,8 @@ impl ServerConnection {
         for (m, children) in rows {
             // Special-use attributes are always listed (RFC 6154 §2 allows it).
             let mut attributes: Vec<MailboxAttribute> = m.attributes.clone();
-            if !lsub {
+            let missing = attributes.contains(&MailboxAttribute::NonExistent);
+            if !lsub && !missing {
                 attributes.push(if children {
                     MailboxAttribute::HasChildren
                 } else {

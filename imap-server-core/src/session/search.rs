@@ -214,6 +214,15 @@ impl ServerConnection {
         charset: Option<Charset>,
         criteria: Vec<SearchKey>,
     ) {
+        // RFC 9051 §6.4.4.1: a SAVE search that fails empties `$`.
+        if return_options
+            .as_ref()
+            .is_some_and(|o| o.contains(&SearchReturn::Save))
+        {
+            if let State::Selected { mailbox, .. } = &mut self.state {
+                mailbox.saved.clear();
+            }
+        }
         if let Some(cs) = &charset {
             if !CHARSETS.iter().any(|c| cs.eq_ignore_case(c)) {
                 let names = CHARSETS
@@ -308,8 +317,27 @@ impl ServerConnection {
         let esearch = return_options.is_some() || self.rev2;
         let opts = return_options.unwrap_or_default();
         if opts.contains(&SearchReturn::Save) {
+            // RFC 9051 §6.4.4.1, Table 4: with MIN and/or MAX (and no ALL or
+            // COUNT) only those messages are saved.
+            let only_ends = (opts.contains(&SearchReturn::Min)
+                || opts.contains(&SearchReturn::Max))
+                && !opts.contains(&SearchReturn::All)
+                && !opts.contains(&SearchReturn::Count);
+            let saved: Vec<Uid> = if only_ends {
+                let mut v = Vec::new();
+                if opts.contains(&SearchReturn::Min) {
+                    v.extend(hits.first().map(|h| h.1));
+                }
+                if opts.contains(&SearchReturn::Max) {
+                    v.extend(hits.last().map(|h| h.1));
+                }
+                v.dedup();
+                v
+            } else {
+                hits.iter().map(|h| h.1).collect()
+            };
             if let State::Selected { mailbox, .. } = &mut self.state {
-                mailbox.saved = hits.iter().map(|h| h.1).collect();
+                mailbox.saved = saved;
             }
         }
         let save_only = opts.len() == 1 && opts[0] == SearchReturn::Save;

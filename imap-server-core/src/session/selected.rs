@@ -226,6 +226,16 @@ impl ServerConnection {
             .changes_since(user, &mailbox.name, mailbox.modseq)
         {
             Ok(c) => c,
+            Err(e) if e.kind == crate::StoreErrorKind::NonExistent => {
+                // Deleted (or renamed) by another session: leave it.
+                self.unselect(false);
+                self.untagged(
+                    StatusKind::Ok,
+                    Some(Code::Closed),
+                    "mailbox no longer exists",
+                );
+                return;
+            }
             Err(e) => {
                 let text = format!("mailbox unavailable: {}", e.text);
                 self.bye(&text);
