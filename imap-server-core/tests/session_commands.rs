@@ -2,7 +2,8 @@
 //! same in-memory pump as `tests/session.rs`: no sockets, a virtual clock,
 //! bytes in and out. Each test names the RFC section it checks. Tests that
 //! fail because the server disagrees with the RFC are kept and marked
-//! `#[ignore = "server bug: …"]`.
+//! `#[ignore = "server bug: …"]` (none are left: every bug these tests found
+//! has been fixed).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -965,7 +966,6 @@ fn lsub_lists_subscribed_names_without_mailbox() {
 // RFC 3501 §6.3.9: if "foo/bar" is subscribed but "foo" is not, `LSUB "" %`
 // must return foo, flagged \Noselect.
 #[test]
-#[ignore = "server bug: `LSUB \"\" %` omits the unsubscribed parent of a subscribed child instead of returning it with \\Noselect"]
 fn lsub_percent_returns_unsubscribed_parent_as_noselect() {
     let s = store();
     let mut c = Client::login(&s);

@@ -332,6 +332,29 @@ impl ServerConnection {
             }
             rows.push((m.clone(), has_children(&m.name)));
         }
+        // RFC 3501 §6.3.9: when `%` stops above a subscribed name, LSUB returns
+        // the unsubscribed level it stopped at with \Noselect.
+        if lsub {
+            for name in &subscriptions {
+                let bytes = name.as_bytes();
+                for (i, _) in bytes.iter().enumerate().filter(|(_, &c)| c == d) {
+                    let parent = Mailbox::from_decoded(bytes::Bytes::copy_from_slice(&bytes[..i]));
+                    if matches(&parent)
+                        && !subscriptions.contains(&parent)
+                        && !rows.iter().any(|r| r.0.name == parent)
+                    {
+                        rows.push((
+                            MailboxInfo {
+                                name: parent,
+                                attributes: vec![MailboxAttribute::NoSelect],
+                                subscribed: false,
+                            },
+                            false,
+                        ));
+                    }
+                }
+            }
+        }
         rows.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         for (m, children) in rows {
             // Special-use attributes are always listed (RFC 6154 §2 allows it).
