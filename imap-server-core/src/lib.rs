@@ -9,6 +9,8 @@
 mod auth;
 mod config;
 pub mod contract;
+#[cfg(unix)]
+mod maildir;
 mod mem;
 pub mod mime;
 mod session;
@@ -16,6 +18,8 @@ mod store;
 
 pub use crate::auth::{constant_time_eq, AuthError, Authenticator, StaticAuthenticator};
 pub use crate::config::{ServerConfig, ServerLimits};
+#[cfg(unix)]
+pub use crate::maildir::MaildirStore;
 pub use crate::mem::MemStore;
 pub use crate::session::{ServerConnection, ServerEvent, OUTPUT_HIGH_WATER};
 
