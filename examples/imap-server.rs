@@ -7,9 +7,10 @@
 //! ```
 //!
 //! serves IMAP on 127.0.0.1:1143 (plaintext + STARTTLS) and 127.0.0.1:1993
-//! (implicit TLS) with a self-signed development certificate. **Mail is kept
-//! in memory for now** (one [`MemStore`] shared by all connections) and is lost
-//! when the server stops. Run with `--help` for the flags.
+//! (implicit TLS) with a self-signed development certificate. Mail is stored
+//! in a crash-safe Maildir++ tree under `DATA/mail/<user>/` ([`MaildirStore`]),
+//! which Dovecot, mbsync and mutt can read; a second server on the same
+//! `--data` is refused. Run with `--help` for the flags.
 //!
 //! The driver is one task per connection: socket bytes go to
 //! [`ServerConnection::handle_input`]; after every input the task drains
@@ -33,7 +34,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use imap_server_core::{
-    AuthError, Authenticator, MemStore, ServerConfig, ServerConnection, ServerEvent, Waker,
+    AuthError, Authenticator, MaildirStore, ServerConfig, ServerConnection, ServerEvent, Waker,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -54,10 +55,8 @@ Options:
   --listen ADDR          plaintext IMAP with STARTTLS [default: 127.0.0.1:1143]
   --tls-listen ADDR      IMAP over implicit TLS [default: 127.0.0.1:1993]
   --data DIR             data directory, created if missing [default: ./imap-data];
-                         holds the generated development certificate.
-                         NOTE: mail is kept IN MEMORY for now (the persistent
-                         Maildir store does not exist yet): it is lost when the
-                         server stops.
+                         holds the mail (a Maildir++ tree under DIR/mail) and
+                         the generated development certificate.
   --user NAME:PASSWORD   add a user (repeatable)
   --users FILE           add the users of a Dovecot-style passwd file: lines
                          `name:{SCHEME}hash[:more fields, ignored]`, with SCHEME
@@ -160,7 +159,7 @@ fn parse_args() -> Options {
 
 /// What every connection task shares.
 struct Shared {
-    store: Arc<MemStore>,
+    store: Arc<MaildirStore>,
     users: Arc<Users>,
     tls: TlsAcceptor,
     online: Arc<Mutex<HashMap<String, usize>>>,
@@ -200,9 +199,12 @@ async fn run(options: &mut Options) -> Result<(), String> {
     };
     tracing::info!(users = users.len(), "user database ready");
 
+    let mail_dir = options.data.join("mail");
+    let store = MaildirStore::open(&mail_dir)
+        .map_err(|e| format!("mail store {}: {e}", mail_dir.display()))?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
-        store: Arc::new(MemStore::new()),
+        store: Arc::new(store),
         users: Arc::new(users),
         tls: TlsAcceptor::from(tls_config),
         online: Arc::default(),
@@ -217,10 +219,7 @@ async fn run(options: &mut Options) -> Result<(), String> {
     }
     let signal = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     tokio::pin!(signal);
-    tracing::warn!(
-        data = %options.data.display(),
-        "mail is kept in memory for now (no persistent store yet): it is lost when the server stops"
-    );
+    tracing::info!(mail = %mail_dir.display(), "Maildir++ store ready");
     let local = |l: &TcpListener| {
         l.local_addr()
             .map_or_else(|e| e.to_string(), |a| a.to_string())

@@ -39,7 +39,7 @@ fn help_and_bad_flags() {
         "--users",
         "--cert",
         "--key",
-        "in memory",
+        "maildir++",
     ] {
         assert!(text.contains(needle), "{needle} not in --help:\n{text}");
     }
@@ -84,8 +84,12 @@ fn demo_user_is_printed_and_works() {
     let mut c = Client::connect(server.port);
     let ok = c.command(&format!("LOGIN {user} {password}"));
     assert!(tagged(&ok).contains(" OK "), "{ok:?}");
-    // The log says that mail lives in memory.
-    assert!(server.stderr().contains("in memory"), "{}", server.stderr());
+    // The log says where the mail lives.
+    assert!(
+        server.stderr().contains("Maildir++ store ready"),
+        "{}",
+        server.stderr()
+    );
 }
 
 #[test]
@@ -321,5 +325,54 @@ fn sigterm_says_bye_to_every_session_and_exits_zero() {
     assert!(
         log.contains("SIGTERM") && log.contains("shutdown complete"),
         "{log}"
+    );
+}
+
+/// Mail survives a restart (the Maildir++ store under `--data`), lands where
+/// other Maildir tools expect it, and a second server on the same data is
+/// refused.
+#[test]
+fn mail_persists_across_restarts() {
+    let data = TempDir::new("persist");
+    let mut first = Server::start_in(data.path(), &["--user", "alice:secret"]);
+    let mut c = Client::connect(first.port);
+    assert!(tagged(&c.command("LOGIN alice secret")).contains(" OK "));
+    let msg = "Subject: kept\r\n\r\nstill here\r\n";
+    c.send(format!("a APPEND INBOX (\\Flagged) {{{}+}}\r\n{msg}\r\n", msg.len()).as_bytes());
+    assert!(tagged(&c.until_tagged("a")).contains(" OK "));
+    // A second server on the same data directory is refused.
+    let out = run_with_timeout(
+        Command::new(example_binary("imap-server")).args([
+            "--data",
+            data.path().to_str().unwrap(),
+            "--user",
+            "x:y",
+            "--listen",
+            &format!("127.0.0.1:{}", common::free_port()),
+            "--tls-listen",
+            &format!("127.0.0.1:{}", common::free_port()),
+        ]),
+        Duration::from_secs(20),
+    );
+    assert!(!out.status.success(), "a second server must be refused");
+    drop(c);
+    assert_eq!(first.terminate().code(), Some(0));
+    // The message is a Maildir file with its flag letter.
+    let cur = data.path().join("mail").join("alice").join("cur");
+    let names: Vec<String> = std::fs::read_dir(&cur)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with(":2,F")), "{names:?}");
+    let second = Server::start_in(data.path(), &["--user", "alice:secret"]);
+    let mut c = Client::connect(second.port);
+    assert!(tagged(&c.command("LOGIN alice secret")).contains(" OK "));
+    let r = c.command("SELECT INBOX");
+    assert!(r.iter().any(|l| l.trim_end() == "* 1 EXISTS"), "{r:?}");
+    let r = c.command("UID FETCH 1 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])");
+    let text = r.join("\n");
+    assert!(
+        text.contains("\\Flagged") && text.contains("Subject: kept"),
+        "{text}"
     );
 }
