@@ -20,6 +20,23 @@ pub(crate) mod command;
 pub(crate) mod response;
 pub(crate) mod search_key;
 
+/// Bytes in a would-be quoted string: 0 plain, 1 needs a backslash (`"`, `\\`),
+/// 2 impossible (NUL, CR, LF), 3 8-bit (UTF-8 only where allowed).
+static QUOTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'"' as usize] = 1;
+    t[b'\\' as usize] = 1;
+    t[0] = 2;
+    t[b'\r' as usize] = 2;
+    t[b'\n' as usize] = 2;
+    let mut i = 0x80;
+    while i < 256 {
+        t[i] = 3;
+        i += 1;
+    }
+    t
+};
+
 /// The longest string sent quoted; longer ones become literals.
 const MAX_QUOTED: usize = 1024;
 
@@ -122,22 +139,38 @@ impl<'a> Writer<'a> {
 
     // ===== strings =====
 
-    fn quotable(&self, b: &[u8]) -> bool {
+    /// Whether `b` may go out as a quoted string, and if so how many bytes
+    /// need a backslash: one table lookup per byte.
+    fn quote_scan(&self, b: &[u8]) -> Option<usize> {
         if b.len() > MAX_QUOTED {
-            return false;
+            return None;
         }
-        let seven_bit = b
-            .iter()
-            .all(|&c| c != 0 && c != b'\r' && c != b'\n' && c < 0x80);
-        seven_bit
-            || (self.cfg.utf8_quoted
-                && std::str::from_utf8(b).is_ok()
-                && !b.iter().any(|&c| c == 0 || c == b'\r' || c == b'\n'))
+        let mut escapes = 0;
+        let mut eight_bit = false;
+        for &c in b {
+            match QUOTE_CLASS[c as usize] {
+                0 => {}
+                1 => escapes += 1,
+                2 => return None,
+                _ => eight_bit = true,
+            }
+        }
+        if eight_bit && !(self.cfg.utf8_quoted && std::str::from_utf8(b).is_ok()) {
+            return None;
+        }
+        Some(escapes)
     }
 
-    /// A quoted string (the caller has checked [`Writer::quotable`]).
-    fn quoted(&mut self, b: &[u8]) {
-        self.out.reserve(b.len() + 2);
+    /// A quoted string with `escapes` bytes that need a backslash.
+    fn quoted(&mut self, b: &[u8], escapes: usize) {
+        if escapes == 0 {
+            self.out.reserve(b.len() + 2);
+            self.byte(b'"');
+            self.raw(b);
+            self.byte(b'"');
+            return;
+        }
+        self.out.reserve(b.len() + escapes + 2);
         self.byte(b'"');
         // Copy the runs between characters that need escaping in one go.
         let mut rest = b;
@@ -186,10 +219,9 @@ impl<'a> Writer<'a> {
 
     /// `string`: quoted when possible, else a literal.
     pub(crate) fn string(&mut self, b: &[u8]) {
-        if self.quotable(b) {
-            self.quoted(b);
-        } else {
-            self.literal(b, false);
+        match self.quote_scan(b) {
+            Some(escapes) => self.quoted(b, escapes),
+            None => self.literal(b, false),
         }
     }
 
