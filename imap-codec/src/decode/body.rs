@@ -80,8 +80,8 @@ fn addresses(p: &mut Parser<'_>) -> PResult<Vec<Address>> {
         p.keyword(b"NIL", "address list")?;
         return Ok(Vec::new());
     }
-    // Most lists hold one address.
-    let mut out = Vec::with_capacity(1);
+    // Most lists hold one or two addresses.
+    let mut out = Vec::with_capacity(2);
     loop {
         match p.peek() {
             Some(b'(') => {

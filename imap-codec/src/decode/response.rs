@@ -1069,7 +1069,14 @@ fn fetch_items(p: &mut Parser<'_>) -> PResult<imap_proto::FetchItemVec> {
         return Ok(items);
     }
     loop {
-        items.push(fetch_item(p)?);
+        let item = fetch_item(p)?;
+        if items.len() == items.inline_size() {
+            // Spilling to the heap: go straight to room for a typical sync
+            // FETCH (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE…)
+            // instead of growing twice.
+            items.reserve(8 - items.len());
+        }
+        items.push(item);
         p.check_items(items.len())?;
         p.skip_space_before_close();
         if p.eat(b')') {
