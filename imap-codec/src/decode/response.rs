@@ -88,12 +88,11 @@ fn more_on_line(p: &mut Parser<'_>) -> PResult<bool> {
 }
 
 /// Whether a failed alternative may be retried as a raw value: plain syntax
-/// errors may, resource limits may not.
+/// errors may; resource limits may not, and neither may a number that
+/// overflows its field (a UID or MODSEQ silently kept as raw bytes would be
+/// lost to the client without a word).
 fn recoverable(e: &PError) -> bool {
-    matches!(
-        e.kind,
-        DecodeErrorKind::Syntax | DecodeErrorKind::NumberOverflow
-    )
+    matches!(e.kind, DecodeErrorKind::Syntax)
 }
 
 /// `mod-sequence-value` (RFC 7162): 1 to 2^63-1.
