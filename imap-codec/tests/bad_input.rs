@@ -4,7 +4,7 @@
 //! oversized input before buffering it, and must resume with the next message.
 
 use bytes::{Bytes, BytesMut};
-use imap_codec::imap_proto::{Code, CommandBody, Data, FetchItem, Response, Status, Tag};
+use imap_codec::imap_proto::{CommandBody, Tag};
 use imap_codec::{
     decode_command, decode_response, CommandCodec, DecodeConfig, DecodeError, DecodeErrorKind,
     Decoded, Limits, ResponseCodec,
