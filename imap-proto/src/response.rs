@@ -337,12 +337,14 @@ pub enum Data {
         /// Values or changed entries.
         response: MetadataResponse,
     },
-    /// An untagged response this model does not know: its name and the raw rest
-    /// of the line (literals included), so a client can skip it.
+    /// An untagged response this model does not know: its first token and the
+    /// raw rest of the message (literals included), so a client can skip it.
+    /// For a numbered response such as `* 5 XFOO bar`, `name` is the number
+    /// (`5`) and `raw` starts with the response name (`XFOO bar`).
     Other {
-        /// The response name (or number and name, as written).
+        /// The first token after `* `.
         name: Atom,
-        /// The raw bytes after the name.
+        /// The raw bytes after that token and one space.
         raw: Bytes,
     },
 }
