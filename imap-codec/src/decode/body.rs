@@ -39,53 +39,45 @@ fn lenient_spaces(p: &Parser<'_>) -> bool {
 /// in-reply-to and message-id. Address lists are empty for `NIL`.
 pub(crate) fn envelope(p: &mut Parser<'_>) -> PResult<Envelope> {
     p.expect(b'(', "envelope")?;
-    let date = p.nstring()?;
+    let mut e = Envelope::default();
+    p.nstring_into(&mut e.date)?;
     p.sp()?;
-    let subject = p.nstring()?;
+    p.nstring_into(&mut e.subject)?;
     p.sp()?;
-    let from = addresses(p)?;
+    addresses_into(p, &mut e.from)?;
     p.sp()?;
-    let sender = addresses(p)?;
+    addresses_into(p, &mut e.sender)?;
     p.sp()?;
-    let reply_to = addresses(p)?;
+    addresses_into(p, &mut e.reply_to)?;
     p.sp()?;
-    let to = addresses(p)?;
+    addresses_into(p, &mut e.to)?;
     p.sp()?;
-    let cc = addresses(p)?;
+    addresses_into(p, &mut e.cc)?;
     p.sp()?;
-    let bcc = addresses(p)?;
+    addresses_into(p, &mut e.bcc)?;
     p.sp()?;
-    let in_reply_to = p.nstring()?;
+    p.nstring_into(&mut e.in_reply_to)?;
     p.sp()?;
-    let message_id = p.nstring()?;
+    p.nstring_into(&mut e.message_id)?;
     p.skip_space_before_close();
     p.expect(b')', ") after envelope")?;
-    Ok(Envelope {
-        date,
-        subject,
-        from,
-        sender,
-        reply_to,
-        to,
-        cc,
-        bcc,
-        in_reply_to,
-        message_id,
-    })
+    Ok(e)
 }
 
-/// `"(" 1*address ")" / nil`; `()` is accepted with the `empty_lists` quirk.
-fn addresses(p: &mut Parser<'_>) -> PResult<Vec<Address>> {
+/// `"(" 1*address ")" / nil`, filled into `out` (empty for NIL).
+fn addresses_into(p: &mut Parser<'_>, out: &mut Vec<Address>) -> PResult<()> {
     if !p.eat(b'(') {
         p.keyword(b"NIL", "address list")?;
-        return Ok(Vec::new());
+        return Ok(());
     }
     // Most lists hold one or two addresses.
-    let mut out = Vec::with_capacity(2);
+    out.reserve_exact(2);
     loop {
         match p.peek() {
             Some(b'(') => {
-                out.push(address(p)?);
+                out.push(Address::default());
+                let slot = out.len() - 1;
+                address_into(p, &mut out[slot])?;
                 p.check_items(out.len())?;
             }
             Some(b')') => {
@@ -93,7 +85,7 @@ fn addresses(p: &mut Parser<'_>) -> PResult<Vec<Address>> {
                     return p.err("address");
                 }
                 p.pos += 1;
-                return Ok(out);
+                return Ok(());
             }
             Some(b' ') if lenient_spaces(p) => p.pos += 1,
             _ => return p.err("address"),
@@ -101,24 +93,19 @@ fn addresses(p: &mut Parser<'_>) -> PResult<Vec<Address>> {
     }
 }
 
-/// `address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"`.
-fn address(p: &mut Parser<'_>) -> PResult<Address> {
+/// `address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"`,
+/// filled in place.
+fn address_into(p: &mut Parser<'_>, a: &mut Address) -> PResult<()> {
     p.expect(b'(', "address")?;
-    let name = p.nstring()?;
+    p.nstring_into(&mut a.name)?;
     p.sp()?;
-    let adl = p.nstring()?;
+    p.nstring_into(&mut a.adl)?;
     p.sp()?;
-    let mailbox = p.nstring()?;
+    p.nstring_into(&mut a.mailbox)?;
     p.sp()?;
-    let host = p.nstring()?;
+    p.nstring_into(&mut a.host)?;
     p.skip_space_before_close();
-    p.expect(b')', ") after address")?;
-    Ok(Address {
-        name,
-        adl,
-        mailbox,
-        host,
-    })
+    p.expect(b')', ") after address")
 }
 
 // ===== body =====

@@ -574,6 +574,19 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `nstring` written in place (saves moving the value through a `Result`
+    /// on the ENVELOPE hot path).
+    #[inline]
+    pub(crate) fn nstring_into(&mut self, out: &mut NString) -> PResult<()> {
+        match self.peek() {
+            Some(b'"') => *out = Some(self.quoted_istring()?),
+            Some(b'{') => *out = Some(self.string()?),
+            _ if self.eat_keyword(b"NIL") => *out = None,
+            _ => return self.err("nstring"),
+        }
+        Ok(())
+    }
+
     /// An `nstring` holding message data (BODY[], RFC822…): like
     /// [`Parser::nstring`] but a literal may contain NUL, which real servers send.
     pub(crate) fn nstring_data(&mut self) -> PResult<Option<Bytes>> {
