@@ -1,0 +1,770 @@
+//! The client connection state machine.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use imap_codec::{
+    encode_authenticate_data, encode_command_fragments, encode_idle_done, Decoded, EncodeConfig,
+    Fragment, LiteralPolicy, ResponseCodec,
+};
+use imap_proto::{
+    AuthenticateData, Capability, Code, Command, CommandBody, Continue, Data, FetchItem, Greeting,
+    GreetingKind, Response, Secret, SeqRange, Status, StatusKind, Tag, Text,
+};
+
+use crate::error::ClientError;
+use crate::event::{ClientConfig, ClientEvent, ClientState, CommandHandle, MailboxState};
+use crate::routing::Route;
+use crate::sasl::Sasl;
+
+/// A command waiting for its turn to be written.
+#[derive(Debug)]
+struct Queued {
+    handle: CommandHandle,
+    body: CommandBody,
+    sasl: Option<Sasl>,
+}
+
+/// How a command in flight reacts to continuation requests.
+#[derive(Debug)]
+enum Flow {
+    /// No continuation expected beyond its synchronising literals.
+    Plain,
+    /// AUTHENTICATE: answer challenges from the mechanism.
+    Auth {
+        sasl: Option<Sasl>,
+        step: usize,
+        sent_initial: bool,
+    },
+    /// IDLE (RFC 2177).
+    Idle {
+        /// When the server's `+` arrived.
+        started: Option<Instant>,
+        /// DONE has been written.
+        done_sent: bool,
+        /// `idle_done` was called before the `+`: send DONE as soon as it comes.
+        cancel: bool,
+        /// DONE was sent by the re-issue timer: IDLE again after the OK.
+        reissue: bool,
+    },
+}
+
+/// What a command's successful completion changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    None,
+    Login,
+    Select,
+    Deselect,
+    Unauthenticate,
+    Logout,
+    StartTls,
+}
+
+/// A command whose first line has been written and whose tagged status has not
+/// arrived.
+#[derive(Debug)]
+struct InFlight {
+    handle: CommandHandle,
+    tag: Tag,
+    flow: Flow,
+    effect: Effect,
+    route: Route,
+    data: Vec<Data>,
+    /// Fragments still to send, each literal after a `+` (synchronising literals).
+    pending: VecDeque<Fragment>,
+}
+
+/// A sans-IO IMAP client connection: bytes in, events and bytes out.
+///
+/// Methods come in four kinds, as in quinn-proto:
+/// - (A) getters: [`state`](Self::state), [`capabilities`](Self::capabilities),
+///   [`mailbox`](Self::mailbox), [`is_idle`](Self::is_idle);
+/// - (B) inputs: [`handle_input`](Self::handle_input),
+///   [`handle_timeout`](Self::handle_timeout), [`tls_established`](Self::tls_established);
+/// - (C) commands: [`enqueue`](Self::enqueue) and the typed helpers
+///   ([`login`](Self::login), [`select`](Self::select), [`fetch`](Self::fetch), …),
+///   [`idle_done`](Self::idle_done);
+/// - (D) outputs, drained after every (B) or (C) call in this order:
+///   [`poll_transmit`](Self::poll_transmit) → [`poll_timeout`](Self::poll_timeout) →
+///   [`poll_event`](Self::poll_event).
+///
+/// Commands may be queued at any time, even before the greeting; they are
+/// written as soon as the protocol allows (after the greeting, after each
+/// synchronising literal's `+`, after STARTTLS's handshake, after IDLE's DONE)
+/// and pipelined otherwise.
+#[derive(Debug)]
+pub struct ClientConnection {
+    config: ClientConfig,
+    codec: ResponseCodec,
+    inbuf: BytesMut,
+    out: BytesMut,
+    events: VecDeque<ClientEvent>,
+    state: ClientState,
+    caps: Vec<Capability>,
+    utf8: bool,
+    mailbox: Option<MailboxState>,
+    /// The mailbox being opened by a SELECT/EXAMINE in flight.
+    selecting: Option<MailboxState>,
+    next_handle: u64,
+    next_tag: u32,
+    queue: VecDeque<Queued>,
+    inflight: Vec<InFlight>,
+    /// STARTTLS succeeded; waiting for `tls_established`.
+    awaiting_tls: bool,
+}
+
+impl Default for ClientConnection {
+    fn default() -> Self {
+        Self::new(ClientConfig::default())
+    }
+}
+
+impl ClientConnection {
+    /// A new connection, waiting for the server's greeting.
+    pub fn new(config: ClientConfig) -> Self {
+        Self {
+            config,
+            codec: ResponseCodec::new(),
+            inbuf: BytesMut::new(),
+            out: BytesMut::new(),
+            events: VecDeque::new(),
+            state: ClientState::Greeting,
+            caps: Vec::new(),
+            utf8: false,
+            mailbox: None,
+            selecting: None,
+            next_handle: 0,
+            next_tag: 0,
+            queue: VecDeque::new(),
+            inflight: Vec::new(),
+            awaiting_tls: false,
+        }
+    }
+
+    // ===== (A) getters =====
+
+    /// The connection state.
+    pub fn state(&self) -> ClientState {
+        self.state
+    }
+
+    /// The server's capabilities as last reported (greeting, CAPABILITY
+    /// response or code); emptied by STARTTLS, as RFC 9051 §6.2.1 requires.
+    pub fn capabilities(&self) -> &[Capability] {
+        &self.caps
+    }
+
+    /// Whether the server reported `cap`.
+    pub fn has_capability(&self, cap: &Capability) -> bool {
+        self.caps.contains(cap)
+    }
+
+    /// The selected mailbox, when the state is [`ClientState::Selected`].
+    pub fn mailbox(&self) -> Option<&MailboxState> {
+        self.mailbox.as_ref()
+    }
+
+    /// Whether mailbox names and strings go out as UTF-8 (after `ENABLE
+    /// UTF8=ACCEPT` or `ENABLE IMAP4rev2` succeeded).
+    pub fn utf8_enabled(&self) -> bool {
+        self.utf8
+    }
+
+    /// Whether an IDLE is running (the server's `+` arrived and DONE has not
+    /// been sent).
+    pub fn is_idle(&self) -> bool {
+        self.inflight.iter().any(|f| {
+            matches!(
+                f.flow,
+                Flow::Idle {
+                    started: Some(_),
+                    done_sent: false,
+                    ..
+                }
+            )
+        })
+    }
+
+    /// Commands sent whose completion has not arrived.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Commands queued and not yet written.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    // ===== (B) inputs =====
+
+    /// Bytes received from the server (any split: one byte at a time works).
+    ///
+    /// While waiting for [`tls_established`](Self::tls_established) input is
+    /// ignored: it must go to the TLS layer, not here.
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+        if self.awaiting_tls {
+            return;
+        }
+        self.inbuf.extend_from_slice(data);
+        self.process(now);
+        self.pump();
+    }
+
+    /// The time returned by [`poll_timeout`](Self::poll_timeout) has come: an
+    /// IDLE that has run for [`ClientConfig::idle_reissue`] is ended with DONE and
+    /// issued again once the server completes it. Spurious calls do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let interval = self.config.idle_reissue;
+        let mut send_done = false;
+        for f in &mut self.inflight {
+            if let Flow::Idle {
+                started: Some(t),
+                done_sent,
+                reissue,
+                ..
+            } = &mut f.flow
+            {
+                if !*done_sent && now >= *t + interval {
+                    *done_sent = true;
+                    *reissue = true;
+                    send_done = true;
+                }
+            }
+        }
+        if send_done {
+            encode_idle_done(&mut self.out);
+            self.pump();
+        }
+    }
+
+    /// The TLS handshake asked for by [`ClientEvent::StartTls`] is done: writing
+    /// resumes (the driver now encrypts what [`poll_transmit`](Self::poll_transmit)
+    /// returns). Issue CAPABILITY again to learn the new capabilities.
+    pub fn tls_established(&mut self) {
+        if self.awaiting_tls {
+            self.awaiting_tls = false;
+            self.pump();
+        }
+    }
+
+    // ===== (C) commands =====
+
+    /// Queue a command; the connection picks its tag (`A0001`, `A0002`, …).
+    ///
+    /// Mailbox names in `body` are encoded for the wire automatically. Prefer the
+    /// typed helpers: AUTHENTICATE queued here can send only its initial
+    /// response (challenges are answered with `*`), and commands queued while
+    /// IDLE runs wait for [`idle_done`](Self::idle_done). Commands behind
+    /// STARTTLS, AUTHENTICATE or ENABLE are held until that command completes
+    /// (ENABLE may switch mailbox names to UTF-8).
+    pub fn enqueue(&mut self, body: CommandBody) -> CommandHandle {
+        self.enqueue_inner(body, None)
+    }
+
+    pub(crate) fn enqueue_inner(&mut self, body: CommandBody, sasl: Option<Sasl>) -> CommandHandle {
+        self.next_handle += 1;
+        let handle = CommandHandle(self.next_handle);
+        self.queue.push_back(Queued { handle, body, sasl });
+        self.pump();
+        handle
+    }
+
+    /// End IDLE: send DONE now if the server accepted IDLE, as soon as its `+`
+    /// arrives if not yet, or withdraw the IDLE if it was not sent yet (reported
+    /// as [`ClientEvent::Cancelled`]). Commands queued behind it are then
+    /// pipelined after DONE.
+    pub fn idle_done(&mut self) -> Result<(), ClientError> {
+        let mut found = false;
+        let mut send_done = false;
+        for f in &mut self.inflight {
+            if let Flow::Idle {
+                started,
+                done_sent,
+                cancel,
+                reissue,
+            } = &mut f.flow
+            {
+                found = true;
+                *reissue = false;
+                if !*done_sent {
+                    if started.is_some() {
+                        *done_sent = true;
+                        send_done = true;
+                    } else {
+                        *cancel = true;
+                    }
+                }
+            }
+        }
+        if !found {
+            let pos = self
+                .queue
+                .iter()
+                .position(|q| matches!(q.body, CommandBody::Idle))
+                .ok_or(ClientError::NotIdling)?;
+            let q = self.queue.remove(pos).expect("position is in range");
+            self.events
+                .push_back(ClientEvent::Cancelled { handle: q.handle });
+        }
+        if send_done {
+            encode_idle_done(&mut self.out);
+        }
+        self.pump();
+        Ok(())
+    }
+
+    // ===== (D) outputs =====
+
+    /// Bytes to send to the server, in order.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(self.out.split().freeze())
+        }
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next: the IDLE
+    /// re-issue time, if an IDLE runs.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.inflight
+            .iter()
+            .filter_map(|f| match f.flow {
+                Flow::Idle {
+                    started: Some(t),
+                    done_sent: false,
+                    ..
+                } => Some(t + self.config.idle_reissue),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// The next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    // ===== writing =====
+
+    fn encode_config(&self) -> EncodeConfig {
+        let mut c = EncodeConfig::default();
+        c.utf8_mailboxes = self.utf8;
+        c.utf8_quoted = self.utf8;
+        c.literals = if !self.config.use_literal_plus {
+            LiteralPolicy::Sync
+        } else if self.caps.contains(&Capability::LiteralPlus) {
+            LiteralPolicy::Plus
+        } else if self.caps.contains(&Capability::LiteralMinus) {
+            LiteralPolicy::Minus
+        } else {
+            LiteralPolicy::Sync
+        };
+        c
+    }
+
+    /// Whether the next queued command must wait.
+    fn blocked(&self) -> bool {
+        self.awaiting_tls
+            || matches!(self.state, ClientState::Greeting)
+            || self.inflight.iter().any(|f| {
+                !f.pending.is_empty()
+                    || matches!(f.effect, Effect::StartTls)
+                    // ENABLE UTF8=ACCEPT changes how later mailbox names are encoded.
+                    || matches!(f.route, Route::Enable)
+                    || matches!(
+                        f.flow,
+                        Flow::Auth { .. }
+                            | Flow::Idle {
+                                done_sent: false,
+                                ..
+                            }
+                    )
+            })
+    }
+
+    /// Write queued commands as far as the protocol allows.
+    fn pump(&mut self) {
+        while !self.blocked() {
+            let Some(front) = self.queue.front() else {
+                break;
+            };
+            // Nothing may be in flight around STARTTLS: bytes after it belong to TLS.
+            if matches!(front.body, CommandBody::StartTls) && !self.inflight.is_empty() {
+                break;
+            }
+            let q = self.queue.pop_front().expect("front exists");
+            self.send(q);
+        }
+    }
+
+    fn send(&mut self, q: Queued) {
+        self.next_tag += 1;
+        let tag = Tag::try_from(format!("A{:04}", self.next_tag)).expect("valid tag");
+        let mut body = q.body;
+        let route = Route::of(&body);
+        let effect = match &body {
+            CommandBody::Login { .. } | CommandBody::Authenticate { .. } => Effect::Login,
+            CommandBody::Select { mailbox, .. } => {
+                self.selecting = Some(MailboxState::new(mailbox.clone(), false));
+                Effect::Select
+            }
+            CommandBody::Examine { mailbox, .. } => {
+                self.selecting = Some(MailboxState::new(mailbox.clone(), true));
+                Effect::Select
+            }
+            CommandBody::Close | CommandBody::Unselect => Effect::Deselect,
+            CommandBody::Unauthenticate => Effect::Unauthenticate,
+            CommandBody::Logout => Effect::Logout,
+            CommandBody::StartTls => Effect::StartTls,
+            _ => Effect::None,
+        };
+        let flow = match &mut body {
+            CommandBody::Idle => Flow::Idle {
+                started: None,
+                done_sent: false,
+                cancel: false,
+                reissue: false,
+            },
+            CommandBody::Authenticate {
+                mechanism,
+                initial_response,
+            } => {
+                self.codec.set_sasl(true);
+                let mut sent_initial = initial_response.is_some();
+                if let Some(sasl) = &q.sasl {
+                    *mechanism = sasl.mechanism();
+                    let ir = sasl.initial_response();
+                    if ir.is_some()
+                        && self.config.use_sasl_ir
+                        && self.caps.contains(&Capability::SaslIr)
+                    {
+                        *initial_response = ir.map(Secret::new);
+                        sent_initial = true;
+                    }
+                }
+                Flow::Auth {
+                    sasl: q.sasl,
+                    step: 0,
+                    sent_initial,
+                }
+            }
+            _ => Flow::Plain,
+        };
+        let cmd = Command { tag, body };
+        let mut pending: VecDeque<Fragment> =
+            encode_command_fragments(&cmd, &self.encode_config()).into();
+        if let Some(Fragment::Line(line)) = pending.pop_front() {
+            self.out.extend_from_slice(&line);
+        }
+        self.inflight.push(InFlight {
+            handle: q.handle,
+            tag: cmd.tag,
+            flow,
+            effect,
+            route,
+            data: Vec::new(),
+            pending,
+        });
+    }
+
+    // ===== reading =====
+
+    fn process(&mut self, now: Instant) {
+        loop {
+            if self.awaiting_tls {
+                // Anything after the STARTTLS OK was sent in plaintext before the
+                // handshake: a response-injection attempt. Drop it.
+                self.inbuf.clear();
+                return;
+            }
+            let before = (self.codec.stream_offset(), self.inbuf.len());
+            if matches!(self.state, ClientState::Greeting) {
+                match self.codec.decode_greeting(&mut self.inbuf) {
+                    Ok(Decoded::Complete { value, .. }) => self.on_greeting(value),
+                    Ok(_) => return,
+                    Err(e) => self.events.push_back(ClientEvent::ParseError(e)),
+                }
+            } else {
+                match self.codec.decode(&mut self.inbuf) {
+                    Ok(Decoded::Complete { value, .. }) => self.on_response(value, now),
+                    Ok(_) => return,
+                    Err(e) => self.events.push_back(ClientEvent::ParseError(e)),
+                }
+            }
+            if before == (self.codec.stream_offset(), self.inbuf.len()) {
+                return; // no progress: wait for more input
+            }
+        }
+    }
+
+    fn on_greeting(&mut self, g: Greeting) {
+        if let Some(Code::Capability(c)) = &g.code {
+            self.caps = c.clone();
+        }
+        self.state = match g.kind {
+            GreetingKind::PreAuth => ClientState::Authenticated,
+            GreetingKind::Bye => ClientState::Logout,
+            _ => ClientState::NotAuthenticated,
+        };
+        self.events.push_back(ClientEvent::Greeting(g));
+    }
+
+    fn on_response(&mut self, r: Response, now: Instant) {
+        match r {
+            Response::Status(Status::Tagged {
+                tag,
+                kind,
+                code,
+                text,
+            }) => self.complete(tag, kind, code, text),
+            Response::Status(Status::Untagged { kind, code, text }) => {
+                self.apply_code(code.as_ref());
+                self.events
+                    .push_back(ClientEvent::Status { kind, code, text });
+            }
+            Response::Status(Status::Bye { code, text }) => {
+                self.state = ClientState::Logout;
+                self.events.push_back(ClientEvent::Bye { code, text });
+            }
+            Response::Status(Status::PreAuth { code, text }) => {
+                self.apply_code(code.as_ref());
+                self.events.push_back(ClientEvent::Status {
+                    kind: StatusKind::Ok,
+                    code,
+                    text,
+                });
+            }
+            Response::Data(d) => self.on_data(d),
+            Response::Continue(c) => self.on_continue(c, now),
+            _ => {}
+        }
+    }
+
+    /// The mailbox that untagged mailbox data describes now.
+    fn target(&mut self) -> Option<&mut MailboxState> {
+        let selecting = self
+            .inflight
+            .first()
+            .is_some_and(|f| f.effect == Effect::Select);
+        if selecting {
+            self.selecting.as_mut()
+        } else {
+            self.mailbox.as_mut()
+        }
+    }
+
+    fn apply_code(&mut self, code: Option<&Code>) {
+        let Some(code) = code else { return };
+        if let Code::Capability(c) = code {
+            self.caps = c.clone();
+            return;
+        }
+        let Some(m) = self.target() else { return };
+        match code {
+            Code::UidValidity(v) => m.uid_validity = Some(*v),
+            Code::UidNext(u) => m.uid_next = Some(*u),
+            Code::PermanentFlags(f) => m.permanent_flags = f.clone(),
+            Code::HighestModSeq(s) => m.highest_mod_seq = Some(*s),
+            Code::ReadOnly => m.read_only = true,
+            Code::ReadWrite => m.read_only = false,
+            Code::Unseen(s) => m.unseen = Some(*s),
+            _ => {}
+        }
+    }
+
+    fn on_data(&mut self, d: Data) {
+        match &d {
+            Data::Capability(c) => self.caps = c.clone(),
+            Data::Enabled(c)
+                if c.contains(&Capability::Utf8Accept) || c.contains(&Capability::Imap4Rev2) =>
+            {
+                self.utf8 = true;
+                self.codec.config_mut().utf8_mailboxes = true;
+            }
+            _ => {}
+        }
+        if let Some(m) = self.target() {
+            match &d {
+                Data::Exists(n) => m.exists = *n,
+                Data::Recent(n) => m.recent = *n,
+                Data::Expunge(_) => m.exists = m.exists.saturating_sub(1),
+                Data::Vanished {
+                    earlier: false,
+                    uids,
+                } => {
+                    let n: u64 = uids
+                        .ranges()
+                        .iter()
+                        .map(|r: &SeqRange| {
+                            let (a, b) = r.bounds(u32::MAX);
+                            u64::from(b - a) + 1
+                        })
+                        .sum();
+                    m.exists = m
+                        .exists
+                        .saturating_sub(u32::try_from(n).unwrap_or(u32::MAX));
+                }
+                Data::Flags(f) => m.flags = f.clone(),
+                Data::Fetch { items, .. } => {
+                    for i in items {
+                        if let FetchItem::ModSeq(s) = i {
+                            if m.highest_mod_seq.is_none_or(|h| h < *s) {
+                                m.highest_mod_seq = Some(*s);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let exists = self.mailbox.as_ref().map_or(0, |m| m.exists);
+        let owner = self
+            .inflight
+            .iter()
+            .enumerate()
+            .position(|(i, f)| f.route.accepts(&d, &f.tag, i == 0, exists));
+        match owner {
+            Some(i) => self.inflight[i].data.push(d),
+            None => self.events.push_back(ClientEvent::Unsolicited(d)),
+        }
+    }
+
+    fn on_continue(&mut self, c: Continue, now: Instant) {
+        let Some(f) = self.inflight.iter_mut().find(|f| {
+            !f.pending.is_empty()
+                || matches!(f.flow, Flow::Auth { .. } | Flow::Idle { started: None, .. })
+        }) else {
+            self.events.push_back(ClientEvent::ProtocolError(
+                ClientError::UnexpectedContinuation,
+            ));
+            return;
+        };
+        if !f.pending.is_empty() {
+            // The `+` for a synchronising literal: the literal, then the rest up
+            // to the next literal.
+            while let Some(frag) = f.pending.pop_front() {
+                match frag {
+                    Fragment::Literal(b) => self.out.extend_from_slice(&b),
+                    Fragment::Line(b) => {
+                        self.out.extend_from_slice(&b);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            self.pump();
+            return;
+        }
+        match &mut f.flow {
+            Flow::Auth {
+                sasl,
+                step,
+                sent_initial,
+            } => {
+                let reply = sasl.as_ref().and_then(|s| s.respond(*step, *sent_initial));
+                *step += 1;
+                if !matches!(sasl, Some(Sasl::Login { .. })) {
+                    *sent_initial = true;
+                }
+                let data = match reply {
+                    Some(b) => AuthenticateData::Continue(Secret::new(b)),
+                    None => AuthenticateData::Cancel,
+                };
+                encode_authenticate_data(&data, &mut self.out);
+            }
+            Flow::Idle {
+                started,
+                done_sent,
+                cancel,
+                ..
+            } => {
+                *started = Some(now);
+                if *cancel {
+                    *done_sent = true;
+                    encode_idle_done(&mut self.out);
+                    self.pump();
+                } else {
+                    self.events
+                        .push_back(ClientEvent::IdleStarted { handle: f.handle });
+                }
+            }
+            Flow::Plain => {}
+        }
+        let _ = c;
+    }
+
+    fn complete(&mut self, tag: Tag, status: StatusKind, code: Option<Code>, text: Text) {
+        let Some(i) = self.inflight.iter().position(|f| f.tag == tag) else {
+            self.events
+                .push_back(ClientEvent::ProtocolError(ClientError::UnknownTag(tag)));
+            return;
+        };
+        self.apply_code(code.as_ref());
+        let f = self.inflight.remove(i);
+        let ok = status == StatusKind::Ok;
+        if matches!(f.flow, Flow::Auth { .. }) {
+            self.codec.set_sasl(false);
+        }
+        match f.effect {
+            Effect::Login if ok => self.state = ClientState::Authenticated,
+            Effect::Select => {
+                let opened = self.selecting.take();
+                if ok {
+                    let mut m = opened.expect("SELECT in flight has a mailbox");
+                    match code {
+                        Some(Code::ReadOnly) => m.read_only = true,
+                        Some(Code::ReadWrite) => m.read_only = false,
+                        _ => {}
+                    }
+                    self.mailbox = Some(m);
+                    self.state = ClientState::Selected;
+                } else if matches!(self.state, ClientState::Selected) {
+                    // A failed SELECT leaves no mailbox selected (RFC 9051 §6.3.2).
+                    self.mailbox = None;
+                    self.state = ClientState::Authenticated;
+                }
+            }
+            Effect::Deselect if ok => {
+                self.mailbox = None;
+                self.state = ClientState::Authenticated;
+            }
+            Effect::Unauthenticate if ok => {
+                self.mailbox = None;
+                self.state = ClientState::NotAuthenticated;
+            }
+            Effect::Logout => self.state = ClientState::Logout,
+            _ => {}
+        }
+        if let Flow::Idle { reissue: true, .. } = f.flow {
+            if ok {
+                // The re-issue timer ended this IDLE: start the next one, under
+                // the same handle, before anything queued.
+                self.queue.push_front(Queued {
+                    handle: f.handle,
+                    body: CommandBody::Idle,
+                    sasl: None,
+                });
+                return;
+            }
+        }
+        self.events.push_back(ClientEvent::Completed {
+            handle: f.handle,
+            status,
+            code,
+            text,
+            data: f.data,
+        });
+        if f.effect == Effect::StartTls && ok {
+            self.caps.clear();
+            self.awaiting_tls = true;
+            self.events
+                .push_back(ClientEvent::StartTls { handle: f.handle });
+        }
+    }
+}

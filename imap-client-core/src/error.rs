@@ -1,0 +1,26 @@
+//! Errors of the client core.
+
+use imap_proto::{Tag, ValidationError};
+
+/// What went wrong in the client core. None of these end the session: the
+/// connection state stays consistent and later input is processed normally.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// An argument of a typed helper is not a valid IMAP value (a user name
+    /// with CR/LF, a message with a NUL byte, …). Nothing was queued.
+    #[error("invalid argument")]
+    InvalidArgument(#[from] ValidationError),
+    /// [`crate::ClientConnection::idle_done`] was called while no IDLE runs.
+    #[error("not idling")]
+    NotIdling,
+    /// The server sent a continuation request (`+`) that no command waits for.
+    #[error("unexpected continuation request")]
+    UnexpectedContinuation,
+    /// The server completed a tag the client never sent.
+    #[error("completion for unknown tag {0:?}")]
+    UnknownTag(Tag),
+    /// Bytes arrived before the greeting could be read and did not form one.
+    #[error("unexpected data before the greeting")]
+    BeforeGreeting,
+}
