@@ -13,6 +13,7 @@ pub mod contract;
 mod maildir;
 mod mem;
 pub mod mime;
+mod names;
 mod session;
 mod store;
 

@@ -13,8 +13,7 @@ use imap_proto::{decode_utf7, encode_utf7, Mailbox};
 
 use crate::store::{StoreError, StoreErrorKind};
 
-/// The hierarchy delimiter on the IMAP side.
-pub(super) const DELIM: u8 = b'/';
+pub(super) use crate::names::{ancestors, cannot, canonical, is_below, DELIM};
 
 /// The escape character of the on-disk names (Dovecot's listescape default).
 const ESCAPE: u8 = b'\\';
@@ -22,49 +21,11 @@ const ESCAPE: u8 = b'\\';
 /// The longest file name the file systems we run on accept.
 pub(super) const MAX_FILE_NAME: usize = 255;
 
-/// The key a name is stored under: `INBOX` as a first component in any case
-/// becomes `INBOX`.
-pub(super) fn canonical(name: &Mailbox) -> Mailbox {
-    let b = name.as_bytes();
-    if b.len() > 5 && b[..5].eq_ignore_ascii_case(b"INBOX") && b[5] == DELIM && &b[..5] != b"INBOX"
-    {
-        let mut v = b.to_vec();
-        v[..5].copy_from_slice(b"INBOX");
-        return Mailbox::from_decoded(Bytes::from(v));
-    }
-    name.clone()
-}
-
-/// A `Cannot` error for a refused name.
-pub(super) fn cannot(name: &Mailbox, why: &str) -> StoreError {
-    StoreError::new(
-        StoreErrorKind::Cannot,
-        format!("invalid mailbox name {name:?}: {why}"),
-    )
-}
-
 /// Whether `name` may be created or renamed to: non-empty, at most
 /// `max_len` octets, UTF-8 without control characters or the wildcards `*`
 /// and `%`, no empty hierarchy level, and short enough on disk.
 pub(super) fn check_name(name: &Mailbox, max_len: usize) -> Result<(), StoreError> {
-    if let Err(e) = name.check_creatable() {
-        return Err(cannot(name, "not allowed").with_source(e));
-    }
-    if name.as_bytes().len() > max_len {
-        return Err(cannot(name, "too long"));
-    }
-    let Some(s) = name.as_str() else {
-        return Err(cannot(name, "not UTF-8"));
-    };
-    if s.chars().any(char::is_control) {
-        return Err(cannot(name, "control characters"));
-    }
-    if s.contains(['*', '%']) {
-        return Err(cannot(name, "the wildcards * and % are not allowed"));
-    }
-    if s.split(char::from(DELIM)).any(str::is_empty) {
-        return Err(cannot(name, "empty hierarchy level"));
-    }
+    crate::names::check_name(name, max_len)?;
     folder_dir_name(name).map(|_| ())
 }
 
@@ -140,22 +101,6 @@ pub(super) fn decode_folder_dir(dir: &[u8]) -> Option<Mailbox> {
         Ok(again) if again.as_bytes() == dir => Some(mailbox),
         _ => None,
     }
-}
-
-/// The ancestors of `name` (`a`, `a/b` for `a/b/c`), outermost first.
-pub(super) fn ancestors(name: &Mailbox) -> Vec<Mailbox> {
-    let b = name.as_bytes();
-    b.iter()
-        .enumerate()
-        .filter(|&(_, &c)| c == DELIM)
-        .map(|(i, _)| Mailbox::from_decoded(Bytes::copy_from_slice(&b[..i])))
-        .collect()
-}
-
-/// Whether `child` lies below `parent` in the hierarchy.
-pub(super) fn is_below(child: &Mailbox, parent: &Mailbox) -> bool {
-    let (c, p) = (child.as_bytes(), parent.as_bytes());
-    c.len() > p.len() && c.starts_with(p) && c[p.len()] == DELIM
 }
 
 /// `name` with its prefix `from` replaced by `to` (for RENAME of children).

@@ -7,8 +7,7 @@ use imap_proto::{Flag, Mailbox, MailboxAttribute, Uid};
 use super::MemStore;
 use crate::store::{FlagOp, MessageEntry, StoreError, StoreErrorKind};
 
-/// The hierarchy delimiter.
-pub(super) const DELIM: u8 = b'/';
+pub(super) use crate::names::{ancestors, cannot, canonical, is_below, DELIM};
 
 /// The largest MODSEQ RFC 7162 allows (2^63 - 1).
 pub(super) const MAX_MODSEQ: u64 = i64::MAX as u64;
@@ -46,63 +45,9 @@ pub(super) fn next_validity(counter: &mut u32) -> u32 {
     v
 }
 
-/// The key a name is stored under: `INBOX` as a first component in any case
-/// becomes `INBOX`.
-pub(super) fn canonical(name: &Mailbox) -> Mailbox {
-    let b = name.as_bytes();
-    if b.len() > 5 && b[..5].eq_ignore_ascii_case(b"INBOX") && b[5] == DELIM && &b[..5] != b"INBOX"
-    {
-        let mut v = b.to_vec();
-        v[..5].copy_from_slice(b"INBOX");
-        return Mailbox::from_decoded(Bytes::from(v));
-    }
-    name.clone()
-}
-
-pub(super) fn cannot(name: &Mailbox, why: &str) -> StoreError {
-    StoreError::new(
-        StoreErrorKind::Cannot,
-        format!("invalid mailbox name {name:?}: {why}"),
-    )
-}
-
 /// Whether `name` may be created (see the type docs).
 pub(super) fn check_name(name: &Mailbox) -> Result<(), StoreError> {
-    if let Err(e) = name.check_creatable() {
-        return Err(cannot(name, "not allowed").with_source(e));
-    }
-    if name.as_bytes().len() > MemStore::MAX_NAME_LEN {
-        return Err(cannot(name, "too long"));
-    }
-    let Some(s) = name.as_str() else {
-        return Err(cannot(name, "not UTF-8"));
-    };
-    if s.chars().any(char::is_control) {
-        return Err(cannot(name, "control characters"));
-    }
-    if s.contains(['*', '%']) {
-        return Err(cannot(name, "the wildcards * and % are not allowed"));
-    }
-    if s.split(char::from(DELIM)).any(str::is_empty) {
-        return Err(cannot(name, "empty hierarchy level"));
-    }
-    Ok(())
-}
-
-/// The ancestors of `name` (`a`, `a/b` for `a/b/c`), outermost first.
-pub(super) fn ancestors(name: &Mailbox) -> Vec<Mailbox> {
-    let b = name.as_bytes();
-    b.iter()
-        .enumerate()
-        .filter(|&(_, &c)| c == DELIM)
-        .map(|(i, _)| Mailbox::from_decoded(Bytes::copy_from_slice(&b[..i])))
-        .collect()
-}
-
-/// Whether `child` lies below `parent` in the hierarchy.
-pub(super) fn is_below(child: &Mailbox, parent: &Mailbox) -> bool {
-    let (c, p) = (child.as_bytes(), parent.as_bytes());
-    c.len() > p.len() && c.starts_with(p) && c[p.len()] == DELIM
+    crate::names::check_name(name, MemStore::MAX_NAME_LEN)
 }
 
 pub(super) fn same_flag(a: &Flag, b: &Flag) -> bool {
