@@ -1,19 +1,15 @@
 //! The session state machine driven through an in-memory pump: no sockets, a
 //! virtual clock, bytes in and out.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use imap_server_core::{
-    Authenticator, MemStore, ServerConfig, ServerConnection, ServerEvent, StaticAuthenticator,
-};
+use imap_server_core::{MemStore, ServerConfig, ServerConnection, ServerEvent};
 
-struct Client {
-    conn: ServerConnection,
-    now: Instant,
-    wakes: Arc<AtomicUsize>,
-}
+use common::{auth, store, Client};
 
 const MSG: &str = "From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\nSubject: Hello there\r\nDate: Wed, 17 Jul 1996 02:23:25 -0700\r\nMessage-ID: <1@example.org>\r\n\r\nHi Bob,\r\nthe quick brown fox.\r\n";
 
@@ -24,51 +20,9 @@ fn config(plaintext: bool) -> Arc<ServerConfig> {
     Arc::new(c)
 }
 
-fn auth() -> Arc<dyn Authenticator> {
-    Arc::new(StaticAuthenticator::new().with_user("alice", "secret"))
-}
-
 impl Client {
     fn new(store: &Arc<MemStore>, cfg: Arc<ServerConfig>) -> (Self, String) {
-        let wakes = Arc::new(AtomicUsize::new(0));
-        let w = wakes.clone();
-        let now = Instant::now();
-        let conn = ServerConnection::new(
-            store.clone(),
-            auth(),
-            cfg,
-            false,
-            Arc::new(move || {
-                w.fetch_add(1, Ordering::SeqCst);
-            }),
-            now,
-        );
-        let mut c = Self { conn, now, wakes };
-        let greeting = c.drain();
-        (c, greeting)
-    }
-
-    fn drain(&mut self) -> String {
-        let mut out = Vec::new();
-        while let Some(b) = self.conn.poll_transmit(self.now) {
-            out.extend_from_slice(&b);
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn send(&mut self, s: &str) -> String {
-        self.conn.handle_input(s.as_bytes(), self.now);
-        self.drain()
-    }
-
-    /// Feed one byte at a time (commands split across reads).
-    fn send_bytewise(&mut self, s: &str) -> String {
-        let mut out = String::new();
-        for b in s.as_bytes() {
-            self.conn.handle_input(&[*b], self.now);
-            out.push_str(&self.drain());
-        }
-        out
+        Self::start(store, cfg, false)
     }
 
     fn login(store: &Arc<MemStore>) -> Self {
@@ -84,10 +38,6 @@ impl Client {
             msg.len()
         ))
     }
-}
-
-fn store() -> Arc<MemStore> {
-    Arc::new(MemStore::new())
 }
 
 #[test]

@@ -5,22 +5,18 @@
 //! `#[ignore = "server bug: …"]` (none are left: every bug these tests found
 //! has been fixed).
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use imap_server_core::{
-    Authenticator, MemStore, ServerConfig, ServerConnection, ServerEvent, StaticAuthenticator,
-};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use imap_server_core::{MemStore, ServerConfig, ServerEvent};
+
+use common::{store, Client};
 
 // ===== harness (after tests/session.rs) =====
-
-struct Client {
-    conn: ServerConnection,
-    now: Instant,
-    wakes: Arc<AtomicUsize>,
-}
 
 fn config() -> ServerConfig {
     let mut c = ServerConfig::default();
@@ -29,49 +25,13 @@ fn config() -> ServerConfig {
     c
 }
 
-fn auth() -> Arc<dyn Authenticator> {
-    Arc::new(StaticAuthenticator::new().with_user("alice", "secret"))
-}
-
-fn store() -> Arc<MemStore> {
-    Arc::new(MemStore::new())
-}
-
 impl Client {
     fn with(store: &Arc<MemStore>, cfg: ServerConfig, tls: bool) -> (Self, String) {
-        let wakes = Arc::new(AtomicUsize::new(0));
-        let w = wakes.clone();
-        let now = Instant::now();
-        let conn = ServerConnection::new(
-            store.clone(),
-            auth(),
-            Arc::new(cfg),
-            tls,
-            Arc::new(move || {
-                w.fetch_add(1, Ordering::SeqCst);
-            }),
-            now,
-        );
-        let mut c = Self { conn, now, wakes };
-        let greeting = c.drain();
-        (c, greeting)
+        Self::start(store, Arc::new(cfg), tls)
     }
 
     fn new(store: &Arc<MemStore>) -> Self {
         Self::with(store, config(), false).0
-    }
-
-    fn drain(&mut self) -> String {
-        let mut out = Vec::new();
-        while let Some(b) = self.conn.poll_transmit(self.now) {
-            out.extend_from_slice(&b);
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn send(&mut self, s: &str) -> String {
-        self.conn.handle_input(s.as_bytes(), self.now);
-        self.drain()
     }
 
     fn login_with(store: &Arc<MemStore>, cfg: ServerConfig) -> Self {
