@@ -491,10 +491,25 @@ impl ClientConnection {
                     Err(e) => self.events.push_back(ClientEvent::ParseError(e)),
                 }
             } else {
+                // A tagged status line is rare (one per command) and must never be
+                // lost: keep its head so a line that fails to parse (a malformed
+                // response code, say) still completes its command.
+                let head = tagged_head(&self.inbuf);
                 match self.codec.decode(&mut self.inbuf) {
                     Ok(Decoded::Complete { value, .. }) => self.on_response(value, now),
                     Ok(_) => return,
-                    Err(e) => self.events.push_back(ClientEvent::ParseError(e)),
+                    Err(e) => {
+                        self.events.push_back(ClientEvent::ParseError(e));
+                        if let Some((tag, kind)) = head.as_deref().and_then(tag_and_status) {
+                            if self.inflight.iter().any(|f| f.tag == tag) {
+                                let text = Text::try_from(Bytes::from_static(
+                                    b"(unparseable tagged response)",
+                                ))
+                                .expect("valid text");
+                                self.complete(tag, kind, None, text);
+                            }
+                        }
+                    }
                 }
             }
             if before == (self.codec.stream_offset(), self.inbuf.len()) {
@@ -767,4 +782,41 @@ impl ClientConnection {
                 .push_back(ClientEvent::StartTls { handle: f.handle });
         }
     }
+}
+
+/// The bytes that recovery of an unparseable tagged line needs: at most
+/// [`TAGGED_HEAD_MAX`] bytes of the buffer's first line, when it does not start
+/// with `*` or `+` (untagged data and continuations are not copied).
+fn tagged_head(buf: &[u8]) -> Option<Vec<u8>> {
+    match buf.first() {
+        None | Some(b'*' | b'+') => None,
+        Some(_) => {
+            let end = buf.len().min(TAGGED_HEAD_MAX);
+            let line = &buf[..end];
+            let end = line.iter().position(|&b| b == b'\n').unwrap_or(end);
+            Some(line[..end].to_vec())
+        }
+    }
+}
+
+/// How many bytes of a tagged line are kept for [`tag_and_status`].
+const TAGGED_HEAD_MAX: usize = 64;
+
+/// `tag SP ("OK" / "NO" / "BAD") ...` (RFC 9051 §7.1), read without the rest
+/// of the grammar.
+fn tag_and_status(head: &[u8]) -> Option<(Tag, StatusKind)> {
+    let mut words = head.splitn(3, |&b| b == b' ');
+    let tag = Tag::try_from(Bytes::copy_from_slice(words.next()?)).ok()?;
+    let word = words.next()?;
+    let word = word.strip_suffix(b"\r").unwrap_or(word);
+    let kind = if word.eq_ignore_ascii_case(b"OK") {
+        StatusKind::Ok
+    } else if word.eq_ignore_ascii_case(b"NO") {
+        StatusKind::No
+    } else if word.eq_ignore_ascii_case(b"BAD") {
+        StatusKind::Bad
+    } else {
+        return None;
+    };
+    Some((tag, kind))
 }

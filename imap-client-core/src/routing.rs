@@ -131,11 +131,18 @@ impl Route {
                 },
                 Data::Fetch { seq, items },
             ) => {
-                in_set(*uid, set, seq.get(), items, exists)
-                    && items.iter().all(|i| {
-                        matches!(i, FetchItem::Uid(_) | FetchItem::ModSeq(_))
-                            || attrs.iter().any(|a| answers(i, a))
-                    })
+                // An answer carries at least one requested item; servers add
+                // items nobody asked for (Gmail's X-GM-*, MODSEQ, FLAGS after a
+                // non-PEEK fetch), which do not make it unsolicited. A FETCH with
+                // only items the command did not ask for (a flag change during a
+                // BODY fetch) is unsolicited.
+                in_set(*uid, set, seq.get(), items, exists) && {
+                    let mut asked = items
+                        .iter()
+                        .filter(|i| !matches!(i, FetchItem::Uid(_) | FetchItem::ModSeq(_)))
+                        .peekable();
+                    asked.peek().is_none() || asked.any(|i| attrs.iter().any(|a| answers(i, a)))
+                }
             }
             (Self::Store { uid, set }, Data::Fetch { seq, items }) => {
                 in_set(*uid, set, seq.get(), items, exists)

@@ -89,6 +89,9 @@ pub struct Quirks {
     /// Accept descending or otherwise unusual sequence ranges in responses (QQ,
     /// defects #40). RFC 9051 allows `4:2`; this also accepts `*:n`.
     pub descending_ranges: bool,
+    /// Accept `\*` in a `* FLAGS` list, where only PERMANENTFLAGS allows it
+    /// (SurgeMail, Courier); it is dropped.
+    pub star_in_flags: bool,
 }
 
 impl Default for Quirks {
@@ -103,6 +106,7 @@ impl Default for Quirks {
             bare_lf: true,
             bare_continuation: true,
             descending_ranges: true,
+            star_in_flags: true,
         }
     }
 }
@@ -120,6 +124,7 @@ impl Quirks {
             bare_lf: false,
             bare_continuation: false,
             descending_ranges: false,
+            star_in_flags: false,
         }
     }
 }

@@ -1710,3 +1710,17 @@ fn bare_lf_quirk() {
 fn nb(s: &str) -> Option<Bytes> {
     Some(Bytes::copy_from_slice(s.as_bytes()))
 }
+
+#[test]
+fn star_in_mailbox_flags_is_a_tolerated_quirk() {
+    // SurgeMail and Courier put PERMANENTFLAGS' `\*` into `* FLAGS`.
+    let line = b"* FLAGS (\\Seen \\* NonJunk)\r\n";
+    assert_eq!(
+        parse(line),
+        Response::Data(Data::Flags(vec![
+            Flag::Seen,
+            Flag::Keyword(Atom::try_from("NonJunk").unwrap())
+        ]))
+    );
+    assert_eq!(err_kind(line, &strict()), DecodeErrorKind::Syntax);
+}

@@ -518,6 +518,25 @@ fn continuation(p: &mut Parser<'_>, sasl: bool) -> PResult<Continue> {
     Ok(Continue::Basic { code, text })
 }
 
+/// The flag list of `* FLAGS` (RFC 9051 §7.3.5). `\*` belongs only in
+/// PERMANENTFLAGS, but some servers (SurgeMail, Courier) put it here too; with
+/// [`Quirks::star_in_flags`](crate::Quirks::star_in_flags) it is skipped rather
+/// than failing the whole response.
+fn mailbox_flags(p: &mut Parser<'_>) -> PResult<Vec<imap_proto::Flag>> {
+    if !p.cfg.quirks.star_in_flags {
+        return p.flag_list();
+    }
+    let flags = p.paren_list(true, |p| {
+        if p.peek() == Some(b'\\') && p.peek2() == Some(b'*') {
+            p.pos += 2;
+            Ok(None)
+        } else {
+            p.flag().map(Some)
+        }
+    })?;
+    Ok(flags.into_iter().flatten().collect())
+}
+
 // ===== untagged responses =====
 
 /// `"*" SP` has been read: a status response, `mailbox-data`,
@@ -585,7 +604,7 @@ fn untagged(p: &mut Parser<'_>) -> PResult<Response> {
         b"THREAD" => Data::Thread(threads(p)?),
         b"FLAGS" => {
             p.sp()?;
-            Data::Flags(p.flag_list()?)
+            Data::Flags(mailbox_flags(p)?)
         }
         b"VANISHED" => {
             p.sp()?;
