@@ -1,0 +1,428 @@
+//! The tokio client driver (`examples/client/tokio.rs`) against the example
+//! server (`examples/imap-server.rs`) over loopback: login, select,
+//! append/fetch, pipelining, IDLE woken by a second connection (and IDLE
+//! abandoned mid-way), STARTTLS and implicit TLS, and a session that
+//! reconnects after the server restarts.
+
+mod common;
+#[path = "../examples/client/tokio.rs"]
+mod driver;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use imap_client_core::imap_proto::{
+    Capability, Code, Data, FetchAttribute, FetchItem, FetchItems, Mailbox, Section, SectionText,
+    SequenceSet, StatusAttribute, StatusKind,
+};
+use imap_client_core::{ClientConfig, ClientEvent, ClientState};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsConnector;
+
+use common::Server;
+use driver::{BackoffConfig, Client, ConnectOptions, Error, Security, Session, Timeouts};
+
+const USERS: &[&str] = &["--user", "alice:secret", "--user", "bob:secret"];
+
+fn message(n: usize) -> Vec<u8> {
+    format!(
+        "From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\n\
+         Subject: message {n}\r\nMessage-ID: <{n}@example.org>\r\n\r\nBody {n}.\r\n"
+    )
+    .into_bytes()
+}
+
+/// The header block of `message(n)` (up to and including the empty line).
+fn header(n: usize) -> Vec<u8> {
+    let m = message(n);
+    let end = m
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("blank line")
+        + 4;
+    m[..end].to_vec()
+}
+
+fn header_items() -> FetchItems {
+    FetchItems::Attributes(vec![
+        FetchAttribute::Uid,
+        FetchAttribute::BodySection {
+            peek: true,
+            section: Section {
+                part: Vec::new(),
+                text: Some(SectionText::Header),
+            },
+            partial: None,
+        },
+    ])
+}
+
+/// (UID, header bytes) of every FETCH response in `data`.
+fn headers(data: &[Data]) -> Vec<(u32, Vec<u8>)> {
+    data.iter()
+        .filter_map(|d| match d {
+            Data::Fetch { items, .. } => {
+                let uid = items.iter().find_map(|i| match i {
+                    FetchItem::Uid(u) => Some(u.get()),
+                    _ => None,
+                })?;
+                let body = items.iter().find_map(|i| match i {
+                    FetchItem::BodySection { data, .. } => data.as_ref().map(|b| b.to_vec()),
+                    _ => None,
+                })?;
+                Some((uid, body))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn short_timeouts() -> Timeouts {
+    Timeouts {
+        connect: Duration::from_secs(5),
+        tls: Duration::from_secs(10),
+        response: Duration::from_secs(20),
+    }
+}
+
+async fn logged_in(port: u16, user: &str) -> Client<TcpStream> {
+    let mut c = Client::connect_tcp(addr(port), ClientConfig::default(), short_timeouts())
+        .await
+        .expect("connect");
+    assert_eq!(c.conn().state(), ClientState::NotAuthenticated);
+    c.login(user, "secret").await.expect("login");
+    assert_eq!(c.conn().state(), ClientState::Authenticated);
+    c
+}
+
+/// A TLS client trusting the server's development certificate.
+fn tls_connector(server: &Server) -> TlsConnector {
+    let pem = server.data.join("dev-cert.pem");
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(&pem).expect("read dev-cert.pem") {
+        roots.add(cert.expect("certificate")).expect("add root");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
+}
+
+fn localhost() -> ServerName<'static> {
+    ServerName::try_from("localhost").expect("server name")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_select_append_fetch_and_pipelining() {
+    let server = Server::start(USERS);
+    let mut c = logged_in(server.port, "alice").await;
+
+    // A wrong password is a NO in the completion, not a broken connection.
+    let mut other =
+        Client::connect_tcp(addr(server.port), ClientConfig::default(), short_timeouts())
+            .await
+            .expect("connect");
+    match other.login("alice", "wrong").await {
+        Err(Error::Rejected(c)) => assert_eq!(c.status, StatusKind::No),
+        other => panic!("expected NO, got {other:?}"),
+    }
+    assert!(!other.is_broken());
+    other.login("alice", "secret").await.expect("second try");
+
+    c.select(&Mailbox::inbox()).await.expect("select");
+    assert_eq!(c.conn().state(), ClientState::Selected);
+    assert_eq!(c.conn().mailbox().map(|m| m.exists), Some(0));
+    for n in 1..=3 {
+        c.append(&Mailbox::inbox(), &[], message(n))
+            .await
+            .expect("append");
+    }
+    let _ = c.noop().await.expect("noop");
+    // The new messages were announced as unsolicited EXISTS, kept for us.
+    let events = c.take_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Unsolicited(Data::Exists(3)))),
+        "{events:?}"
+    );
+    assert_eq!(c.conn().mailbox().map(|m| m.exists), Some(3));
+
+    let done = c
+        .uid_fetch(SequenceSet::all(), header_items())
+        .await
+        .expect("uid fetch");
+    let got = headers(&done.data);
+    assert_eq!(got.len(), 3);
+    for (i, (uid, h)) in got.iter().enumerate() {
+        assert_eq!(*uid as usize, i + 1);
+        assert_eq!(h, &header(i + 1));
+    }
+
+    // Pipelining: three commands queued at once, awaited in reverse order.
+    let conn = c.conn_mut();
+    let h1 = conn.noop();
+    let h2 = conn.uid_fetch(
+        SequenceSet::all(),
+        FetchItems::Attributes(vec![FetchAttribute::Uid]),
+    );
+    let h3 = conn.status(&Mailbox::inbox(), &[StatusAttribute::Messages]);
+    let c3 = c.run(h3).await.expect("status");
+    assert!(c3.is_ok());
+    let c2 = c.run(h2).await.expect("fetch");
+    assert_eq!(c2.data.len(), 3);
+    let c1 = c.run(h1).await.expect("noop");
+    assert!(c1.is_ok());
+
+    // `other` sees the same messages.
+    other.select(&Mailbox::inbox()).await.expect("select");
+    assert_eq!(other.conn().mailbox().map(|m| m.exists), Some(3));
+
+    let bye = c.logout().await.expect("logout");
+    assert!(bye.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sees_an_append_from_a_second_connection() {
+    let server = Server::start(USERS);
+    let mut a = logged_in(server.port, "alice").await;
+    let mut b = logged_in(server.port, "alice").await;
+    a.select(&Mailbox::inbox()).await.expect("select");
+    assert!(a.conn().has_capability(&Capability::Idle));
+    // SELECT's untagged `* OK [UIDVALIDITY …]` and friends were kept for us.
+    let events = a.take_events();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ClientEvent::Status {
+                code: Some(Code::UidValidity(_)),
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+
+    {
+        let mut idle = a.idle().await.expect("idle");
+        assert!(idle.is_running());
+        // Nothing happens yet: a wait that times out (dropped mid-read) must
+        // leave the session intact.
+        assert!(idle
+            .wait_timeout(Duration::from_millis(300))
+            .await
+            .expect("quiet wait")
+            .is_none());
+        b.append(&Mailbox::inbox(), &[], message(1))
+            .await
+            .expect("append");
+        let events = idle
+            .wait_timeout(Duration::from_secs(20))
+            .await
+            .expect("wait")
+            .expect("the append was announced during IDLE");
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, ClientEvent::Unsolicited(Data::Exists(1)))),
+            "{events:?}"
+        );
+        let done = idle.done().await.expect("done");
+        assert_eq!(done.status, StatusKind::Ok);
+    }
+    assert_eq!(a.conn().mailbox().map(|m| m.exists), Some(1));
+    let fetched = a
+        .uid_fetch(SequenceSet::all(), header_items())
+        .await
+        .expect("fetch after IDLE");
+    assert_eq!(headers(&fetched.data), vec![(1, header(1))]);
+
+    // An IDLE dropped without done(): DONE goes out with the next command, and
+    // the session carries on.
+    {
+        let mut idle = a.idle().await.expect("idle again");
+        b.append(&Mailbox::inbox(), &[], message(2))
+            .await
+            .expect("append");
+        // Stop waiting as soon as anything came, mid-IDLE.
+        let _ = idle
+            .wait_timeout(Duration::from_secs(20))
+            .await
+            .expect("wait");
+    }
+    // DONE is queued at once (written by the next call).
+    assert!(!a.conn().is_idle());
+    let fetched = a
+        .uid_fetch(SequenceSet::all(), header_items())
+        .await
+        .expect("fetch after a dropped IDLE");
+    assert_eq!(headers(&fetched.data), vec![(1, header(1)), (2, header(2))]);
+    assert!(!a.conn().is_idle());
+    assert_eq!(a.conn().in_flight(), 0);
+
+    // An IDLE start abandoned after its first poll (IDLE written, the `+`
+    // most likely not read yet), ten times over: the session stays usable.
+    for _ in 0..10 {
+        let started = tokio::time::timeout(Duration::from_micros(1), a.idle()).await;
+        drop(started);
+        let done = a.noop().await.expect("noop after an abandoned IDLE start");
+        assert!(done.is_ok());
+        assert_eq!(a.conn().in_flight(), 0);
+        assert!(!a.conn().is_idle());
+    }
+    let fetched = a
+        .uid_fetch(
+            SequenceSet::all(),
+            FetchItems::Attributes(vec![FetchAttribute::Uid]),
+        )
+        .await
+        .expect("fetch");
+    assert_eq!(fetched.data.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_and_implicit_tls() {
+    let server = Server::start(USERS);
+    let connector = tls_connector(&server);
+
+    let plain = Client::connect_tcp(addr(server.port), ClientConfig::default(), short_timeouts())
+        .await
+        .expect("connect");
+    assert!(plain.conn().has_capability(&Capability::StartTls));
+    let mut tls = plain
+        .starttls(&connector, localhost())
+        .await
+        .expect("starttls");
+    // Capabilities were asked again over TLS: STARTTLS is gone.
+    assert!(!tls.conn().capabilities().is_empty());
+    assert!(!tls.conn().has_capability(&Capability::StartTls));
+    assert!(tls.stream().get_ref().1.protocol_version().is_some());
+    tls.login("alice", "secret").await.expect("login over TLS");
+    tls.select(&Mailbox::inbox()).await.expect("select");
+    tls.append(&Mailbox::inbox(), &[], message(1))
+        .await
+        .expect("append");
+
+    // Implicit TLS through the session helper.
+    let mut opts = ConnectOptions::new(addr(server.tls_port), "alice", "secret");
+    opts.security = Security::Implicit(connector.clone(), localhost());
+    opts.mailbox = Some(Mailbox::inbox());
+    opts.timeouts = short_timeouts();
+    let mut session = Session::open(opts).await.expect("implicit TLS session");
+    let done = session
+        .retry(|c| c.uid_fetch(SequenceSet::all(), header_items()))
+        .await
+        .expect("fetch");
+    assert_eq!(headers(&done.data), vec![(1, header(1))]);
+
+    // STARTTLS through the session helper, with a certificate name that does
+    // not match: the handshake fails and that is not retried as success.
+    let mut opts = ConnectOptions::new(addr(server.port), "alice", "secret");
+    opts.security = Security::StartTls(
+        connector,
+        ServerName::try_from("imap.example.org").expect("name"),
+    );
+    opts.timeouts = short_timeouts();
+    opts.backoff = BackoffConfig {
+        initial: Duration::from_millis(10),
+        factor: 1,
+        max_delay: Duration::from_millis(10),
+        max_attempts: Some(1),
+    };
+    match Session::open(opts).await {
+        Err(Error::GaveUp(e)) => assert!(matches!(*e, Error::Tls(_)), "{e:?}"),
+        other => panic!("expected a TLS failure, got {other:?}"),
+    }
+}
+
+/// A loopback TCP proxy on a fixed port that forwards to whatever port
+/// `target` holds: the "same address" across a server restart.
+async fn proxy(target: Arc<AtomicU16>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                return;
+            };
+            let to = addr(target.load(Ordering::SeqCst));
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_reconnects_after_the_server_restarts() {
+    let data = common::TempDir::new("client-tokio-restart");
+    let mut server = Server::start_in(data.path(), USERS);
+    let target = Arc::new(AtomicU16::new(server.port));
+    let port = proxy(Arc::clone(&target)).await;
+
+    let mut opts = ConnectOptions::new(addr(port), "alice", "secret");
+    opts.mailbox = Some(Mailbox::inbox());
+    opts.timeouts = short_timeouts();
+    opts.backoff = BackoffConfig {
+        initial: Duration::from_millis(100),
+        factor: 2,
+        max_delay: Duration::from_secs(1),
+        max_attempts: Some(90),
+    };
+    let mut session = Session::open(opts).await.expect("open");
+    let client = session.client().expect("connected");
+    client
+        .append(&Mailbox::inbox(), &[], message(1))
+        .await
+        .expect("append");
+    assert_eq!(session.reconnects(), 0);
+
+    // Restart: SIGTERM (the server says BYE to everyone), then start again on
+    // the same data in the background while the client already retries.
+    tokio::task::spawn_blocking(move || {
+        server.terminate();
+    })
+    .await
+    .expect("stop");
+    let restart = {
+        let data = data.path().to_path_buf();
+        let target = Arc::clone(&target);
+        tokio::task::spawn_blocking(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            let server = Server::start_in(&data, USERS);
+            target.store(server.port, Ordering::SeqCst);
+            server
+        })
+    };
+
+    let done = session
+        .retry(|c| c.uid_fetch(SequenceSet::all(), header_items()))
+        .await
+        .expect("fetch after the restart");
+    let _server = restart.await.expect("restarted");
+    assert!(done.is_ok());
+    assert_eq!(headers(&done.data), vec![(1, header(1))]);
+    assert_eq!(session.reconnects(), 1);
+    let client = session.client().expect("connected again");
+    // Logged in and INBOX re-selected.
+    assert_eq!(client.conn().state(), ClientState::Selected);
+    assert_eq!(
+        client.conn().mailbox().map(|m| m.name.clone()),
+        Some(Mailbox::inbox())
+    );
+    // The BYE of the old connection was an error of that connection only.
+    client.noop().await.expect("the new connection works");
+}
