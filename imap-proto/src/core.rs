@@ -166,6 +166,7 @@ impl std::hash::Hash for Repr {
 }
 impl std::ops::Deref for Repr {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.as_slice()
     }
@@ -175,6 +176,7 @@ macro_rules! bytes_newtype_common {
     ($name:ident) => {
         impl $name {
             /// The raw bytes.
+            #[inline]
             pub fn as_bytes(&self) -> &[u8] {
                 &self.0
             }
@@ -189,6 +191,7 @@ macro_rules! bytes_newtype_common {
             }
         }
         impl AsRef<[u8]> for $name {
+            #[inline]
             fn as_ref(&self) -> &[u8] {
                 &self.0
             }
@@ -295,6 +298,7 @@ impl Atom {
         Self::try_from(Bytes::from_static(s.as_bytes())).expect("static atom must be valid")
     }
     /// ASCII case-insensitive comparison, as IMAP keywords compare.
+    #[inline]
     pub fn eq_ignore_case(&self, other: &str) -> bool {
         self.0.eq_ignore_ascii_case(other.as_bytes())
     }
@@ -343,6 +347,7 @@ impl IString {
         Self::try_from(Bytes::from_static(s.as_bytes())).expect("static string must be valid")
     }
     /// The length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -351,6 +356,7 @@ impl IString {
         self.0.is_empty()
     }
     /// ASCII case-insensitive comparison.
+    #[inline]
     pub fn eq_ignore_case(&self, other: &str) -> bool {
         self.0.eq_ignore_ascii_case(other.as_bytes())
     }

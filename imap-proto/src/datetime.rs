@@ -37,18 +37,22 @@ impl Date {
         Ok(Self { year, month, day })
     }
     /// Year.
+    #[inline]
     pub fn year(&self) -> u16 {
         self.year
     }
     /// Month, 1–12.
+    #[inline]
     pub fn month(&self) -> u8 {
         self.month
     }
     /// Day of month, 1–31.
+    #[inline]
     pub fn day(&self) -> u8 {
         self.day
     }
     /// The three-letter month name as IMAP writes it.
+    #[inline]
     pub fn month_name(&self) -> &'static str {
         MONTHS[usize::from(self.month - 1)]
     }
@@ -114,14 +118,17 @@ impl DateTime {
         })
     }
     /// The date part.
+    #[inline]
     pub fn date(&self) -> Date {
         self.date
     }
     /// Hour, minute, second.
+    #[inline]
     pub fn time(&self) -> (u8, u8, u8) {
         (self.hour, self.minute, self.second)
     }
     /// Offset from UTC in minutes.
+    #[inline]
     pub fn zone_minutes(&self) -> i16 {
         self.zone
     }

@@ -373,7 +373,7 @@ fn body(w: &mut Writer<'_>, b: &CommandBody) {
 /// literals announced inside them are recorded like the encoder's own, so that
 /// [`crate::encode_command_fragments`] splits there.
 fn other_raw(w: &mut Writer<'_>, raw: &[u8]) {
-    let base = w.out.len();
+    let base = w.len();
     w.raw(raw);
     let Some(splits) = w.splits.as_deref_mut() else {
         return;
