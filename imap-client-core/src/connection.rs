@@ -103,6 +103,8 @@ pub struct ClientConnection {
     events: VecDeque<ClientEvent>,
     state: ClientState,
     caps: Vec<Capability>,
+    /// Extensions the server confirmed with `* ENABLED` (RFC 5161).
+    enabled: Vec<Capability>,
     utf8: bool,
     mailbox: Option<MailboxState>,
     /// The mailbox being opened by a SELECT/EXAMINE in flight.
@@ -132,6 +134,7 @@ impl ClientConnection {
             events: VecDeque::new(),
             state: ClientState::Greeting,
             caps: Vec::new(),
+            enabled: Vec::new(),
             utf8: false,
             mailbox: None,
             selecting: None,
@@ -164,6 +167,12 @@ impl ClientConnection {
     /// The selected mailbox, when the state is [`ClientState::Selected`].
     pub fn mailbox(&self) -> Option<&MailboxState> {
         self.mailbox.as_ref()
+    }
+
+    /// The extensions the server confirmed with `* ENABLED` (RFC 5161 §3.2),
+    /// e.g. whether `QRESYNC` is on (RFC 7162 §3.2.3).
+    pub fn enabled(&self) -> &[Capability] {
+        &self.enabled
     }
 
     /// Whether mailbox names and strings go out as UTF-8 (after `ENABLE
@@ -596,6 +605,16 @@ impl ClientConnection {
     fn on_data(&mut self, d: Data) {
         match &d {
             Data::Capability(c) => self.caps = c.clone(),
+            Data::Enabled(c) => {
+                for cap in c {
+                    if !self.enabled.contains(cap) {
+                        self.enabled.push(cap.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+        match &d {
             Data::Enabled(c)
                 if c.contains(&Capability::Utf8Accept) || c.contains(&Capability::Imap4Rev2) =>
             {

@@ -26,6 +26,11 @@
 //! - IDLE with automatic re-issue before the 30-minute server timeout; STARTTLS
 //!   hand-off; SASL PLAIN (with SASL-IR), LOGIN, XOAUTH2 and OAUTHBEARER.
 //!
+//! [`sync`] adds an offline synchronisation engine beside the connection: from
+//! a cached mailbox state it plans the catch-up (QRESYNC, CONDSTORE or plain
+//! UID FETCH), reports new, changed and vanished messages, and replays changes
+//! made offline with documented conflict rules (RFC 4549, RFC 7162).
+//!
 //! ```
 //! use std::time::Instant;
 //! use imap_client_core::{ClientConnection, ClientEvent};
@@ -59,6 +64,7 @@ mod error;
 mod event;
 mod routing;
 mod sasl;
+pub mod sync;
 
 pub use crate::connection::ClientConnection;
 pub use crate::error::ClientError;

@@ -1,0 +1,1529 @@
+//! The step machine: plans commands, applies their answers, replays the journal.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::num::NonZeroU32;
+
+use imap_proto::{
+    AppendMessage, Capability, Code, CommandBody, Data, FetchAttribute, FetchItem, FetchItems,
+    Flag, Literal, Mailbox, ModSeq, QResyncParam, SearchKey, SearchReturn, Section, SectionText,
+    SelectParam, SeqBound, SequenceSet, StatusKind, StoreKind, StoreModifier, StoreTarget, Uid,
+};
+
+use crate::connection::ClientConnection;
+use crate::event::{ClientEvent, CommandHandle, MailboxState};
+use crate::sync::cache::{CachedMessage, MailboxCache};
+use crate::sync::event::{Applied, ConflictKind, NewMessage, SyncError, SyncEvent, SyncPlan};
+use crate::sync::journal::LocalChange;
+
+/// A UID's net flag delta: added, removed, and the journal entries behind it.
+type NetDelta = (Vec<Flag>, Vec<Flag>, Vec<usize>);
+/// STOREs grouped by (add?, flag list as text, UNCHANGEDSINCE).
+type GroupKey = (bool, String, Option<u64>);
+/// One group: its flags, UIDs and journal entries.
+type Group = (Vec<Flag>, Vec<Uid>, Vec<usize>);
+
+/// How many times a conditional STORE is retried after `MODIFIED` before it
+/// is sent without `UNCHANGEDSINCE` (the offline delta wins in the end).
+const MAX_STORE_ATTEMPTS: u8 = 3;
+
+/// The default "header" items fetched for new messages:
+/// `UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER]`.
+pub fn default_header_items() -> Vec<FetchAttribute> {
+    vec![
+        FetchAttribute::Uid,
+        FetchAttribute::Flags,
+        FetchAttribute::Rfc822Size,
+        FetchAttribute::InternalDate,
+        FetchAttribute::BodySection {
+            peek: true,
+            section: Section {
+                part: Vec::new(),
+                text: Some(SectionText::Header),
+            },
+            partial: None,
+        },
+    ]
+}
+
+/// Settings of a sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncOptions {
+    /// What to fetch for each new message ("headers first"); `UID` is added
+    /// when missing. Empty: new messages are reported with their flags only
+    /// and cached without headers. Default: [`default_header_items`].
+    pub header_items: Vec<FetchAttribute>,
+    /// How many new messages one header FETCH asks for. Default: 50.
+    pub header_batch: usize,
+    /// Use QRESYNC when the server offers it. Default: true.
+    pub use_qresync: bool,
+    /// Use CONDSTORE when the server offers it. Default: true.
+    pub use_condstore: bool,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            header_items: default_header_items(),
+            header_batch: 50,
+            use_qresync: true,
+            use_condstore: true,
+        }
+    }
+}
+
+/// The server extensions the plan depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ServerFeatures {
+    /// CONDSTORE (RFC 7162 §3.1), also implied by QRESYNC.
+    pub condstore: bool,
+    /// QRESYNC offered (RFC 7162 §3.2).
+    pub qresync: bool,
+    /// QRESYNC already enabled on this connection (no `ENABLE` needed).
+    pub qresync_enabled: bool,
+    /// UIDPLUS (RFC 4315): `UID EXPUNGE`, `APPENDUID`, `COPYUID`.
+    pub uidplus: bool,
+    /// MOVE (RFC 6851).
+    pub move_cmd: bool,
+    /// ESEARCH (RFC 4731): `UID SEARCH RETURN (ALL)`.
+    pub esearch: bool,
+}
+
+impl ServerFeatures {
+    /// From the server's capabilities and the extensions already enabled.
+    pub fn from_capabilities(caps: &[Capability], enabled: &[Capability]) -> Self {
+        Self {
+            condstore: caps.contains(&Capability::CondStore) || caps.contains(&Capability::QResync),
+            qresync: caps.contains(&Capability::QResync),
+            qresync_enabled: enabled.contains(&Capability::QResync),
+            uidplus: caps.contains(&Capability::UidPlus),
+            move_cmd: caps.contains(&Capability::Move),
+            esearch: caps.contains(&Capability::ESearch),
+        }
+    }
+
+    /// What `conn` knows: [`ClientConnection::capabilities`] and
+    /// [`ClientConnection::enabled`].
+    pub fn of(conn: &ClientConnection) -> Self {
+        Self::from_capabilities(conn.capabilities(), conn.enabled())
+    }
+}
+
+/// What [`MailboxSync::finish`] hands back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncOutcome {
+    /// The updated cache after success; the cache the sync started from after
+    /// a failure (nothing half-applied).
+    pub cache: MailboxCache,
+    /// Journal entries not yet replayed (empty after success): keep them for
+    /// the next sync. Entries already applied or dropped are not in it.
+    pub journal: Vec<LocalChange>,
+    /// Why the sync failed, if it did.
+    pub error: Option<SyncError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Enable,
+    Select,
+    CatchUp,
+    Headers,
+    Replay,
+    Reconcile,
+    Finish,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+enum CatchUp {
+    ChangedSince(ModSeq),
+    FetchAll,
+    Search,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FlagChange {
+    Add(Vec<Flag>),
+    Remove(Vec<Flag>),
+    /// `FLAGS (…)` under `UNCHANGEDSINCE` for a message with both: the target
+    /// is the cached flags with the delta, computed when sent.
+    Replace {
+        add: Vec<Flag>,
+        remove: Vec<Flag>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct StoreOp {
+    uids: Vec<Uid>,
+    change: FlagChange,
+    unchanged_since: Option<u64>,
+    entries: Vec<usize>,
+    attempts: u8,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Store(StoreOp),
+    Refetch {
+        uids: Vec<Uid>,
+        retry: StoreOp,
+    },
+    Expunge {
+        uids: Vec<Uid>,
+        entries: Vec<usize>,
+    },
+    Move {
+        uids: Vec<Uid>,
+        to: Mailbox,
+        entries: Vec<usize>,
+    },
+    Copy {
+        uids: Vec<Uid>,
+        to: Mailbox,
+        entries: Vec<usize>,
+    },
+    Append {
+        entry: usize,
+    },
+}
+
+/// What the outstanding command was for.
+#[derive(Debug, Clone)]
+enum Step {
+    Enable,
+    Select,
+    ChangedSince,
+    FetchAll,
+    Search { reconcile: bool },
+    Headers(Vec<Uid>),
+    Op(Op),
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    change: LocalChange,
+    pending: u32,
+    outcome: Option<Applied>,
+    done: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Discovered {
+    flags: Vec<Flag>,
+    mod_seq: Option<ModSeq>,
+}
+
+/// One mailbox's synchronisation, as a sans-IO step machine beside a
+/// [`ClientConnection`] (see the [module documentation](crate::sync)).
+///
+/// Loop: [`poll_command`](Self::poll_command) → send it → feed its completion
+/// to [`handle_completion`](Self::handle_completion) (and unsolicited data to
+/// [`handle_unsolicited`](Self::handle_unsolicited) /
+/// [`handle_untagged_code`](Self::handle_untagged_code)) → drain
+/// [`poll_event`](Self::poll_event), until [`SyncEvent::Done`] or an error;
+/// then [`finish`](Self::finish). [`send_next`](Self::send_next) and
+/// [`handle_event`](Self::handle_event) do the bookkeeping for a driver that
+/// owns a [`ClientConnection`]. One command is outstanding at a time.
+#[derive(Debug)]
+pub struct MailboxSync {
+    mailbox: Mailbox,
+    original: MailboxCache,
+    cache: MailboxCache,
+    entries: Vec<Entry>,
+    features: ServerFeatures,
+    options: SyncOptions,
+    phase: Phase,
+    outstanding: Option<Step>,
+    /// The next command, prepared as soon as the previous one completed (so
+    /// [`SyncEvent::Done`] follows the last completion at once).
+    ready: Option<(CommandBody, Step)>,
+    command_name: String,
+    current: Option<CommandHandle>,
+    events: VecDeque<SyncEvent>,
+    qresync_on: bool,
+    sent_qresync: bool,
+    nomodseq: bool,
+    validity_changed: bool,
+    select_modseq: Option<ModSeq>,
+    select_uid_next: Option<Uid>,
+    catch_up: VecDeque<CatchUp>,
+    discovered: BTreeMap<Uid, Discovered>,
+    ops: VecDeque<Op>,
+    net_flags: BTreeMap<Uid, (Vec<Flag>, Vec<Flag>)>,
+    foreign_expunge: bool,
+    copy_uid: Option<Code>,
+    error: Option<SyncError>,
+}
+
+impl MailboxSync {
+    /// A sync of `mailbox` from `cache`, replaying `journal` afterwards. The
+    /// connection must be authenticated; the sync SELECTs the mailbox itself.
+    pub fn new(
+        mailbox: Mailbox,
+        cache: MailboxCache,
+        journal: Vec<LocalChange>,
+        features: ServerFeatures,
+        mut options: SyncOptions,
+    ) -> Self {
+        if !options.header_items.is_empty() && !options.header_items.contains(&FetchAttribute::Uid)
+        {
+            options.header_items.insert(0, FetchAttribute::Uid);
+        }
+        options.header_batch = options.header_batch.max(1);
+        let entries = journal
+            .into_iter()
+            .map(|change| Entry {
+                change,
+                pending: 0,
+                outcome: None,
+                done: false,
+            })
+            .collect();
+        Self {
+            mailbox,
+            original: cache.clone(),
+            cache,
+            entries,
+            qresync_on: features.qresync_enabled && options.use_qresync,
+            features,
+            options,
+            phase: Phase::Enable,
+            outstanding: None,
+            ready: None,
+            command_name: String::new(),
+            current: None,
+            events: VecDeque::new(),
+            sent_qresync: false,
+            nomodseq: false,
+            validity_changed: false,
+            select_modseq: None,
+            select_uid_next: None,
+            catch_up: VecDeque::new(),
+            discovered: BTreeMap::new(),
+            ops: VecDeque::new(),
+            net_flags: BTreeMap::new(),
+            foreign_expunge: false,
+            copy_uid: None,
+            error: None,
+        }
+    }
+
+    // ===== getters =====
+
+    /// The working cache (the result so far; not yet committed).
+    pub fn cache(&self) -> &MailboxCache {
+        &self.cache
+    }
+
+    /// Whether [`SyncEvent::Done`] was reached.
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// The error that stopped the sync, if any.
+    pub fn error(&self) -> Option<&SyncError> {
+        self.error.as_ref()
+    }
+
+    // ===== outputs =====
+
+    /// The next command to send, or `None` while a command is outstanding or
+    /// once the sync is done or failed.
+    #[must_use]
+    pub fn poll_command(&mut self) -> Option<CommandBody> {
+        self.prepare();
+        let (cmd, step) = self.ready.take()?;
+        self.command_name = cmd.name().to_owned();
+        self.outstanding = Some(step);
+        Some(cmd)
+    }
+
+    /// Work out the next command when none is outstanding or prepared.
+    fn prepare(&mut self) {
+        if self.outstanding.is_none() && self.ready.is_none() {
+            self.ready = self.next_step();
+        }
+    }
+
+    /// The next event for the application.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<SyncEvent> {
+        self.events.pop_front()
+    }
+
+    /// End the sync: the updated cache after [`SyncEvent::Done`], otherwise the
+    /// original cache with [`SyncOutcome::error`] set.
+    pub fn finish(self) -> SyncOutcome {
+        let journal = self
+            .entries
+            .iter()
+            .filter(|e| !e.done)
+            .map(|e| e.change.clone())
+            .collect();
+        if self.phase == Phase::Done {
+            SyncOutcome {
+                cache: self.cache,
+                journal,
+                error: None,
+            }
+        } else {
+            SyncOutcome {
+                cache: self.original,
+                journal,
+                error: Some(self.error.unwrap_or(SyncError::Incomplete)),
+            }
+        }
+    }
+
+    // ===== driver helpers =====
+
+    /// Enqueue the next command on `conn` if none is outstanding; returns its
+    /// handle.
+    pub fn send_next(&mut self, conn: &mut ClientConnection) -> Option<CommandHandle> {
+        if self.current.is_some() {
+            return None;
+        }
+        let cmd = self.poll_command()?;
+        let h = conn.enqueue(cmd);
+        self.current = Some(h);
+        Some(h)
+    }
+
+    /// Feed one event of `conn` (after [`send_next`](Self::send_next)): the
+    /// completion of the sync's command (returns `Ok(true)`), unsolicited data
+    /// and untagged response codes (observed, `Ok(false)`: the application
+    /// may look at them too).
+    pub fn handle_event(
+        &mut self,
+        ev: &ClientEvent,
+        conn: &ClientConnection,
+    ) -> Result<bool, SyncError> {
+        match ev {
+            ClientEvent::Completed {
+                handle,
+                status,
+                code,
+                text,
+                data,
+            } if Some(*handle) == self.current => {
+                self.current = None;
+                let r = self.handle_completion(*status, code.clone(), data.clone(), conn.mailbox());
+                if let Some(SyncError::CommandFailed { text: t, .. }) = &mut self.error {
+                    *t = String::from_utf8_lossy(text.as_bytes()).into_owned();
+                }
+                match r {
+                    Ok(()) => Ok(true),
+                    Err(_) => Err(self.error.clone().unwrap_or(SyncError::Incomplete)),
+                }
+            }
+            ClientEvent::Unsolicited(d) => {
+                self.handle_unsolicited(d);
+                Ok(false)
+            }
+            ClientEvent::Status {
+                code: Some(code), ..
+            } => {
+                self.handle_untagged_code(code);
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    // ===== inputs =====
+
+    /// Untagged data no command asked for (EXPUNGE, VANISHED, FETCH with new
+    /// flags): applied to the working cache.
+    pub fn handle_unsolicited(&mut self, data: &Data) {
+        match data {
+            Data::Fetch { items, .. } => {
+                let discover = matches!(self.phase, Phase::CatchUp | Phase::Headers)
+                    || matches!(self.outstanding, Some(Step::Select));
+                let storing: Vec<Uid> = match &self.outstanding {
+                    Some(Step::Op(Op::Store(s))) => s.uids.clone(),
+                    _ => Vec::new(),
+                };
+                let flags_ok = fetch_uid(items).is_none_or(|u| !storing.contains(&u));
+                self.absorb_fetch(items, discover, flags_ok);
+            }
+            Data::Expunge(_) => self.foreign_expunge = true,
+            Data::Vanished { uids, .. } => self.vanish_set(uids),
+            _ => {}
+        }
+    }
+
+    /// A response code of an untagged status (`* OK [COPYUID …]` after MOVE,
+    /// RFC 6851 §4.3; `* OK [NOMODSEQ]`, RFC 7162 §3.1.2.2).
+    pub fn handle_untagged_code(&mut self, code: &Code) {
+        match code {
+            Code::CopyUid { .. } if matches!(self.outstanding, Some(Step::Op(Op::Move { .. }))) => {
+                self.copy_uid = Some(code.clone());
+            }
+            Code::NoModSeq if matches!(self.outstanding, Some(Step::Select)) => {
+                self.nomodseq = true;
+            }
+            _ => {}
+        }
+    }
+
+    /// The completion of the command last returned by
+    /// [`poll_command`](Self::poll_command): its status, code and data (as in
+    /// [`ClientEvent::Completed`]) and the connection's mailbox state (needed
+    /// after SELECT: UIDVALIDITY, HIGHESTMODSEQ and UIDNEXT arrive as codes).
+    ///
+    /// A NO or BAD fails the sync (except for `ENABLE QRESYNC`, which falls
+    /// back to CONDSTORE); [`finish`](Self::finish) then returns the old cache.
+    pub fn handle_completion(
+        &mut self,
+        status: StatusKind,
+        code: Option<Code>,
+        data: Vec<Data>,
+        mailbox: Option<&MailboxState>,
+    ) -> Result<(), SyncError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let Some(step) = self.outstanding.take() else {
+            return Err(SyncError::UnexpectedCompletion);
+        };
+        if status != StatusKind::Ok {
+            if matches!(step, Step::Enable) {
+                self.qresync_on = false;
+                return Ok(());
+            }
+            let e = SyncError::CommandFailed {
+                command: std::mem::take(&mut self.command_name),
+                status,
+                code: code.map(Box::new),
+                text: String::new(),
+            };
+            return Err(self.fail(e));
+        }
+        match step {
+            Step::Enable => {
+                self.qresync_on = data
+                    .iter()
+                    .any(|d| matches!(d, Data::Enabled(c) if c.contains(&Capability::QResync)));
+            }
+            Step::Select => self.on_select(&data, mailbox)?,
+            Step::ChangedSince => {
+                for d in &data {
+                    self.absorb_data(d, true);
+                }
+                // RFC 4549 §6.1: expunges are found by comparing UIDs, unless
+                // the message count proves nothing left.
+                let expected = self.cache.messages.len() + self.discovered.len();
+                let exists = mailbox.map(|m| m.exists as usize);
+                if exists != Some(expected) {
+                    self.catch_up.push_back(CatchUp::Search);
+                }
+            }
+            Step::FetchAll => {
+                let mut seen = BTreeSet::new();
+                for d in &data {
+                    if let Some(u) = self.absorb_data(d, true) {
+                        seen.insert(u);
+                    }
+                }
+                let gone: Vec<Uid> = self
+                    .cache
+                    .messages
+                    .keys()
+                    .filter(|u| !seen.contains(u))
+                    .copied()
+                    .collect();
+                self.vanish(&gone);
+            }
+            Step::Search { reconcile } => self.on_search(&data, reconcile),
+            Step::Headers(uids) => self.on_headers(&uids, &data),
+            Step::Op(op) => self.on_op(op, code, &data),
+        }
+        self.prepare();
+        Ok(())
+    }
+
+    // ===== planning =====
+
+    fn next_step(&mut self) -> Option<(CommandBody, Step)> {
+        loop {
+            match self.phase {
+                Phase::Enable => {
+                    self.phase = Phase::Select;
+                    if self.features.qresync && self.options.use_qresync && !self.qresync_on {
+                        return Some((
+                            CommandBody::Enable(vec![Capability::QResync]),
+                            Step::Enable,
+                        ));
+                    }
+                }
+                Phase::Select => {
+                    self.phase = Phase::CatchUp;
+                    return Some((self.select_command(), Step::Select));
+                }
+                Phase::CatchUp => match self.catch_up.pop_front() {
+                    Some(c) => return Some(self.catch_up_command(c)),
+                    None => self.phase = Phase::Headers,
+                },
+                Phase::Headers => {
+                    if self.options.header_items.is_empty() {
+                        self.report_discovered_without_headers();
+                    }
+                    let batch: Vec<Uid> = self
+                        .discovered
+                        .keys()
+                        .take(self.options.header_batch)
+                        .copied()
+                        .collect();
+                    if let Some(set) = uid_set(&batch) {
+                        let cmd = CommandBody::Fetch {
+                            uid: true,
+                            set,
+                            items: FetchItems::Attributes(self.options.header_items.clone()),
+                            modifiers: Vec::new(),
+                        };
+                        return Some((cmd, Step::Headers(batch)));
+                    }
+                    self.phase = Phase::Replay;
+                    self.plan_replay();
+                }
+                Phase::Replay => match self.ops.pop_front() {
+                    Some(op) => {
+                        if let Some(cmd) = self.op_command(&op) {
+                            return Some((cmd, Step::Op(op)));
+                        }
+                    }
+                    None => self.phase = Phase::Reconcile,
+                },
+                Phase::Reconcile => {
+                    self.phase = Phase::Finish;
+                    if self.foreign_expunge && !self.cache.messages.is_empty() {
+                        return Some((self.search_command(), Step::Search { reconcile: true }));
+                    }
+                }
+                Phase::Finish => {
+                    self.cache.highest_mod_seq = self.select_modseq;
+                    let next = self
+                        .cache
+                        .messages
+                        .keys()
+                        .next_back()
+                        .and_then(|u| Uid::new(u.get().saturating_add(1)));
+                    self.cache.uid_next = match (self.select_uid_next, next) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                    self.phase = Phase::Done;
+                    self.events.push_back(SyncEvent::Done);
+                }
+                Phase::Done | Phase::Failed => return None,
+            }
+        }
+    }
+
+    fn select_command(&mut self) -> CommandBody {
+        let mut params = Vec::new();
+        let condstore = self.features.condstore && self.options.use_condstore;
+        match (self.original.uid_validity, self.original.highest_mod_seq) {
+            (Some(uid_validity), Some(mod_seq)) if self.qresync_on => {
+                params.push(SelectParam::QResync(QResyncParam {
+                    uid_validity,
+                    mod_seq,
+                    known_uids: self.original.known_uids(),
+                    seq_match: None,
+                }));
+                self.sent_qresync = true;
+            }
+            _ if condstore || self.qresync_on => params.push(SelectParam::CondStore),
+            _ => {}
+        }
+        CommandBody::Select {
+            mailbox: self.mailbox.clone(),
+            params,
+        }
+    }
+
+    fn search_command(&self) -> CommandBody {
+        CommandBody::Search {
+            uid: true,
+            return_options: self.features.esearch.then(|| vec![SearchReturn::All]),
+            charset: None,
+            criteria: vec![SearchKey::All],
+        }
+    }
+
+    fn catch_up_command(&self, c: CatchUp) -> (CommandBody, Step) {
+        let mut attrs = vec![FetchAttribute::Uid, FetchAttribute::Flags];
+        match c {
+            CatchUp::ChangedSince(m) => (
+                CommandBody::Fetch {
+                    uid: true,
+                    set: SequenceSet::all(),
+                    items: FetchItems::Attributes(attrs),
+                    modifiers: vec![imap_proto::FetchModifier::ChangedSince(m)],
+                },
+                Step::ChangedSince,
+            ),
+            CatchUp::FetchAll => {
+                if self.select_modseq.is_some() {
+                    attrs.push(FetchAttribute::ModSeq);
+                }
+                (
+                    CommandBody::Fetch {
+                        uid: true,
+                        set: SequenceSet::all(),
+                        items: FetchItems::Attributes(attrs),
+                        modifiers: Vec::new(),
+                    },
+                    Step::FetchAll,
+                )
+            }
+            CatchUp::Search => (self.search_command(), Step::Search { reconcile: false }),
+        }
+    }
+
+    fn on_select(
+        &mut self,
+        data: &[Data],
+        mailbox: Option<&MailboxState>,
+    ) -> Result<(), SyncError> {
+        let Some(m) = mailbox.filter(|m| m.uid_validity.is_some()) else {
+            return Err(self.fail(SyncError::NoUidValidity));
+        };
+        let new = m.uid_validity.unwrap_or(NonZeroU32::MIN);
+        if let Some(old) = self.original.uid_validity {
+            if old != new {
+                self.validity_changed = true;
+                self.cache = MailboxCache::new();
+                self.events
+                    .push_back(SyncEvent::UidValidityChanged { old, new });
+            }
+        }
+        self.cache.uid_validity = Some(new);
+        self.select_uid_next = m.uid_next;
+        self.select_modseq = if self.nomodseq {
+            None
+        } else {
+            m.highest_mod_seq
+        };
+        let usable = !self.validity_changed && self.original.uid_validity == Some(new);
+        let plan = match (self.select_modseq, self.original.highest_mod_seq) {
+            (Some(_), Some(_)) if usable && self.sent_qresync => SyncPlan::QResync,
+            (Some(_), Some(_)) if usable => SyncPlan::CondStore,
+            _ => SyncPlan::Plain,
+        };
+        let full = self.cache.messages.is_empty();
+        self.events.push_back(SyncEvent::Plan { plan, full });
+        let empty_mailbox = m.exists == 0;
+        match plan {
+            SyncPlan::QResync => {
+                for d in data {
+                    match d {
+                        Data::Vanished { uids, .. } => self.vanish_set(uids),
+                        Data::Fetch { items, .. } => {
+                            self.absorb_fetch(items, true, true);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ if empty_mailbox => {
+                let gone: Vec<Uid> = self.cache.messages.keys().copied().collect();
+                self.vanish(&gone);
+            }
+            SyncPlan::CondStore => match self.original.highest_mod_seq {
+                // Nothing changed (RFC 7162 §3.1.2.1); only expunges may hide
+                // behind an unchanged HIGHESTMODSEQ, and the count shows them.
+                Some(since) if self.select_modseq == Some(since) => {
+                    if m.exists as usize != self.cache.messages.len() {
+                        self.catch_up.push_back(CatchUp::Search);
+                    }
+                }
+                Some(since) => self.catch_up.push_back(CatchUp::ChangedSince(since)),
+                None => self.catch_up.push_back(CatchUp::FetchAll),
+            },
+            _ => self.catch_up.push_back(CatchUp::FetchAll),
+        }
+        Ok(())
+    }
+
+    fn on_search(&mut self, data: &[Data], reconcile: bool) {
+        let mut numbers = BTreeSet::new();
+        let mut sets = Vec::new();
+        for d in data {
+            match d {
+                Data::Search { numbers: n, .. } => numbers.extend(n.iter().map(|n| n.get())),
+                Data::ESearch(r) => {
+                    for item in &r.items {
+                        if let imap_proto::ESearchItem::All(s) = item {
+                            sets.push(s.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let present = |u: u32| numbers.contains(&u) || sets.iter().any(|s| s.contains(u, u32::MAX));
+        let gone: Vec<Uid> = self
+            .cache
+            .messages
+            .keys()
+            .filter(|u| !present(u.get()))
+            .copied()
+            .collect();
+        self.vanish(&gone);
+        if !reconcile {
+            self.discovered.retain(|u, _| present(u.get()));
+        }
+        if reconcile {
+            self.foreign_expunge = false;
+        }
+    }
+
+    fn on_headers(&mut self, uids: &[Uid], data: &[Data]) {
+        for d in data {
+            let Data::Fetch { items, .. } = d else {
+                self.absorb_data(d, false);
+                continue;
+            };
+            let Some(uid) = fetch_uid(items) else {
+                continue;
+            };
+            let Some(found) = self.discovered.remove(&uid) else {
+                self.absorb_fetch(items, false, true);
+                continue;
+            };
+            let mut msg = NewMessage {
+                uid,
+                flags: found.flags,
+                mod_seq: found.mod_seq,
+                header: None,
+                size: None,
+                internal_date: None,
+                items: items.to_vec(),
+            };
+            for item in items {
+                match item {
+                    FetchItem::Flags(f) => msg.flags = clean_flags(f),
+                    FetchItem::ModSeq(m) => msg.mod_seq = Some(*m),
+                    FetchItem::Rfc822Size(n) => msg.size = Some(*n),
+                    FetchItem::InternalDate(t) => msg.internal_date = Some(*t),
+                    FetchItem::BodySection { data, .. } | FetchItem::Rfc822Header(data)
+                        if msg.header.is_none() =>
+                    {
+                        msg.header.clone_from(data);
+                    }
+                    _ => {}
+                }
+            }
+            self.cache.messages.insert(
+                uid,
+                CachedMessage {
+                    flags: msg.flags.clone(),
+                    mod_seq: msg.mod_seq,
+                    headers: true,
+                },
+            );
+            self.events.push_back(SyncEvent::NewMessage(Box::new(msg)));
+        }
+        // Asked for and not answered: expunged before we could fetch them.
+        for u in uids {
+            self.discovered.remove(u);
+        }
+    }
+
+    fn report_discovered_without_headers(&mut self) {
+        for (uid, d) in std::mem::take(&mut self.discovered) {
+            self.cache.messages.insert(
+                uid,
+                CachedMessage {
+                    flags: d.flags.clone(),
+                    mod_seq: d.mod_seq,
+                    headers: false,
+                },
+            );
+            self.events
+                .push_back(SyncEvent::NewMessage(Box::new(NewMessage {
+                    uid,
+                    flags: d.flags,
+                    mod_seq: d.mod_seq,
+                    header: None,
+                    size: None,
+                    internal_date: None,
+                    items: Vec::new(),
+                })));
+        }
+    }
+
+    // ===== applying data =====
+
+    /// Apply a FETCH/VANISHED/EXPUNGE that came with a completion; returns the
+    /// UID of a FETCH.
+    fn absorb_data(&mut self, d: &Data, discover: bool) -> Option<Uid> {
+        match d {
+            Data::Fetch { items, .. } => self.absorb_fetch(items, discover, true),
+            Data::Vanished { uids, .. } => {
+                self.vanish_set(uids);
+                None
+            }
+            Data::Expunge(_) => {
+                self.foreign_expunge = true;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Apply one FETCH response: new flags of a cached message (reported when
+    /// they differ and `flags_ok`), its mod-sequence, or, when `discover`, a
+    /// message the cache does not know.
+    fn absorb_fetch(&mut self, items: &[FetchItem], discover: bool, flags_ok: bool) -> Option<Uid> {
+        let uid = fetch_uid(items)?;
+        let flags = items.iter().find_map(|i| match i {
+            FetchItem::Flags(f) => Some(clean_flags(f)),
+            _ => None,
+        });
+        let mod_seq = items.iter().find_map(|i| match i {
+            FetchItem::ModSeq(m) => Some(*m),
+            _ => None,
+        });
+        if let Some(m) = self.cache.messages.get_mut(&uid) {
+            if mod_seq.is_some() {
+                m.mod_seq = mod_seq;
+            }
+            if let Some(f) = flags.filter(|_| flags_ok) {
+                if !same_flags(&m.flags, &f) {
+                    m.flags.clone_from(&f);
+                    self.events
+                        .push_back(SyncEvent::FlagsChanged { uid, flags: f });
+                }
+            }
+        } else if discover {
+            let d = self.discovered.entry(uid).or_default();
+            if let Some(f) = flags {
+                d.flags = f;
+            }
+            if mod_seq.is_some() {
+                d.mod_seq = mod_seq;
+            }
+        }
+        Some(uid)
+    }
+
+    /// Forget the cached messages of `uids` (a VANISHED set, possibly huge or
+    /// naming unknown UIDs: only cached ones are looked up).
+    fn vanish_set(&mut self, uids: &SequenceSet) {
+        let gone: Vec<Uid> = self
+            .cache
+            .messages
+            .keys()
+            .filter(|u| uids.contains(u.get(), u32::MAX))
+            .copied()
+            .collect();
+        self.discovered
+            .retain(|u, _| !uids.contains(u.get(), u32::MAX));
+        self.vanish(&gone);
+    }
+
+    fn vanish(&mut self, uids: &[Uid]) {
+        let mut gone = Vec::new();
+        for u in uids {
+            if self.cache.messages.remove(u).is_some() {
+                gone.push(*u);
+            }
+        }
+        if !gone.is_empty() {
+            gone.sort_unstable();
+            self.events.push_back(SyncEvent::Vanished { uids: gone });
+        }
+    }
+
+    fn fail(&mut self, e: SyncError) -> SyncError {
+        self.phase = Phase::Failed;
+        self.outstanding = None;
+        self.ready = None;
+        self.error = Some(e.clone());
+        e
+    }
+
+    // ===== replay =====
+
+    fn conflict(&mut self, change: LocalChange, kind: ConflictKind) {
+        self.events.push_back(SyncEvent::Conflict { change, kind });
+    }
+
+    fn drop_entry(&mut self, i: usize, kind: ConflictKind) {
+        self.entries[i].done = true;
+        let change = self.entries[i].change.clone();
+        self.conflict(change, kind);
+    }
+
+    /// Turn the journal into replay operations (rules in the module doc).
+    fn plan_replay(&mut self) {
+        let mut gone = BTreeSet::new();
+        let mut net: BTreeMap<Uid, NetDelta> = BTreeMap::new();
+        let mut deletes: Vec<(Uid, usize)> = Vec::new();
+        let mut moves: Vec<(Mailbox, Vec<Uid>, Vec<usize>)> = Vec::new();
+        let mut appends = Vec::new();
+        for i in 0..self.entries.len() {
+            let change = self.entries[i].change.clone();
+            let Some(uid) = change.uid() else {
+                if let LocalChange::Append(d) = &change {
+                    if Literal::new(d.message.clone()).is_err() {
+                        self.drop_entry(i, ConflictKind::InvalidDraft);
+                    } else {
+                        self.entries[i].outcome = Some(Applied::Appended {
+                            local_id: d.local_id.clone(),
+                            uid: None,
+                        });
+                        appends.push(i);
+                    }
+                }
+                continue;
+            };
+            if self.validity_changed {
+                self.drop_entry(i, ConflictKind::UidValidityChanged);
+            } else if gone.contains(&uid) {
+                self.drop_entry(i, ConflictKind::Superseded);
+            } else if !self.cache.messages.contains_key(&uid) {
+                self.drop_entry(i, ConflictKind::Vanished);
+            } else {
+                match change {
+                    LocalChange::Flags { add, remove, .. } => {
+                        let n = net.entry(uid).or_default();
+                        for f in add {
+                            n.1.retain(|x| *x != f);
+                            if !n.0.contains(&f) {
+                                n.0.push(f);
+                            }
+                        }
+                        for f in remove {
+                            n.0.retain(|x| *x != f);
+                            if !n.1.contains(&f) {
+                                n.1.push(f);
+                            }
+                        }
+                        n.2.push(i);
+                        self.entries[i].outcome = Some(Applied::Flags);
+                    }
+                    LocalChange::Delete { .. } => {
+                        gone.insert(uid);
+                        deletes.push((uid, i));
+                        self.entries[i].outcome = Some(Applied::Deleted {
+                            expunged: self.features.uidplus,
+                        });
+                    }
+                    LocalChange::Move { to, .. } => {
+                        gone.insert(uid);
+                        match moves.iter_mut().find(|m| m.0 == to) {
+                            Some(m) => {
+                                m.1.push(uid);
+                                m.2.push(i);
+                            }
+                            None => moves.push((to, vec![uid], vec![i])),
+                        }
+                        self.entries[i].outcome = Some(Applied::Moved {
+                            new_uid: None,
+                            expunged: self.features.move_cmd || self.features.uidplus,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        // Flags: per-UID net deltas, minus what the server already has.
+        let modseq = self.select_modseq.map(ModSeq::get);
+        let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
+        for (uid, (add, remove, idx)) in net {
+            let server = self.cache.flags(uid).unwrap_or_default().to_vec();
+            let add_eff: Vec<Flag> = add
+                .iter()
+                .filter(|f| !server.contains(f))
+                .cloned()
+                .collect();
+            let rem_eff: Vec<Flag> = remove
+                .iter()
+                .filter(|f| server.contains(f))
+                .cloned()
+                .collect();
+            if let Some(old) = self.original.flags(uid).filter(|_| !self.validity_changed) {
+                let changed = |f: &Flag| old.contains(f) != server.contains(f);
+                let over: Vec<Flag> = add_eff
+                    .iter()
+                    .chain(&rem_eff)
+                    .filter(|f| changed(f))
+                    .cloned()
+                    .collect();
+                if !over.is_empty() {
+                    let change = LocalChange::Flags {
+                        uid,
+                        add: add.clone(),
+                        remove: remove.clone(),
+                    };
+                    self.conflict(change, ConflictKind::FlagsOverridden { flags: over });
+                }
+            }
+            self.net_flags.insert(uid, (add, remove));
+            let msg_modseq = self
+                .cache
+                .messages
+                .get(&uid)
+                .and_then(|m| m.mod_seq)
+                .map(ModSeq::get);
+            let since = modseq.map(|h| h.max(msg_modseq.unwrap_or(0)));
+            if !add_eff.is_empty() && !rem_eff.is_empty() && since.is_some() {
+                for &i in &idx {
+                    self.entries[i].pending += 1;
+                }
+                self.ops.push_back(Op::Store(StoreOp {
+                    uids: vec![uid],
+                    change: FlagChange::Replace {
+                        add: add_eff,
+                        remove: rem_eff,
+                    },
+                    unchanged_since: msg_modseq.or(since),
+                    entries: idx,
+                    attempts: 0,
+                }));
+                continue;
+            }
+            for (is_add, flags) in [(true, add_eff), (false, rem_eff)] {
+                if flags.is_empty() {
+                    continue;
+                }
+                let key = flags
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let g = groups
+                    .entry((is_add, key, since))
+                    .or_insert_with(|| (flags, Vec::new(), Vec::new()));
+                g.1.push(uid);
+                for &i in &idx {
+                    self.entries[i].pending += 1;
+                    if !g.2.contains(&i) {
+                        g.2.push(i);
+                    }
+                }
+            }
+        }
+        // Adds first, then removes (the key sorts `true` after `false`).
+        let mut group_ops: Vec<(GroupKey, Group)> = groups.into_iter().collect();
+        group_ops.sort_by_key(|((is_add, _, _), _)| !*is_add);
+        for ((is_add, _, since), (flags, uids, entries)) in group_ops {
+            let change = if is_add {
+                FlagChange::Add(flags)
+            } else {
+                FlagChange::Remove(flags)
+            };
+            self.ops.push_back(Op::Store(StoreOp {
+                uids,
+                change,
+                unchanged_since: since,
+                entries,
+                attempts: 0,
+            }));
+        }
+
+        // Moves: flags were stored first, so the copies carry them.
+        for (to, uids, idx) in moves {
+            for &i in &idx {
+                self.entries[i].pending += 1;
+            }
+            if self.features.move_cmd {
+                self.ops.push_back(Op::Move {
+                    uids,
+                    to,
+                    entries: idx,
+                });
+            } else {
+                self.ops.push_back(Op::Copy {
+                    uids,
+                    to,
+                    entries: idx,
+                });
+            }
+        }
+
+        // Deletes: mark, then expunge exactly those UIDs (UIDPLUS).
+        if !deletes.is_empty() {
+            let uids: Vec<Uid> = deletes.iter().map(|d| d.0).collect();
+            let idx: Vec<usize> = deletes.iter().map(|d| d.1).collect();
+            self.push_delete_ops(uids, idx, false);
+        }
+
+        for i in appends {
+            self.entries[i].pending += 1;
+            self.ops.push_back(Op::Append { entry: i });
+        }
+
+        // Entries with nothing left to send (the server already agreed).
+        for i in 0..self.entries.len() {
+            self.settle(i);
+        }
+    }
+
+    /// Queue `+FLAGS.SILENT (\Deleted)` and, with UIDPLUS, `UID EXPUNGE` for
+    /// `uids` (at the front when `front`).
+    fn push_delete_ops(&mut self, uids: Vec<Uid>, idx: Vec<usize>, front: bool) {
+        let mut ops = vec![Op::Store(StoreOp {
+            uids: uids.clone(),
+            change: FlagChange::Add(vec![Flag::Deleted]),
+            unchanged_since: None,
+            entries: idx.clone(),
+            attempts: 0,
+        })];
+        if self.features.uidplus {
+            ops.push(Op::Expunge {
+                uids,
+                entries: idx.clone(),
+            });
+        }
+        for &i in &idx {
+            self.entries[i].pending += u32::try_from(ops.len()).unwrap_or(2);
+        }
+        if front {
+            for op in ops.into_iter().rev() {
+                self.ops.push_front(op);
+            }
+        } else {
+            self.ops.extend(ops);
+        }
+    }
+
+    /// Report entry `i` as applied once nothing is pending for it.
+    fn settle(&mut self, i: usize) {
+        let e = &mut self.entries[i];
+        if e.done || e.pending > 0 {
+            return;
+        }
+        let Some(outcome) = e.outcome.clone() else {
+            return;
+        };
+        e.done = true;
+        let change = e.change.clone();
+        self.events
+            .push_back(SyncEvent::LocalApplied { change, outcome });
+    }
+
+    fn op_done(&mut self, entries: &[usize]) {
+        for &i in entries {
+            let e = &mut self.entries[i];
+            e.pending = e.pending.saturating_sub(1);
+            self.settle(i);
+        }
+    }
+
+    fn op_command(&self, op: &Op) -> Option<CommandBody> {
+        Some(match op {
+            Op::Store(s) => {
+                let (kind, flags) = match &s.change {
+                    FlagChange::Add(f) => (StoreKind::Add, f.clone()),
+                    FlagChange::Remove(f) => (StoreKind::Remove, f.clone()),
+                    FlagChange::Replace { add, remove } => {
+                        let uid = *s.uids.first()?;
+                        let mut target: Vec<Flag> = self
+                            .cache
+                            .flags(uid)
+                            .unwrap_or_default()
+                            .iter()
+                            .filter(|f| !remove.contains(f))
+                            .cloned()
+                            .collect();
+                        for f in add {
+                            if !target.contains(f) {
+                                target.push(f.clone());
+                            }
+                        }
+                        (StoreKind::Replace, target)
+                    }
+                };
+                CommandBody::Store {
+                    uid: true,
+                    set: uid_set(&s.uids)?,
+                    modifiers: s
+                        .unchanged_since
+                        .map(StoreModifier::UnchangedSince)
+                        .into_iter()
+                        .collect(),
+                    kind,
+                    silent: true,
+                    target: StoreTarget::Flags(flags),
+                }
+            }
+            Op::Refetch { uids, .. } => CommandBody::Fetch {
+                uid: true,
+                set: uid_set(uids)?,
+                items: FetchItems::Attributes(vec![
+                    FetchAttribute::Uid,
+                    FetchAttribute::Flags,
+                    FetchAttribute::ModSeq,
+                ]),
+                modifiers: Vec::new(),
+            },
+            Op::Expunge { uids, .. } => CommandBody::UidExpunge(uid_set(uids)?),
+            Op::Move { uids, to, .. } => CommandBody::Move {
+                uid: true,
+                set: uid_set(uids)?,
+                mailbox: to.clone(),
+            },
+            Op::Copy { uids, to, .. } => CommandBody::Copy {
+                uid: true,
+                set: uid_set(uids)?,
+                mailbox: to.clone(),
+            },
+            Op::Append { entry } => {
+                let LocalChange::Append(d) = &self.entries.get(*entry)?.change else {
+                    return None;
+                };
+                CommandBody::Append {
+                    mailbox: self.mailbox.clone(),
+                    messages: vec![AppendMessage {
+                        flags: clean_flags(&d.flags),
+                        date: d.date,
+                        data: Literal::new(d.message.clone()).ok()?,
+                        utf8: false,
+                    }],
+                }
+            }
+        })
+    }
+
+    fn on_op(&mut self, op: Op, code: Option<Code>, data: &[Data]) {
+        match op {
+            Op::Store(s) => {
+                let modified: Vec<Uid> = match (&code, s.unchanged_since) {
+                    (Some(Code::Modified(set)), Some(_)) => s
+                        .uids
+                        .iter()
+                        .filter(|u| set.contains(u.get(), u32::MAX))
+                        .copied()
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for &uid in &s.uids {
+                    if modified.contains(&uid) {
+                        continue;
+                    }
+                    if let Some(m) = self.cache.messages.get_mut(&uid) {
+                        apply_change(&mut m.flags, &s.change);
+                    }
+                }
+                for d in data {
+                    self.absorb_data(d, false);
+                }
+                if modified.is_empty() {
+                    self.op_done(&s.entries);
+                    return;
+                }
+                for &uid in &modified {
+                    if let Some((add, remove)) = self.net_flags.get(&uid).cloned() {
+                        let change = LocalChange::Flags { uid, add, remove };
+                        self.conflict(change, ConflictKind::ModifiedConcurrently);
+                    }
+                }
+                let retry = StoreOp {
+                    uids: modified.clone(),
+                    attempts: s.attempts + 1,
+                    ..s
+                };
+                self.ops.push_front(Op::Refetch {
+                    uids: modified,
+                    retry,
+                });
+            }
+            Op::Refetch { uids, mut retry } => {
+                for d in data {
+                    self.absorb_data(d, false);
+                }
+                // Re-read: the delta is stored again under the new
+                // mod-sequence; the last attempt is unconditional.
+                retry.unchanged_since = if retry.attempts >= MAX_STORE_ATTEMPTS {
+                    None
+                } else {
+                    uids.iter()
+                        .filter_map(|u| self.cache.messages.get(u).and_then(|m| m.mod_seq))
+                        .map(ModSeq::get)
+                        .max()
+                        .or(retry.unchanged_since)
+                };
+                retry.uids.retain(|u| self.cache.messages.contains_key(u));
+                if retry.uids.is_empty() {
+                    self.op_done(&retry.entries);
+                } else {
+                    self.ops.push_front(Op::Store(retry));
+                }
+            }
+            Op::Expunge { uids, entries } => {
+                self.count_expunges(data, &uids);
+                for u in &uids {
+                    self.cache.messages.remove(u);
+                }
+                self.op_done(&entries);
+            }
+            Op::Move { uids, entries, .. } => {
+                let copy = match code {
+                    Some(c @ Code::CopyUid { .. }) => Some(c),
+                    _ => self.copy_uid.take(),
+                };
+                self.copy_uid = None;
+                self.record_copy_uids(copy.as_ref(), &entries);
+                self.count_expunges(data, &uids);
+                for u in &uids {
+                    self.cache.messages.remove(u);
+                }
+                self.op_done(&entries);
+            }
+            Op::Copy { uids, entries, .. } => {
+                self.record_copy_uids(code.as_ref(), &entries);
+                self.push_delete_ops(uids, entries.clone(), true);
+                self.op_done(&entries);
+            }
+            Op::Append { entry } => {
+                let new_uid = match code {
+                    Some(Code::AppendUid { uid_validity, uids })
+                        if Some(uid_validity) == self.cache.uid_validity =>
+                    {
+                        uids.ranges()
+                            .first()
+                            .map(|r| r.bounds(u32::MAX).0)
+                            .and_then(Uid::new)
+                    }
+                    _ => None,
+                };
+                if let LocalChange::Append(d) = &self.entries[entry].change {
+                    if let Some(uid) = new_uid {
+                        self.cache.messages.insert(
+                            uid,
+                            CachedMessage {
+                                flags: clean_flags(&d.flags),
+                                mod_seq: None,
+                                headers: true,
+                            },
+                        );
+                    }
+                    self.entries[entry].outcome = Some(Applied::Appended {
+                        local_id: d.local_id.clone(),
+                        uid: new_uid,
+                    });
+                }
+                self.op_done(&[entry]);
+            }
+        }
+    }
+
+    /// Whether the expunges answering our `UID EXPUNGE`/`UID MOVE` of `ours`
+    /// include others' (then the sync ends with a UID comparison).
+    fn count_expunges(&mut self, data: &[Data], ours: &[Uid]) {
+        let mut n = 0usize;
+        for d in data {
+            match d {
+                Data::Expunge(_) => n += 1,
+                Data::Vanished { uids, .. } => {
+                    let foreign: Vec<Uid> = self
+                        .cache
+                        .messages
+                        .keys()
+                        .filter(|u| uids.contains(u.get(), u32::MAX) && !ours.contains(u))
+                        .copied()
+                        .collect();
+                    self.vanish(&foreign);
+                }
+                _ => {}
+            }
+        }
+        if n > ours.len() {
+            self.foreign_expunge = true;
+        }
+    }
+
+    /// Fill in the new UIDs of moved messages from `COPYUID` (RFC 4315 §3).
+    fn record_copy_uids(&mut self, code: Option<&Code>, entries: &[usize]) {
+        let Some(Code::CopyUid {
+            source,
+            destination,
+            ..
+        }) = code
+        else {
+            return;
+        };
+        // Both sets list UIDs in the same order; refuse `*` and sets larger
+        // than what we moved (a hostile server could send 1:4294967295).
+        let bounded = |s: &SequenceSet| {
+            let mut n = 0u64;
+            for r in s.ranges() {
+                let (SeqBound::Value(a), SeqBound::Value(b)) = (r.start, r.end) else {
+                    return false;
+                };
+                n += u64::from(a.get().abs_diff(b.get())) + 1;
+            }
+            n <= entries.len() as u64
+        };
+        if !bounded(source) || !bounded(destination) {
+            return;
+        }
+        let pairs: Vec<(u32, u32)> = source
+            .iter(u32::MAX)
+            .zip(destination.iter(u32::MAX))
+            .collect();
+        for &i in entries {
+            let Some(uid) = self.entries[i].change.uid() else {
+                continue;
+            };
+            let new = pairs
+                .iter()
+                .find(|p| p.0 == uid.get())
+                .and_then(|p| Uid::new(p.1));
+            if let Some(Applied::Moved { new_uid, .. }) = &mut self.entries[i].outcome {
+                *new_uid = new;
+            }
+        }
+    }
+}
+
+/// The UID of a FETCH response.
+fn fetch_uid(items: &[FetchItem]) -> Option<Uid> {
+    items.iter().find_map(|i| match i {
+        FetchItem::Uid(u) => Some(*u),
+        _ => None,
+    })
+}
+
+/// Flags without `\Recent` (session state, RFC 3501 §2.3.2), without repeats.
+fn clean_flags(flags: &[Flag]) -> Vec<Flag> {
+    let mut v: Vec<Flag> = Vec::with_capacity(flags.len());
+    for f in flags {
+        if *f != Flag::Recent && !v.contains(f) {
+            v.push(f.clone());
+        }
+    }
+    v
+}
+
+/// Whether two flag lists hold the same flags, in any order.
+fn same_flags(a: &[Flag], b: &[Flag]) -> bool {
+    a.iter().all(|f| b.contains(f)) && b.iter().all(|f| a.contains(f))
+}
+
+fn apply_change(flags: &mut Vec<Flag>, change: &FlagChange) {
+    let (add, remove): (&[Flag], &[Flag]) = match change {
+        FlagChange::Add(f) => (f, &[]),
+        FlagChange::Remove(f) => (&[], f),
+        FlagChange::Replace { add, remove } => (add, remove),
+    };
+    flags.retain(|f| !remove.contains(f));
+    for f in add {
+        if !flags.contains(f) {
+            flags.push(f.clone());
+        }
+    }
+}
+
+/// A compact UID set; `None` for no UIDs.
+fn uid_set(uids: &[Uid]) -> Option<SequenceSet> {
+    SequenceSet::from_numbers(uids.iter().map(|u| u.get()))
+}
