@@ -37,9 +37,17 @@ fn lenient_spaces(p: &Parser<'_>) -> bool {
 
 /// `envelope` (RFC 9051 §7.5.2 and §9): date, subject, six address lists,
 /// in-reply-to and message-id. Address lists are empty for `NIL`.
-pub(crate) fn envelope(p: &mut Parser<'_>) -> PResult<Envelope> {
+pub(crate) fn envelope(p: &mut Parser<'_>) -> PResult<Box<Envelope>> {
+    // Filled in place in its box: an envelope is 300 bytes, and returning it
+    // by value copies it twice on the way into the box.
+    let mut e = Box::<Envelope>::default();
+    envelope_into(p, &mut e)?;
+    Ok(e)
+}
+
+/// [`envelope`] into `e` (which starts empty).
+fn envelope_into(p: &mut Parser<'_>, e: &mut Envelope) -> PResult<()> {
     p.expect(b'(', "envelope")?;
-    let mut e = Envelope::default();
     p.nstring_into(&mut e.date)?;
     p.sp()?;
     p.nstring_into(&mut e.subject)?;
@@ -60,8 +68,7 @@ pub(crate) fn envelope(p: &mut Parser<'_>) -> PResult<Envelope> {
     p.sp()?;
     p.nstring_into(&mut e.message_id)?;
     p.skip_space_before_close();
-    p.expect(b')', ") after envelope")?;
-    Ok(e)
+    p.expect(b')', ") after envelope")
 }
 
 /// `"(" 1*address ")" / nil`, filled into `out` (empty for NIL).
@@ -70,8 +77,9 @@ fn addresses_into(p: &mut Parser<'_>, out: &mut Vec<Address>) -> PResult<()> {
         p.keyword(b"NIL", "address list")?;
         return Ok(());
     }
-    // Most lists hold one or two addresses.
-    out.reserve_exact(2);
+    // Most lists hold one or two addresses. (`with_capacity` allocates
+    // directly; `reserve` on an empty vector takes the slower growth path.)
+    *out = Vec::with_capacity(2);
     loop {
         match p.peek() {
             Some(b'(') => {
@@ -114,25 +122,51 @@ fn address_into(p: &mut Parser<'_>, a: &mut Address) -> PResult<()> {
 /// present (BODYSTRUCTURE). [`BodySpecific`] is chosen from the media type:
 /// `TEXT/*` has a line count, `MESSAGE/RFC822` and `MESSAGE/GLOBAL` an
 /// encapsulated envelope and body, everything else is basic.
-pub(crate) fn body(p: &mut Parser<'_>) -> PResult<BodyStructure> {
+///
+/// Boxed, as every user stores it: the value (some 450 bytes) is built in
+/// place in its box, and the parts of a multipart in place in their vector,
+/// instead of being copied through each level's `Result`.
+pub(crate) fn body(p: &mut Parser<'_>) -> PResult<Box<BodyStructure>> {
+    let mut b = Box::new(empty_body());
+    body_into(p, &mut b)?;
+    Ok(b)
+}
+
+/// A placeholder that [`body_into`] overwrites.
+fn empty_body() -> BodyStructure {
+    BodyStructure::Single {
+        body: Body {
+            media_type: IString::default(),
+            subtype: IString::default(),
+            fields: BodyFields::default(),
+            specific: BodySpecific::Basic,
+        },
+        extension: None,
+    }
+}
+
+/// [`body`] into `out`, which holds [`empty_body`].
+fn body_into(p: &mut Parser<'_>, out: &mut BodyStructure) -> PResult<()> {
     p.expect(b'(', "body")?;
     p.enter()?;
-    let bs = if p.peek() == Some(b'(') {
-        multipart(p)?
+    if p.peek() == Some(b'(') {
+        multipart(p, out)?;
     } else {
-        single_part(p)?
-    };
+        single_part(p, out)?;
+    }
     p.skip_space_before_close();
     p.expect(b')', ") after body")?;
     p.leave();
-    Ok(bs)
+    Ok(())
 }
 
 /// `body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]`.
-fn multipart(p: &mut Parser<'_>) -> PResult<BodyStructure> {
+fn multipart(p: &mut Parser<'_>, out: &mut BodyStructure) -> PResult<()> {
     let mut bodies = Vec::with_capacity(2);
     loop {
-        bodies.push(body(p)?);
+        bodies.push(empty_body());
+        let slot = bodies.len() - 1;
+        body_into(p, &mut bodies[slot])?;
         p.check_items(bodies.len())?;
         if p.peek() == Some(b'(') {
             continue;
@@ -160,84 +194,73 @@ fn multipart(p: &mut Parser<'_>) -> PResult<BodyStructure> {
     } else {
         None
     };
-    Ok(BodyStructure::Multi {
+    *out = BodyStructure::Multi {
         bodies,
         subtype,
         extension,
-    })
+    };
+    Ok(())
 }
 
 /// `body-type-1part = (body-type-basic / body-type-msg / body-type-text)
-/// [SP body-ext-1part]`.
-fn single_part(p: &mut Parser<'_>) -> PResult<BodyStructure> {
-    let media_type = p.string()?;
+/// [SP body-ext-1part]`, into `out` (which holds [`empty_body`]).
+fn single_part(p: &mut Parser<'_>, out: &mut BodyStructure) -> PResult<()> {
+    if !matches!(out, BodyStructure::Single { .. }) {
+        *out = empty_body();
+    }
+    let BodyStructure::Single { body, extension } = out else {
+        return p.err("body");
+    };
+    body.media_type = p.string()?;
     p.sp()?;
-    let subtype = p.string()?;
+    body.subtype = p.string()?;
     p.sp()?;
-    let fields = body_fields(p)?;
-    let specific = if media_type.eq_ignore_case("TEXT") {
+    body_fields(p, &mut body.fields)?;
+    if body.media_type.eq_ignore_case("TEXT") {
         p.sp()?;
-        BodySpecific::Text {
+        body.specific = BodySpecific::Text {
             lines: p.number64()?,
-        }
-    } else if media_type.eq_ignore_case("MESSAGE")
-        && (subtype.eq_ignore_case("RFC822") || subtype.eq_ignore_case("GLOBAL"))
+        };
+    } else if body.media_type.eq_ignore_case("MESSAGE")
+        && (body.subtype.eq_ignore_case("RFC822") || body.subtype.eq_ignore_case("GLOBAL"))
     {
         p.sp()?;
-        let envelope = Box::new(envelope(p)?);
+        let envelope = envelope(p)?;
         p.sp()?;
-        let body = Box::new(body(p)?);
+        let inner = self::body(p)?;
         p.sp()?;
         let lines = p.number64()?;
-        BodySpecific::Message {
+        body.specific = BodySpecific::Message {
             envelope,
-            body,
+            body: inner,
             lines,
-        }
-    } else {
-        BodySpecific::Basic
-    };
-    let extension = if more(p)? {
+        };
+    }
+    if more(p)? {
         let md5 = p.nstring()?;
         let tail = if more(p)? {
             Some(disposition_ext(p)?)
         } else {
             None
         };
-        Some(SinglePartExtension { md5, tail })
-    } else {
-        None
-    };
-    Ok(BodyStructure::Single {
-        body: Body {
-            media_type,
-            subtype,
-            fields,
-            specific,
-        },
-        extension,
-    })
+        *extension = Some(SinglePartExtension { md5, tail });
+    }
+    Ok(())
 }
 
 /// `body-fields = body-fld-param SP body-fld-id SP body-fld-desc SP
 /// body-fld-enc SP body-fld-octets`.
-fn body_fields(p: &mut Parser<'_>) -> PResult<BodyFields> {
-    let params = params(p)?;
+fn body_fields(p: &mut Parser<'_>, f: &mut BodyFields) -> PResult<()> {
+    f.params = params(p)?;
     p.sp()?;
-    let id = p.nstring()?;
+    p.nstring_into(&mut f.id)?;
     p.sp()?;
-    let description = p.nstring()?;
+    p.nstring_into(&mut f.description)?;
     p.sp()?;
-    let encoding = nil_as_empty(p)?;
+    f.encoding = nil_as_empty(p)?;
     p.sp()?;
-    let size = p.number()?;
-    Ok(BodyFields {
-        params,
-        id,
-        description,
-        encoding,
-        size,
-    })
+    f.size = p.number()?;
+    Ok(())
 }
 
 /// A string, or with the `nil_param_value` quirk `NIL` read as an empty string
@@ -256,12 +279,35 @@ fn params(p: &mut Parser<'_>) -> PResult<Vec<(IString, IString)>> {
         p.keyword(b"NIL", "body parameters")?;
         return Ok(Vec::new());
     }
-    p.paren_list(false, |p| {
-        let key = p.string()?;
+    p.expect(b'(', "body parameters")?;
+    p.enter()?;
+    p.skip_space_before_close();
+    if p.eat(b')') {
+        if !p.cfg.quirks.empty_lists {
+            p.pos -= 1;
+            return p.err("list item");
+        }
+        p.leave();
+        return Ok(Vec::new());
+    }
+    // One or two pairs as a rule (charset; name and size).
+    let mut out = Vec::with_capacity(2);
+    loop {
+        out.push((IString::default(), IString::default()));
+        let slot = out.len() - 1;
+        let (key, value) = &mut out[slot];
+        *key = p.string()?;
         p.sp()?;
-        let value = nil_as_empty(p)?;
-        Ok((key, value))
-    })
+        *value = nil_as_empty(p)?;
+        p.check_items(out.len())?;
+        p.skip_space_before_close();
+        if p.eat(b')') {
+            break;
+        }
+        p.sp()?;
+    }
+    p.leave();
+    Ok(out)
 }
 
 /// `body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]`.

@@ -486,9 +486,7 @@ impl<'a> Parser<'a> {
     fn quoted_istring(&mut self) -> PResult<IString> {
         let (start, end, escaped) = self.quoted_span()?;
         if escaped {
-            return Ok(IString::from_validated(Bytes::from(
-                self.unescape(start, end),
-            )));
+            return Ok(self.unescaped_istring(start, end));
         }
         let src = self.src;
         Ok(IString::from_validated_parts(
@@ -496,6 +494,34 @@ impl<'a> Parser<'a> {
             end - start,
             || src.slice(start..end),
         ))
+    }
+
+    /// The content of a quoted string with escapes, unescaped; short ones are
+    /// built on the stack (no allocation).
+    #[inline(never)]
+    fn unescaped_istring(&self, start: usize, end: usize) -> IString {
+        const SHORT: usize = 30;
+        if end - start <= SHORT {
+            let mut buf = [0u8; SHORT];
+            let mut n = 0;
+            let mut i = start;
+            while i < end {
+                if self.buf[i] == b'\\' {
+                    i += 1;
+                }
+                if let (Some(&b), Some(slot)) = (self.buf.get(i), buf.get_mut(n)) {
+                    *slot = b;
+                    n += 1;
+                }
+                i += 1;
+            }
+            // `n` <= 30, so the value is stored inline and the closing
+            // function (the zero-copy slice for long values) is not called.
+            return IString::from_validated_parts(&buf, n, || {
+                Bytes::copy_from_slice(buf.get(..n).unwrap_or_default())
+            });
+        }
+        IString::from_validated(Bytes::from(self.unescape(start, end)))
     }
 
     /// `literal` or `literal8`: returns the data and whether it was `~{n}`.

@@ -1164,7 +1164,7 @@ fn known_fetch_item(p: &mut Parser<'_>) -> PResult<Option<FetchItem>> {
         }
         8 if name.eq_ignore_ascii_case(b"ENVELOPE") => {
             p.sp()?;
-            FetchItem::Envelope(Box::new(envelope(p)?))
+            FetchItem::Envelope(envelope(p)?)
         }
         8 if name.eq_ignore_ascii_case(b"THREADID") => {
             p.sp()?;
@@ -1200,7 +1200,7 @@ fn known_fetch_item(p: &mut Parser<'_>) -> PResult<Option<FetchItem>> {
         }
         13 if name.eq_ignore_ascii_case(b"BODYSTRUCTURE") => {
             p.sp()?;
-            FetchItem::BodyStructure(Box::new(body(p)?))
+            FetchItem::BodyStructure(body(p)?)
         }
         _ => return Ok(None),
     };
@@ -1233,7 +1233,7 @@ fn body_item(p: &mut Parser<'_>) -> PResult<Option<FetchItem>> {
         }
         Some(b' ') => {
             p.sp()?;
-            Ok(Some(FetchItem::Body(Box::new(body(p)?))))
+            Ok(Some(FetchItem::Body(body(p)?)))
         }
         _ => Ok(None),
     }
