@@ -141,6 +141,7 @@ fn ours_frame_responses(input: &[u8]) -> usize {
 
 /// Ours: the streaming CommandCodec (a sync literal already in the buffer is
 /// not announced; if one were, the server would answer `+` and go on).
+#[inline(never)]
 fn ours_commands(buf: &mut BytesMut) -> usize {
     let mut codec = CommandCodec::new();
     let mut n = 0;
@@ -168,6 +169,7 @@ fn ours_commands(buf: &mut BytesMut) -> usize {
 }
 
 /// Ours: command parsing alone, over pre-framed commands.
+#[inline(never)]
 fn ours_parse_commands(messages: &[Bytes], cfg: &DecodeConfig) -> usize {
     for (i, m) in messages.iter().enumerate() {
         match parse_framed_command(m, cfg) {
@@ -204,6 +206,7 @@ fn peer_codec_responses(input: &[u8]) -> usize {
 }
 
 /// Peer imap-codec: `CommandCodec::decode` over the remaining input.
+#[inline(never)]
 fn peer_codec_commands(input: &[u8]) -> usize {
     let codec = peer_imap_codec::CommandCodec::default();
     let mut rest = input;
@@ -548,6 +551,19 @@ fn once(parser: &str) {
         "ours_framing_only" => ours_frame_responses(input),
         "peer_imap_codec" => peer_codec_responses(input),
         "peer_imap_proto" => peer_proto_responses(input),
+        "commands_ours" | "commands_ours_parse_only" | "commands_peer_imap_codec" => {
+            let stream = inputs::command_stream(SESSIONS);
+            let n = match parser {
+                "commands_ours" => ours_commands(&mut BytesMut::from(&stream.bytes[..])),
+                "commands_ours_parse_only" => {
+                    let (_, messages) = split(&stream);
+                    ours_parse_commands(&messages, &DecodeConfig::commands())
+                }
+                _ => peer_codec_commands(&stream.bytes),
+            };
+            println!("{parser}: {n} commands, {} bytes", stream.bytes.len());
+            return;
+        }
         "encode_ours" => {
             let ours = ours_parsed(&stream);
             let mut dst = BytesMut::with_capacity(input.len() * 2);
@@ -564,7 +580,8 @@ fn once(parser: &str) {
         }
         other => panic!(
             "CODEC_BENCH_ONCE={other}: expected ours, ours_parse_only, ours_framing_only, \
-             peer_imap_codec, peer_imap_proto, encode_ours or encode_peer_imap_codec"
+             peer_imap_codec, peer_imap_proto, encode_ours, encode_peer_imap_codec, \
+             commands_ours, commands_ours_parse_only or commands_peer_imap_codec"
         ),
     };
     println!("{parser}: {n} messages, {} bytes", input.len());

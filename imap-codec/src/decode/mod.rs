@@ -309,7 +309,6 @@ impl<'a> Parser<'a> {
     ) -> PResult<Vec<T>> {
         self.expect(b'(', "(")?;
         self.enter()?;
-        let mut out = Vec::new();
         self.skip_space_before_close();
         if self.eat(b')') {
             if !allow_empty && !self.cfg.quirks.empty_lists {
@@ -317,8 +316,11 @@ impl<'a> Parser<'a> {
                 return self.err("list item");
             }
             self.leave();
-            return Ok(out);
+            return Ok(Vec::new());
         }
+        // Room for a few items at once: `Vec::with_capacity` allocates
+        // directly, where the first `push` takes the slower growth path.
+        let mut out = Vec::with_capacity(4);
         loop {
             out.push(item(self)?);
             self.check_items(out.len())?;
@@ -337,7 +339,9 @@ impl<'a> Parser<'a> {
         &mut self,
         mut item: impl FnMut(&mut Self) -> PResult<T>,
     ) -> PResult<Vec<T>> {
-        let mut out = vec![item(self)?];
+        let first = item(self)?;
+        let mut out = Vec::with_capacity(4);
+        out.push(first);
         while self.at_sp() && !self.at_eol() {
             self.sp()?;
             out.push(item(self)?);
