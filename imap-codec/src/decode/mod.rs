@@ -54,6 +54,19 @@ fn scan_quoted(s: &[u8], strict8: bool) -> usize {
     i + s[i..].iter().position(|&b| stop(b)).unwrap_or(s.len() - i)
 }
 
+/// Whether the atom `name` is the keyword `word` (upper case), ASCII
+/// case-insensitively. Clearing bit 5 of both sides folds case for letters; it
+/// could only confuse a keyword byte (a letter, digit, `-`, `.`, `_`) with a
+/// control character, which an atom never holds. Cheaper than
+/// `eq_ignore_ascii_case`, which folds each byte with a range test.
+#[inline]
+pub(crate) fn kw_eq(name: &[u8], word: &[u8]) -> bool {
+    debug_assert!(word
+        .iter()
+        .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-._".contains(&b)));
+    name.len() == word.len() && name.iter().zip(word).all(|(&a, &b)| a & 0xdf == b & 0xdf)
+}
+
 /// A parse failure inside a framed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PError {
@@ -942,6 +955,46 @@ mod tests {
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20 || (strict8 && b >= 0x80))
                 .unwrap_or(v.len());
             prop_assert_eq!(scan_quoted(&v, strict8), expect);
+        });
+    }
+
+    #[test]
+    fn eat_keyword_is_exact() {
+        use proptest::prelude::*;
+        let words: [&[u8]; 5] = [b"NIL", b"UTF8", b"X-GM-EXT-1", b"A.B_C", b"=+/:"];
+        proptest!(|(v in proptest::collection::vec(any::<u8>(), 0..12), w in 0usize..5)| {
+            let word = words[w];
+            let src = Bytes::from(v.clone());
+            let cfg = DecodeConfig::commands();
+            let mut p = Parser::new(&src, &cfg);
+            let expect = v.len() >= word.len()
+                && v[..word.len()].eq_ignore_ascii_case(word)
+                && !v.get(word.len()).is_some_and(|&b| is_atom_char(b));
+            prop_assert_eq!(p.eat_keyword(word), expect);
+            prop_assert_eq!(p.pos, if expect { word.len() } else { 0 });
+        });
+        assert!(with(b"nil)", |p| p.eat_keyword(b"NIL")));
+        assert!(!with(b"UTF\x18 ", |p| p.eat_keyword(b"UTF8")));
+        assert!(!with(b"X\x0dGM-EXT-1", |p| p.eat_keyword(b"X-GM-EXT-1")));
+    }
+
+    #[test]
+    fn kw_eq_matches_eq_ignore_ascii_case_on_atoms() {
+        use proptest::prelude::*;
+        let words: [&[u8]; 6] = [
+            b"UID",
+            b"BODYSTRUCTURE",
+            b"X-GM-MSGID",
+            b"RFC822",
+            b"A_B",
+            b"X",
+        ];
+        proptest!(|(v in proptest::collection::vec(any::<u8>(), 0..14), w in 0usize..6)| {
+            let atom: Vec<u8> = v.into_iter().filter(|&b| is_atom_char(b)).collect();
+            let word = words[w];
+            prop_assert_eq!(kw_eq(&atom, word), atom.eq_ignore_ascii_case(word));
+            let lower = word.to_ascii_lowercase();
+            prop_assert!(kw_eq(&lower, word));
         });
     }
 

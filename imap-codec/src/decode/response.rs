@@ -21,7 +21,7 @@ use imap_proto::{
 use smallvec::SmallVec;
 
 use super::body::{body, envelope};
-use super::{PError, PResult, Parser};
+use super::{kw_eq, PError, PResult, Parser};
 use crate::error::DecodeErrorKind;
 
 // ===== entry points =====
@@ -710,7 +710,7 @@ fn numbered(p: &mut Parser<'_>) -> PResult<Data> {
     p.sp()?;
     let name = p.atom_span();
     let data = match name.len() {
-        5 if name.eq_ignore_ascii_case(b"FETCH") => {
+        5 if kw_eq(name, b"FETCH") => {
             let Some(seq) = SeqNum::new(n) else {
                 p.pos = num_start;
                 return p.err("non-zero message number");
@@ -721,9 +721,9 @@ fn numbered(p: &mut Parser<'_>) -> PResult<Data> {
                 items: fetch_items(p)?,
             }
         }
-        6 if name.eq_ignore_ascii_case(b"EXISTS") => Data::Exists(n),
-        6 if name.eq_ignore_ascii_case(b"RECENT") => Data::Recent(n),
-        7 if name.eq_ignore_ascii_case(b"EXPUNGE") => {
+        6 if kw_eq(name, b"EXISTS") => Data::Exists(n),
+        6 if kw_eq(name, b"RECENT") => Data::Recent(n),
+        7 if kw_eq(name, b"EXPUNGE") => {
             let Some(seq) = SeqNum::new(n) else {
                 p.pos = num_start;
                 return p.err("non-zero message number");
@@ -1136,37 +1136,37 @@ fn other_fetch_item(p: &mut Parser<'_>) -> PResult<FetchItem> {
 fn known_fetch_item(p: &mut Parser<'_>) -> PResult<Option<FetchItem>> {
     let name = p.word_span();
     let item = match name.len() {
-        3 if name.eq_ignore_ascii_case(b"UID") => {
+        3 if kw_eq(name, b"UID") => {
             p.sp()?;
             FetchItem::Uid(Uid(p.nz_number()?))
         }
-        4 if name.eq_ignore_ascii_case(b"BODY") => return body_item(p),
-        5 if name.eq_ignore_ascii_case(b"FLAGS") => {
+        4 if kw_eq(name, b"BODY") => return body_item(p),
+        5 if kw_eq(name, b"FLAGS") => {
             p.sp()?;
             FetchItem::Flags(p.flag_list_small()?)
         }
-        6 if name.eq_ignore_ascii_case(b"RFC822") => return rfc822_item(p),
-        6 if name.eq_ignore_ascii_case(b"BINARY") => return binary_item(p),
-        6 if name.eq_ignore_ascii_case(b"MODSEQ") => {
+        6 if kw_eq(name, b"RFC822") => return rfc822_item(p),
+        6 if kw_eq(name, b"BINARY") => return binary_item(p),
+        6 if kw_eq(name, b"MODSEQ") => {
             p.sp()?;
             p.expect(b'(', "(")?;
             let m = mod_seq(p)?;
             p.expect(b')', ")")?;
             FetchItem::ModSeq(m)
         }
-        7 if name.eq_ignore_ascii_case(b"EMAILID") => {
+        7 if kw_eq(name, b"EMAILID") => {
             p.sp()?;
             FetchItem::EmailId(object_id_paren(p)?)
         }
-        7 if name.eq_ignore_ascii_case(b"PREVIEW") => {
+        7 if kw_eq(name, b"PREVIEW") => {
             p.sp()?;
             FetchItem::Preview(p.nstring()?)
         }
-        8 if name.eq_ignore_ascii_case(b"ENVELOPE") => {
+        8 if kw_eq(name, b"ENVELOPE") => {
             p.sp()?;
             FetchItem::Envelope(envelope(p)?)
         }
-        8 if name.eq_ignore_ascii_case(b"THREADID") => {
+        8 if kw_eq(name, b"THREADID") => {
             p.sp()?;
             if p.eat_keyword(b"NIL") {
                 FetchItem::ThreadId(None)
@@ -1174,7 +1174,7 @@ fn known_fetch_item(p: &mut Parser<'_>) -> PResult<Option<FetchItem>> {
                 FetchItem::ThreadId(Some(object_id_paren(p)?))
             }
         }
-        8 if name.eq_ignore_ascii_case(b"SAVEDATE") => {
+        8 if kw_eq(name, b"SAVEDATE") => {
             p.sp()?;
             if p.eat_keyword(b"NIL") {
                 FetchItem::SaveDate(None)
@@ -1182,23 +1182,23 @@ fn known_fetch_item(p: &mut Parser<'_>) -> PResult<Option<FetchItem>> {
                 FetchItem::SaveDate(Some(p.date_time()?))
             }
         }
-        10 if name.eq_ignore_ascii_case(b"X-GM-MSGID") => {
+        10 if kw_eq(name, b"X-GM-MSGID") => {
             p.sp()?;
             FetchItem::GmMsgId(p.number64()?)
         }
-        10 if name.eq_ignore_ascii_case(b"X-GM-THRID") => {
+        10 if kw_eq(name, b"X-GM-THRID") => {
             p.sp()?;
             FetchItem::GmThrId(p.number64()?)
         }
-        11 if name.eq_ignore_ascii_case(b"X-GM-LABELS") => {
+        11 if kw_eq(name, b"X-GM-LABELS") => {
             p.sp()?;
             FetchItem::GmLabels(p.paren_list(true, gm_label)?)
         }
-        12 if name.eq_ignore_ascii_case(b"INTERNALDATE") => {
+        12 if kw_eq(name, b"INTERNALDATE") => {
             p.sp()?;
             FetchItem::InternalDate(p.date_time()?)
         }
-        13 if name.eq_ignore_ascii_case(b"BODYSTRUCTURE") => {
+        13 if kw_eq(name, b"BODYSTRUCTURE") => {
             p.sp()?;
             FetchItem::BodyStructure(body(p)?)
         }
