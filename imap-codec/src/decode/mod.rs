@@ -441,7 +441,7 @@ impl<'a> Parser<'a> {
     /// escapes (then the content must be unescaped). The closing quote and
     /// escapes are found with a vectorised search; the span is then checked for
     /// bytes a quoted string may not hold.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn quoted_span(&mut self) -> PResult<(usize, usize, bool)> {
         self.expect(b'"', "quoted string")?;
         let start = self.pos;
@@ -499,7 +499,12 @@ impl<'a> Parser<'a> {
     }
 
     /// A quoted string as an [`IString`]: inline when short, else zero-copy.
-    #[inline]
+    ///
+    /// This and [`Parser::quoted_span`] are inlined into the few string
+    /// entry points ([`Parser::string`], [`Parser::nstring_into`], …), which
+    /// are not inlined further: a string then costs one call, and the span and
+    /// value are not passed back through two `Result`s.
+    #[inline(always)]
     fn quoted_istring(&mut self) -> PResult<IString> {
         let (start, end, escaped) = self.quoted_span()?;
         if escaped {
@@ -568,6 +573,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `string` (quoted or literal): refuses NUL in a non-binary literal.
+    #[inline(never)]
     pub(crate) fn string(&mut self) -> PResult<IString> {
         match self.peek() {
             Some(b'"') => self.quoted_istring(),
@@ -619,7 +625,7 @@ impl<'a> Parser<'a> {
 
     /// `nstring` written in place (saves moving the value through a `Result`
     /// on the ENVELOPE hot path).
-    #[inline]
+    #[inline(never)]
     pub(crate) fn nstring_into(&mut self, out: &mut NString) -> PResult<()> {
         match self.peek() {
             Some(b'"') => *out = Some(self.quoted_istring()?),
