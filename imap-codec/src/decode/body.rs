@@ -74,7 +74,7 @@ fn envelope_into(p: &mut Parser<'_>, e: &mut Envelope) -> PResult<()> {
 /// `"(" 1*address ")" / nil`, filled into `out` (empty for NIL).
 fn addresses_into(p: &mut Parser<'_>, out: &mut Vec<Address>) -> PResult<()> {
     if !p.eat(b'(') {
-        p.keyword(b"NIL", "address list")?;
+        p.nil("address list")?;
         return Ok(());
     }
     // Most lists hold one or two addresses. (`with_capacity` allocates
@@ -266,7 +266,7 @@ fn body_fields(p: &mut Parser<'_>, f: &mut BodyFields) -> PResult<()> {
 /// A string, or with the `nil_param_value` quirk `NIL` read as an empty string
 /// (Mail.ru's `("boundary" NIL)`).
 fn nil_as_empty(p: &mut Parser<'_>) -> PResult<IString> {
-    if p.cfg.quirks.nil_param_value && p.peek() != Some(b'"') && p.eat_keyword(b"NIL") {
+    if p.cfg.quirks.nil_param_value && p.peek() != Some(b'"') && p.eat_nil() {
         return Ok(IString::default());
     }
     p.string()
@@ -276,7 +276,7 @@ fn nil_as_empty(p: &mut Parser<'_>) -> PResult<IString> {
 /// empty for NIL.
 fn params(p: &mut Parser<'_>) -> PResult<Vec<(IString, IString)>> {
     if p.peek() != Some(b'(') {
-        p.keyword(b"NIL", "body parameters")?;
+        p.nil("body parameters")?;
         return Ok(Vec::new());
     }
     p.expect(b'(', "body parameters")?;
@@ -320,7 +320,7 @@ fn disposition_ext(p: &mut Parser<'_>) -> PResult<DispositionExt> {
         p.expect(b')', ") after disposition")?;
         Some(Disposition { kind, params })
     } else {
-        p.keyword(b"NIL", "body disposition")?;
+        p.nil("body disposition")?;
         None
     };
     let tail = if more(p)? {

@@ -177,6 +177,32 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// [`Parser::eat_keyword`] for `NIL`, the most frequent keyword (a third
+    /// of the ENVELOPE and BODYSTRUCTURE fields). Clearing bit 5 folds case
+    /// exactly for letters, whatever the input byte.
+    #[inline]
+    pub(crate) fn eat_nil(&mut self) -> bool {
+        let found = match self.buf.get(self.pos..self.pos + 3) {
+            Some(&[n, i, l]) => n & 0xdf == b'N' && i & 0xdf == b'I' && l & 0xdf == b'L',
+            _ => false,
+        };
+        if found && !self.buf.get(self.pos + 3).is_some_and(|&b| is_atom_char(b)) {
+            self.pos += 3;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Require `NIL` (see [`Parser::eat_nil`]).
+    pub(crate) fn nil(&mut self, what: &'static str) -> PResult<()> {
+        if self.eat_nil() {
+            Ok(())
+        } else {
+            self.err(what)
+        }
+    }
+
     /// Consume `prefix` if it comes next, case-insensitively (no boundary check).
     pub(crate) fn eat_prefix(&mut self, prefix: &[u8]) -> bool {
         let end = self.pos + prefix.len();
@@ -618,7 +644,7 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(b'"') => Ok(Some(self.quoted_istring()?)),
             Some(b'{') => Ok(Some(self.string()?)),
-            _ if self.eat_keyword(b"NIL") => Ok(None),
+            _ if self.eat_nil() => Ok(None),
             _ => self.err("nstring"),
         }
     }
@@ -630,7 +656,7 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(b'"') => *out = Some(self.quoted_istring()?),
             Some(b'{') => *out = Some(self.string()?),
-            _ if self.eat_keyword(b"NIL") => *out = None,
+            _ if self.eat_nil() => *out = None,
             _ => return self.err("nstring"),
         }
         Ok(())
@@ -642,7 +668,7 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(b'"') => Ok(Some(self.quoted()?)),
             Some(b'{') | Some(b'~') => Ok(Some(self.literal()?.0)),
-            _ if self.eat_keyword(b"NIL") => Ok(None),
+            _ if self.eat_nil() => Ok(None),
             _ => self.err("nstring"),
         }
     }
@@ -980,6 +1006,22 @@ mod tests {
             prop_assert_eq!(p.pos, if expect { word.len() } else { 0 });
         });
         assert!(with(b"nil)", |p| p.eat_keyword(b"NIL")));
+        for (input, nil) in [
+            (&b"NIL"[..], true),
+            (b"nIl ", true),
+            (b"NIL)", true),
+            (b"NILS", false),
+            (b"NI", false),
+            (b"\x0eIL", false),
+            (b"N\x09L", false),
+            (b"\"NIL\"", false),
+        ] {
+            let src = Bytes::copy_from_slice(input);
+            let cfg = DecodeConfig::commands();
+            let mut p = Parser::new(&src, &cfg);
+            assert_eq!(p.eat_nil(), nil, "{input:?}");
+            assert_eq!(p.pos, if nil { 3 } else { 0 });
+        }
         assert!(!with(b"UTF\x18 ", |p| p.eat_keyword(b"UTF8")));
         assert!(!with(b"X\x0dGM-EXT-1", |p| p.eat_keyword(b"X-GM-EXT-1")));
     }
