@@ -67,6 +67,22 @@ pub(crate) fn kw_eq(name: &[u8], word: &[u8]) -> bool {
     name.len() == word.len() && name.iter().zip(word).all(|(&a, &b)| a & 0xdf == b & 0xdf)
 }
 
+/// The bytes of [`Parser::word_span`]: atom characters but `.`, `[` and `<`.
+static WORD_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        // ATOM-CHAR: 7-bit, no CTL, no atom-special.
+        let atom = b > 0x20
+            && b < 0x7f
+            && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']');
+        t[i] = atom && b != b'[' && b != b'<' && b != b'.';
+        i += 1;
+    }
+    t
+};
+
 /// A parse failure inside a framed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PError {
@@ -84,6 +100,12 @@ pub(crate) struct Parser<'a> {
     pub(crate) pos: usize,
     pub(crate) cfg: &'a DecodeConfig,
     depth: usize,
+    /// `cfg.quirks.extra_spaces`, `cfg.quirks.trailing_space` and whether
+    /// quoted strings are 7-bit only, copied here: they are tested at every
+    /// space and string, and a field of the parser is one load closer.
+    extra_spaces: bool,
+    trailing_space: bool,
+    strict8: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -94,6 +116,9 @@ impl<'a> Parser<'a> {
             pos: 0,
             cfg,
             depth: 0,
+            extra_spaces: cfg.quirks.extra_spaces,
+            trailing_space: cfg.quirks.trailing_space,
+            strict8: !(cfg.quirks.eight_bit_quoted || cfg.utf8_mailboxes),
         }
     }
 
@@ -242,7 +267,7 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let n = self.buf[start..]
             .iter()
-            .position(|&b| !is_atom_char(b) || b == b'[' || b == b'<' || b == b'.')
+            .position(|&b| !WORD_CHAR[usize::from(b)])
             .unwrap_or(self.buf.len() - start);
         self.pos += n;
         &self.buf[start..start + n]
@@ -256,7 +281,7 @@ impl<'a> Parser<'a> {
         if !self.eat(b' ') {
             return self.err("SP");
         }
-        if self.cfg.quirks.extra_spaces {
+        if self.extra_spaces {
             while self.eat(b' ') {}
         }
         Ok(())
@@ -272,7 +297,7 @@ impl<'a> Parser<'a> {
     /// trailing space with the `trailing_space` quirk. Nothing is consumed.
     pub(crate) fn at_eol(&self) -> bool {
         let mut p = self.pos;
-        if self.cfg.quirks.trailing_space {
+        if self.trailing_space {
             while self.buf.get(p) == Some(&b' ') {
                 p += 1;
             }
@@ -286,7 +311,7 @@ impl<'a> Parser<'a> {
 
     /// Consume the end of the line; it must also be the end of the message.
     pub(crate) fn eol(&mut self) -> PResult<()> {
-        if self.cfg.quirks.trailing_space {
+        if self.trailing_space {
             while self.eat(b' ') {}
         }
         if self.eat(b'\r') {
@@ -303,7 +328,7 @@ impl<'a> Parser<'a> {
     /// Consume a space before `)` when the `trailing_space` quirk allows it.
     #[inline]
     pub(crate) fn skip_space_before_close(&mut self) {
-        if self.cfg.quirks.trailing_space && self.peek() == Some(b' ') {
+        if self.trailing_space && self.peek() == Some(b' ') {
             let mut p = self.pos;
             while self.buf.get(p) == Some(&b' ') {
                 p += 1;
@@ -471,7 +496,7 @@ impl<'a> Parser<'a> {
     pub(crate) fn quoted_span(&mut self) -> PResult<(usize, usize, bool)> {
         self.expect(b'"', "quoted string")?;
         let start = self.pos;
-        let strict8 = !(self.cfg.quirks.eight_bit_quoted || self.cfg.utf8_mailboxes);
+        let strict8 = self.strict8;
         let mut escaped = false;
         loop {
             self.pos += scan_quoted(&self.buf[self.pos..], strict8);
@@ -988,6 +1013,14 @@ mod tests {
                 .unwrap_or(v.len());
             prop_assert_eq!(scan_quoted(&v, strict8), expect);
         });
+    }
+
+    #[test]
+    fn word_chars() {
+        for b in 0..=255u8 {
+            let want = is_atom_char(b) && !matches!(b, b'[' | b'<' | b'.');
+            assert_eq!(WORD_CHAR[usize::from(b)], want, "{b:#x}");
+        }
     }
 
     #[test]
