@@ -1087,14 +1087,13 @@ fn fetch_items(p: &mut Parser<'_>) -> PResult<imap_proto::FetchItemVec> {
         return Ok(items);
     }
     loop {
-        let item = fetch_item(p)?;
         if items.len() == items.inline_size() {
             // Spilling to the heap: go straight to room for a typical sync
             // FETCH (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE…)
             // instead of growing twice.
             items.reserve(8 - items.len());
         }
-        items.push(item);
+        fetch_item(p, &mut items)?;
         p.check_items(items.len())?;
         p.skip_space_before_close();
         if p.eat(b')') {
@@ -1104,21 +1103,26 @@ fn fetch_items(p: &mut Parser<'_>) -> PResult<imap_proto::FetchItemVec> {
     }
 }
 
-/// One `msg-att` item. An unknown name, or a known name whose value does not
-/// parse, becomes [`FetchItem::Other`] holding the raw value.
-fn fetch_item(p: &mut Parser<'_>) -> PResult<FetchItem> {
+/// One `msg-att` item, pushed onto `items` (the items are pushed where they
+/// are made rather than returned through two `Result`s). An unknown name, or
+/// a known name whose value does not parse, becomes [`FetchItem::Other`]
+/// holding the raw value.
+fn fetch_item(p: &mut Parser<'_>, items: &mut imap_proto::FetchItemVec) -> PResult<()> {
     let start = p.pos;
     let depth = p.depth;
-    let err = match known_fetch_item(p) {
-        Ok(Some(item)) => return Ok(item),
-        Ok(None) => None,
+    let err = match known_fetch_item(p, items) {
+        Ok(true) => return Ok(()),
+        Ok(false) => None,
         Err(e) if recoverable(&e) => Some(e),
         Err(e) => return Err(e),
     };
     p.pos = start;
     p.depth = depth;
     match other_fetch_item(p) {
-        Ok(item) => Ok(item),
+        Ok(item) => {
+            items.push(item);
+            Ok(())
+        }
         Err(e) => Err(err.unwrap_or(e)),
     }
 }
@@ -1132,21 +1136,31 @@ fn other_fetch_item(p: &mut Parser<'_>) -> PResult<FetchItem> {
 }
 
 /// The items with a meaning, dispatched on the name's length and a
-/// case-insensitive comparison; `Ok(None)` for an unknown name.
-fn known_fetch_item(p: &mut Parser<'_>) -> PResult<Option<FetchItem>> {
+/// case-insensitive comparison, pushed onto `items`; `Ok(false)` (nothing
+/// pushed) for an unknown name.
+fn known_fetch_item(p: &mut Parser<'_>, items: &mut imap_proto::FetchItemVec) -> PResult<bool> {
     let name = p.word_span();
     let item = match name.len() {
         3 if kw_eq(name, b"UID") => {
             p.sp()?;
             FetchItem::Uid(Uid(p.nz_number()?))
         }
-        4 if kw_eq(name, b"BODY") => return body_item(p),
+        4 if kw_eq(name, b"BODY") => match body_item(p)? {
+            Some(item) => item,
+            None => return Ok(false),
+        },
         5 if kw_eq(name, b"FLAGS") => {
             p.sp()?;
             FetchItem::Flags(p.flag_list_small()?)
         }
-        6 if kw_eq(name, b"RFC822") => return rfc822_item(p),
-        6 if kw_eq(name, b"BINARY") => return binary_item(p),
+        6 if kw_eq(name, b"RFC822") => match rfc822_item(p)? {
+            Some(item) => item,
+            None => return Ok(false),
+        },
+        6 if kw_eq(name, b"BINARY") => match binary_item(p)? {
+            Some(item) => item,
+            None => return Ok(false),
+        },
         6 if kw_eq(name, b"MODSEQ") => {
             p.sp()?;
             p.expect(b'(', "(")?;
@@ -1202,9 +1216,10 @@ fn known_fetch_item(p: &mut Parser<'_>) -> PResult<Option<FetchItem>> {
             p.sp()?;
             FetchItem::BodyStructure(body(p)?)
         }
-        _ => return Ok(None),
+        _ => return Ok(false),
     };
-    Ok(Some(item))
+    items.push(item);
+    Ok(true)
 }
 
 /// `"<" number ">"`: the origin octet of a partial FETCH response.
