@@ -8,6 +8,7 @@ mod common;
 #[path = "../examples/client/tokio.rs"]
 mod driver;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use imap_client_core::imap_proto::{
 use imap_client_core::{ClientConfig, ClientEvent, ClientState};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
 
@@ -425,4 +427,224 @@ async fn session_reconnects_after_the_server_restarts() {
     );
     // The BYE of the old connection was an error of that connection only.
     client.noop().await.expect("the new connection works");
+}
+
+/// A one-connection scripted server on loopback; returns its port. The script
+/// gets the accepted socket behind a line reader.
+async fn scripted<F, Fut>(script: F) -> u16
+where
+    F: FnOnce(BufReader<TcpStream>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        if let Ok((socket, _)) = listener.accept().await {
+            script(BufReader::new(socket)).await;
+        }
+    });
+    port
+}
+
+/// The next command line from the client, without CRLF ("" at end of stream).
+async fn next_line(s: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    let _ = s.read_line(&mut line).await;
+    line.trim_end().to_owned()
+}
+
+/// Send `bytes` in pieces of `chunk` bytes, flushing each (split responses).
+async fn send_split(s: &mut BufReader<TcpStream>, bytes: &[u8], chunk: usize) {
+    for piece in bytes.chunks(chunk) {
+        s.get_mut().write_all(piece).await.expect("write");
+        s.get_mut().flush().await.expect("flush");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn silence_is_a_timeout_and_breaks_the_connection() {
+    let port = scripted(|mut s| async move {
+        s.get_mut()
+            .write_all(b"* OK ready\r\n")
+            .await
+            .expect("greet");
+        assert_eq!(next_line(&mut s).await, "A0001 NOOP");
+        // Never answer; hold the socket.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let timeouts = Timeouts {
+        response: Duration::from_millis(300),
+        ..short_timeouts()
+    };
+    let mut c = Client::connect_tcp(addr(port), ClientConfig::default(), timeouts)
+        .await
+        .expect("connect");
+    let start = std::time::Instant::now();
+    let err = c.noop().await.expect_err("no answer");
+    let waited = start.elapsed();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    assert!(c.is_broken());
+    assert!(matches!(c.noop().await, Err(Error::Broken)));
+}
+
+#[tokio::test]
+async fn unsolicited_data_is_kept_and_bye_and_eof_are_errors() {
+    let port = scripted(|mut s| async move {
+        s.get_mut().write_all(b"* PREAUTH ready\r\n").await.expect("greet");
+        assert_eq!(next_line(&mut s).await, "A0001 SELECT INBOX");
+        send_split(
+            &mut s,
+            b"* 2 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\nA0001 OK [READ-WRITE] done\r\n",
+            7,
+        )
+        .await;
+        assert_eq!(next_line(&mut s).await, "A0002 NOOP");
+        send_split(
+            &mut s,
+            b"* 3 EXISTS\r\n* 1 FETCH (FLAGS (\\Seen))\r\n* OK [ALERT] maintenance at noon\r\nA0002 OK done\r\n",
+            5,
+        )
+        .await;
+        assert_eq!(next_line(&mut s).await, "A0003 NOOP");
+        s.get_mut()
+            .write_all(b"* BYE shutting down\r\n")
+            .await
+            .expect("bye");
+        // Dropping the socket closes it.
+    })
+    .await;
+    let mut c = Client::connect_tcp(addr(port), ClientConfig::default(), short_timeouts())
+        .await
+        .expect("connect");
+    assert_eq!(c.conn().state(), ClientState::Authenticated);
+    c.select(&Mailbox::inbox()).await.expect("select");
+    assert_eq!(c.conn().mailbox().map(|m| m.exists), Some(2));
+    c.noop().await.expect("noop");
+    let events = c.take_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Unsolicited(Data::Exists(3)))),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Unsolicited(Data::Fetch { .. }))),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ClientEvent::Status {
+                code: Some(Code::Alert),
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert_eq!(c.conn().mailbox().map(|m| m.exists), Some(3));
+    match c.noop().await {
+        Err(Error::Bye { text, .. }) => assert_eq!(text.as_bytes(), b"shutting down"),
+        other => panic!("expected BYE, got {other:?}"),
+    }
+    // The BYE is also among the events kept for the caller.
+    assert!(c
+        .take_events()
+        .iter()
+        .any(|e| matches!(e, ClientEvent::Bye { .. })));
+
+    // End of stream without BYE.
+    let port = scripted(|mut s| async move {
+        s.get_mut()
+            .write_all(b"* OK ready\r\n")
+            .await
+            .expect("greet");
+        assert_eq!(next_line(&mut s).await, "A0001 NOOP");
+    })
+    .await;
+    let mut c = Client::connect_tcp(addr(port), ClientConfig::default(), short_timeouts())
+        .await
+        .expect("connect");
+    assert!(matches!(c.noop().await, Err(Error::Closed)));
+    assert!(c.is_broken());
+
+    // A BYE greeting.
+    let port = scripted(|mut s| async move {
+        s.get_mut()
+            .write_all(b"* BYE too many connections\r\n")
+            .await
+            .expect("greet");
+    })
+    .await;
+    let r = Client::connect_tcp(addr(port), ClientConfig::default(), short_timeouts()).await;
+    assert!(matches!(r, Err(Error::Bye { .. })), "{r:?}");
+}
+
+#[tokio::test]
+async fn idle_is_reissued_by_the_core_timer() {
+    let idles = Arc::new(AtomicU16::new(0));
+    let port = {
+        let idles = Arc::clone(&idles);
+        scripted(|mut s| async move {
+            s.get_mut()
+                .write_all(b"* PREAUTH ready\r\n")
+                .await
+                .expect("greet");
+            let mut tag = String::new();
+            loop {
+                let line = next_line(&mut s).await;
+                if line.is_empty() {
+                    return;
+                }
+                if let Some(t) = line.strip_suffix(" IDLE") {
+                    tag = t.to_owned();
+                    let n = idles.fetch_add(1, Ordering::SeqCst) + 1;
+                    s.get_mut().write_all(b"+ idling\r\n").await.expect("+");
+                    if n == 3 {
+                        s.get_mut()
+                            .write_all(b"* 4 EXISTS\r\n")
+                            .await
+                            .expect("exists");
+                    }
+                } else if line == "DONE" {
+                    let ok = format!("{tag} OK IDLE terminated\r\n");
+                    s.get_mut().write_all(ok.as_bytes()).await.expect("ok");
+                } else if let Some(t) = line.strip_suffix(" NOOP") {
+                    let ok = format!("{t} OK done\r\n");
+                    s.get_mut().write_all(ok.as_bytes()).await.expect("ok");
+                }
+            }
+        })
+        .await
+    };
+    let mut config = ClientConfig::default();
+    config.idle_reissue = Duration::from_millis(200);
+    let mut c = Client::connect_tcp(addr(port), config, short_timeouts())
+        .await
+        .expect("connect");
+    let mut idle = c.idle().await.expect("idle");
+    // The EXISTS comes only with the third IDLE: two re-issues by the timer.
+    let events = idle
+        .wait_timeout(Duration::from_secs(10))
+        .await
+        .expect("wait")
+        .expect("changes");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Unsolicited(Data::Exists(4)))),
+        "{events:?}"
+    );
+    assert_eq!(idles.load(Ordering::SeqCst), 3);
+    let done = idle.done().await.expect("done");
+    assert!(done.is_ok());
+    c.noop().await.expect("noop after IDLE");
+    assert_eq!(idles.load(Ordering::SeqCst), 3);
 }
