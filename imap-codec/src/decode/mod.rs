@@ -885,6 +885,66 @@ impl<'a> Parser<'a> {
 
     /// `date-time`: `"dd-Mon-yyyy hh:mm:ss +zzzz"` (day may be space-padded).
     pub(crate) fn date_time(&mut self) -> PResult<DateTime> {
+        if let Some(dt) = self.date_time_fixed() {
+            return Ok(dt);
+        }
+        self.date_time_general()
+    }
+
+    /// [`Parser::date_time`] for the usual 28-byte form with a two-digit or
+    /// space-padded day (every INTERNALDATE of a sync): the fields sit at
+    /// fixed offsets, so they are read without a cursor. `None` leaves the
+    /// cursor alone for the general parser, which also reports errors.
+    #[inline]
+    fn date_time_fixed(&mut self) -> Option<DateTime> {
+        let b: &[u8; 28] = self.buf.get(self.pos..self.pos + 28)?.try_into().ok()?;
+        let digit = |i: usize| b[i].is_ascii_digit().then(|| u32::from(b[i] - b'0'));
+        let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+        if b[0] != b'"'
+            || b[3] != b'-'
+            || b[7] != b'-'
+            || b[12] != b' '
+            || b[15] != b':'
+            || b[18] != b':'
+            || b[21] != b' '
+            || b[27] != b'"'
+        {
+            return None;
+        }
+        let day = if b[1] == b' ' { digit(2)? } else { two(1)? };
+        // Case folding by setting bit 5 is exact here: only letters become
+        // lower-case letters.
+        let month = match [b[4] | 0x20, b[5] | 0x20, b[6] | 0x20] {
+            [b'j', b'a', b'n'] => 1,
+            [b'f', b'e', b'b'] => 2,
+            [b'm', b'a', b'r'] => 3,
+            [b'a', b'p', b'r'] => 4,
+            [b'm', b'a', b'y'] => 5,
+            [b'j', b'u', b'n'] => 6,
+            [b'j', b'u', b'l'] => 7,
+            [b'a', b'u', b'g'] => 8,
+            [b's', b'e', b'p'] => 9,
+            [b'o', b'c', b't'] => 10,
+            [b'n', b'o', b'v'] => 11,
+            [b'd', b'e', b'c'] => 12,
+            _ => return None,
+        };
+        let year = two(8)? * 100 + two(10)?;
+        let (h, m, sec) = (two(13)?, two(16)?, two(19)?);
+        let sign: i16 = match b[22] {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let zone = sign * (two(23)? as i16 * 60 + two(25)? as i16);
+        let date = Date::new(year as u16, month, day as u8).ok()?;
+        let dt = DateTime::new(date, h as u8, m as u8, sec as u8, zone).ok()?;
+        self.pos += 28;
+        Some(dt)
+    }
+
+    /// [`Parser::date_time`], field by field.
+    fn date_time_general(&mut self) -> PResult<DateTime> {
         self.expect(b'"', "date-time")?;
         let start = self.pos;
         let day = if self.eat(b' ') {
@@ -1013,6 +1073,40 @@ mod tests {
                 .unwrap_or(v.len());
             prop_assert_eq!(scan_quoted(&v, strict8), expect);
         });
+    }
+
+    #[test]
+    fn date_time_fast_path_agrees_with_the_general_parser() {
+        let cases: [&[u8]; 12] = [
+            b"\" 1-Jul-1996 02:44:25 -0700\"",
+            b"\"17-jUL-1996 02:44:25 +0000\"",
+            b"\"31-Dec-9999 23:59:59 +1459\"",
+            b"\"29-Feb-2024 00:00:00 -1200\"",
+            b"\"29-Feb-2023 00:00:00 -1200\"",
+            b"\"32-Jan-2024 00:00:00 +0000\"",
+            b"\"01-Jan-2024 24:00:00 +0000\"",
+            b"\"01-Jan-2024 23:60:00 +0000\"",
+            b"\"01-Jan-2024 23:00:00 +0060\"",
+            b"\"01-Jax-2024 23:00:00 +0000\"",
+            b"\"1-Jan-2024 23:00:00 +0000\" ",
+            b"\"01-Jan-2024 23:00:00 *0000\"",
+        ];
+        for c in cases {
+            let src = Bytes::copy_from_slice(c);
+            let cfg = DecodeConfig::responses();
+            let mut fast = Parser::new(&src, &cfg);
+            let mut general = Parser::new(&src, &cfg);
+            let want = general.date_time_general().ok();
+            match fast.date_time_fixed() {
+                Some(dt) => {
+                    assert_eq!(Some(dt), want, "{c:?}");
+                    assert_eq!(fast.pos, general.pos);
+                }
+                None => assert_eq!(fast.pos, 0),
+            }
+            let mut p = Parser::new(&src, &cfg);
+            assert_eq!(p.date_time().ok(), want, "{c:?}");
+        }
     }
 
     #[test]
