@@ -648,3 +648,33 @@ async fn idle_is_reissued_by_the_core_timer() {
     c.noop().await.expect("noop after IDLE");
     assert_eq!(idles.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn bye_without_close_is_a_bye_error_not_a_hang() {
+    let port = scripted(|mut s| async move {
+        s.get_mut()
+            .write_all(b"* OK ready\r\n")
+            .await
+            .expect("greet");
+        assert_eq!(next_line(&mut s).await, "A0001 NOOP");
+        s.get_mut()
+            .write_all(b"* BYE idle for too long\r\n")
+            .await
+            .expect("bye");
+        // The socket stays open.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let timeouts = Timeouts {
+        response: Duration::from_millis(300),
+        ..short_timeouts()
+    };
+    let mut c = Client::connect_tcp(addr(port), ClientConfig::default(), timeouts)
+        .await
+        .expect("connect");
+    match c.noop().await {
+        Err(Error::Bye { text, .. }) => assert_eq!(text.as_bytes(), b"idle for too long"),
+        other => panic!("expected BYE, got {other:?}"),
+    }
+    assert!(c.is_broken());
+}

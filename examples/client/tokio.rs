@@ -64,6 +64,8 @@ use tokio_rustls::TlsConnector;
 
 pub(crate) use self::backoff::{Backoff, BackoffConfig};
 
+/// How long the server may take to close the connection after `* BYE`.
+const BYE_GRACE: Duration = Duration::from_secs(5);
 /// Size of the socket read buffer.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -370,17 +372,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         if self.d.broken {
             return Err(Error::Broken);
         }
-        let deadline = limited.then(|| Instant::now() + self.d.timeouts.response);
+        // After `* BYE` the server closes the connection (RFC 9051 §7.1.5): only
+        // a LOGOUT's tagged OK may still come, so do not wait long for it.
+        let limit = if self.d.bye.is_some() {
+            self.d.timeouts.response.min(BYE_GRACE)
+        } else {
+            self.d.timeouts.response
+        };
+        let deadline = (limited || self.d.bye.is_some()).then(|| Instant::now() + limit);
         let result = poll_fn(|cx| self.poll_io(cx, deadline)).await;
         result.map_err(|e| self.fail(e))
     }
 
-    /// Mark the connection dead; a clean end of stream after BYE is
-    /// [`Error::Bye`].
+    /// Mark the connection dead. After a BYE, the end of stream (or a reset,
+    /// or a server that does not close) is reported as that [`Error::Bye`].
     fn fail(&mut self, e: Error) -> Error {
         self.d.broken = true;
         match (e, self.d.bye.take()) {
-            (Error::Closed, Some((code, text))) => Error::Bye { code, text },
+            (Error::Closed | Error::Timeout | Error::Io(_), Some((code, text))) => {
+                Error::Bye { code, text }
+            }
             (e, _) => e,
         }
     }
@@ -571,7 +582,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         use tokio::io::AsyncWriteExt;
         let h = self.d.conn.logout();
         let c = self.run(h).await?;
-        let _ = tokio::time::timeout(self.d.timeouts.tls, self.stream.shutdown()).await;
+        let _ = tokio::time::timeout(BYE_GRACE, self.stream.shutdown()).await;
         Ok(c)
     }
 
@@ -949,11 +960,11 @@ impl Session {
             let Some(client) = self.client.as_mut() else {
                 continue;
             };
+            // What to re-select after a failure: what is selected now.
             self.selected = client
                 .conn()
                 .mailbox()
-                .map(|m| (m.name.clone(), m.read_only))
-                .or_else(|| self.selected.take());
+                .map(|m| (m.name.clone(), m.read_only));
             let h = op(client.conn_mut());
             match client.run(h).await {
                 Ok(c) => {
