@@ -678,6 +678,13 @@ impl<'a> Parser<'a> {
     /// on the ENVELOPE hot path).
     #[inline(never)]
     pub(crate) fn nstring_into(&mut self, out: &mut NString) -> PResult<()> {
+        self.nstring_in_place(out)
+    }
+
+    /// [`Parser::nstring_into`], inlined: for a loop that reads several
+    /// nstrings in a row (the four fields of an address).
+    #[inline(always)]
+    pub(crate) fn nstring_in_place(&mut self, out: &mut NString) -> PResult<()> {
         match self.peek() {
             Some(b'"') => *out = Some(self.quoted_istring()?),
             Some(b'{') => *out = Some(self.string()?),
