@@ -201,8 +201,12 @@ if [ "$(id -u)" = 0 ]; then
 fi
 # Let Dovecot index the mailbox once, so the first timed run does not pay for it
 # (the warm-up round would do it too).
-doveadm -c "$DOVECOT_CONF" index -u "$user" INBOX >&2 2>/dev/null \
-    || echo "client-bench: doveadm index failed; the warm-up round indexes instead" >&2
+if doveadm -c "$DOVECOT_CONF" index -u "$user" INBOX >"$work/doveadm.log" 2>&1; then
+    echo "indexed by doveadm" >&2
+else
+    echo "client-bench: doveadm index failed (the warm-up round indexes instead):" >&2
+    cat "$work/doveadm.log" >&2
+fi
 
 log "running both clients against Dovecot on 127.0.0.1:$DOVECOT_PORT ($warmup warm-up round(s), $runs runs each)"
 "$bench_bin" --port "$DOVECOT_PORT" --user "$user" --password pass \
