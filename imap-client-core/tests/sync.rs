@@ -169,20 +169,36 @@ impl Pair {
 
     /// Run `sync` to its end; returns its events, its outcome and the command
     /// lines it wrote (without tags).
-    fn sync(&mut self, mut sync: MailboxSync) -> (Vec<SyncEvent>, SyncOutcome, Vec<String>) {
+    fn sync(&mut self, sync: MailboxSync) -> (Vec<SyncEvent>, SyncOutcome, Vec<String>) {
+        self.sync_with(sync, |_| {})
+    }
+
+    /// [`Pair::sync`], calling `between(n)` after the `n`th completion (for
+    /// changes by another session in the middle of the sync).
+    fn sync_with(
+        &mut self,
+        mut sync: MailboxSync,
+        mut between: impl FnMut(usize),
+    ) -> (Vec<SyncEvent>, SyncOutcome, Vec<String>) {
         self.wire.clear();
         self.events.clear();
         let mut out = Vec::new();
+        let mut step = 0;
         for _ in 0..1000 {
             if sync.is_done() || sync.error().is_some() {
                 break;
             }
             sync.send_next(&mut self.client);
             self.drive();
+            let mut completed = false;
             for e in std::mem::take(&mut self.events) {
-                let _ = sync.handle_event(&e, &self.client);
+                completed |= sync.handle_event(&e, &self.client).unwrap_or(true);
             }
             out.extend(std::iter::from_fn(|| sync.poll_event()));
+            if completed {
+                between(step);
+                step += 1;
+            }
         }
         let lines = String::from_utf8_lossy(&self.wire)
             .split("\r\n")
@@ -692,6 +708,57 @@ fn without_uidplus_and_move_nothing_else_is_expunged() {
     assert_eq!(other.flags().len(), 1);
 }
 
+#[test]
+fn an_expunge_by_another_session_during_the_sync_is_reconciled_by_uid() {
+    let (store, mut p, cache) = synced_inbox(3);
+    let mut other = Pair::logged_in(&store);
+    other.select("INBOX");
+    let journal = vec![LocalChange::Flags {
+        uid: uid(1),
+        add: vec![Flag::Seen],
+        remove: vec![],
+    }];
+    let sync = new_sync(&p, "INBOX", cache, journal.clone());
+    // After the catch-up's UID FETCH, message 3 goes away; our session hears
+    // of it as `* 3 EXPUNGE`, a sequence number it cannot map to a UID.
+    let (events, outcome, lines) = p.sync_with(sync, |step| {
+        if step == 1 {
+            other.store(3, StoreKind::Add, &[Flag::Deleted]);
+            other.run(ClientConnection::expunge);
+        }
+    });
+    assert_eq!(outcome.error, None);
+    assert_eq!(
+        lines,
+        [
+            "SELECT INBOX",
+            "UID FETCH 1:* (UID FLAGS)",
+            "UID STORE 1 +FLAGS.SILENT (\\Seen)",
+            "UID SEARCH RETURN (ALL) ALL",
+        ]
+    );
+    assert_eq!(
+        events[1..],
+        [
+            SyncEvent::LocalApplied {
+                change: journal[0].clone(),
+                outcome: Applied::Flags
+            },
+            SyncEvent::Vanished { uids: vec![uid(3)] },
+            SyncEvent::Done,
+        ]
+    );
+    assert_eq!(
+        outcome
+            .cache
+            .messages
+            .keys()
+            .map(|u| u.get())
+            .collect::<Vec<_>>(),
+        [1, 2]
+    );
+}
+
 // ===== scripted transcripts (RFC 7162 shapes) =====
 
 /// Run `sync` against a scripted server: each step is the exact line the
@@ -982,6 +1049,52 @@ fn qresync_path_select_answers_vanished_earlier_and_changes() {
 }
 
 #[test]
+fn refused_enable_qresync_falls_back_to_condstore() {
+    let mut cache = MailboxCache::new();
+    cache.uid_validity = NonZeroU32::new(9);
+    cache.highest_mod_seq = Some(ms(70));
+    cache.messages.insert(uid(1), cached(&[], Some(60)));
+    cache.messages.insert(uid(2), cached(&[], Some(60)));
+    let (events, outcome) = scripted(
+        "* PREAUTH [CAPABILITY IMAP4rev1 CONDSTORE QRESYNC] hi\r\n",
+        |f| MailboxSync::new(Mailbox::inbox(), cache, vec![], f, SyncOptions::default()),
+        &[
+            ("A0001 ENABLE QRESYNC", "A0001 NO not now\n"),
+            (
+                "A0002 SELECT INBOX (CONDSTORE)",
+                "* 1 EXISTS\n* OK [UIDVALIDITY 9] x\n* OK [HIGHESTMODSEQ 80] x\nA0002 OK done\n",
+            ),
+            (
+                "A0003 UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE 70)",
+                "* 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ (80))\nA0003 OK done\n",
+            ),
+            // Without ESEARCH: a plain UID SEARCH.
+            ("A0004 UID SEARCH ALL", "* SEARCH 1\nA0004 OK done\n"),
+        ],
+    );
+    assert_eq!(
+        events,
+        [
+            SyncEvent::Plan {
+                plan: SyncPlan::CondStore,
+                full: false
+            },
+            SyncEvent::FlagsChanged {
+                uid: uid(1),
+                flags: vec![Flag::Seen]
+            },
+            SyncEvent::Vanished { uids: vec![uid(2)] },
+            SyncEvent::Done,
+        ]
+    );
+    assert_eq!(outcome.cache.highest_mod_seq, Some(ms(80)));
+    assert_eq!(
+        outcome.cache.messages.into_iter().collect::<Vec<_>>(),
+        [(uid(1), cached(&[Flag::Seen], Some(80)))]
+    );
+}
+
+#[test]
 fn qresync_with_changed_uidvalidity_is_a_full_sync() {
     let mut cache = MailboxCache::new();
     cache.uid_validity = NonZeroU32::new(1);
@@ -1166,6 +1279,448 @@ mod props {
                     // Whatever parses must print back to something that parses the same.
                     prop_assert_eq!(MailboxCache::from_text(&back.to_text()).unwrap(), back);
                 }
+            }
+        }
+    }
+}
+
+// ===== against a real Dovecot (QRESYNC and CONDSTORE) =====
+
+mod dovecot {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::time::Duration;
+
+    /// A private Dovecot from scripts/dovecot-loopback.sh, stopped on drop.
+    struct Dovecot {
+        port: u16,
+        dir: PathBuf,
+    }
+
+    fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/dovecot-loopback.sh")
+    }
+
+    impl Dovecot {
+        fn start() -> Option<Self> {
+            let installed = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
+                .iter()
+                .any(|p| Path::new(p).exists())
+                || Command::new("sh")
+                    .args(["-c", "command -v dovecot"])
+                    .output()
+                    .is_ok_and(|o| o.status.success());
+            if !installed {
+                eprintln!("NOTE: dovecot is not installed; skipping the Dovecot sync test");
+                return None;
+            }
+            // The daemon keeps inherited pipes open, so the script's output
+            // goes to files rather than to pipes `output()` would wait on.
+            let tmp =
+                std::env::temp_dir().join(format!("imap-sync-dovecot-{}", std::process::id()));
+            let (out_path, err_path) = (tmp.with_extension("out"), tmp.with_extension("err"));
+            let status = Command::new("bash")
+                .arg(script())
+                .arg("start")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::fs::File::create(&out_path).unwrap())
+                .stderr(std::fs::File::create(&err_path).unwrap())
+                .status()
+                .expect("run dovecot-loopback.sh");
+            let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+            let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+            let _ = std::fs::remove_file(&out_path);
+            let _ = std::fs::remove_file(&err_path);
+            assert!(status.success(), "dovecot-loopback.sh: {stderr}");
+            let field = |name: &str| {
+                stdout
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+                    .to_owned()
+            };
+            let d = Self {
+                port: field("DOVECOT_PORT=").parse().expect("port"),
+                dir: PathBuf::from(field("DOVECOT_DIR=")),
+            };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while TcpStream::connect(("127.0.0.1", d.port)).is_err() {
+                assert!(Instant::now() < deadline, "Dovecot does not listen");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Some(d)
+        }
+    }
+
+    impl Drop for Dovecot {
+        fn drop(&mut self) {
+            let _ = Command::new("bash")
+                .arg(script())
+                .arg("stop")
+                .arg(&self.dir)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+
+    /// A ClientConnection over a blocking loopback socket (`SYNC_DEBUG=1`
+    /// prints the traffic).
+    struct Net {
+        conn: ClientConnection,
+        sock: TcpStream,
+        events: Vec<ClientEvent>,
+    }
+
+    impl Net {
+        fn login(port: u16, user: &str) -> Self {
+            let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            sock.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut n = Self {
+                conn: ClientConnection::default(),
+                sock,
+                events: Vec::new(),
+            };
+            let h = n.conn.login(user, "pass").unwrap();
+            n.wait(h);
+            n
+        }
+
+        /// Write, read and collect events until `h` completes; returns its
+        /// status and data.
+        fn wait(&mut self, h: CommandHandle) -> (StatusKind, Vec<Data>) {
+            loop {
+                while let Some(b) = self.conn.poll_transmit() {
+                    if std::env::var_os("SYNC_DEBUG").is_some() {
+                        eprintln!("C: {}", String::from_utf8_lossy(&b));
+                    }
+                    self.sock.write_all(&b).unwrap();
+                }
+                while let Some(e) = self.conn.poll_event() {
+                    self.events.push(e);
+                }
+                if let Some(i) = self.events.iter().position(
+                    |e| matches!(e, ClientEvent::Completed { handle, .. } if *handle == h),
+                ) {
+                    let ClientEvent::Completed { status, data, .. } = self.events.remove(i) else {
+                        unreachable!()
+                    };
+                    return (status, data);
+                }
+                let mut buf = [0u8; 16384];
+                let n = self.sock.read(&mut buf).expect("read from Dovecot");
+                assert!(n > 0, "Dovecot closed the connection");
+                if std::env::var_os("SYNC_DEBUG").is_some() {
+                    eprintln!("S: {}", String::from_utf8_lossy(&buf[..n]));
+                }
+                self.conn.handle_input(&buf[..n], Instant::now());
+            }
+        }
+
+        fn run(&mut self, cmd: impl FnOnce(&mut ClientConnection) -> CommandHandle) -> Vec<Data> {
+            let h = cmd(&mut self.conn);
+            let (status, data) = self.wait(h);
+            assert_eq!(status, StatusKind::Ok, "{data:?}");
+            data
+        }
+
+        fn sync(&mut self, mut sync: MailboxSync) -> (Vec<SyncEvent>, SyncOutcome, Vec<String>) {
+            let mut out = Vec::new();
+            let mut names = Vec::new();
+            for _ in 0..100 {
+                if sync.is_done() || sync.error().is_some() {
+                    break;
+                }
+                let Some(h) = sync.send_next(&mut self.conn) else {
+                    break;
+                };
+                // The command as the client wrote it, without tag and literal.
+                let mut wire = Vec::new();
+                while let Some(b) = self.conn.poll_transmit() {
+                    wire.extend_from_slice(&b);
+                    self.sock.write_all(&b).unwrap();
+                }
+                let line = String::from_utf8_lossy(&wire)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                names.push(
+                    line.split_once(' ')
+                        .map_or_else(|| line.clone(), |x| x.1.to_owned()),
+                );
+                self.events.clear();
+                self.wait_keep(h);
+                for e in std::mem::take(&mut self.events) {
+                    let _ = sync.handle_event(&e, &self.conn);
+                }
+                out.extend(std::iter::from_fn(|| sync.poll_event()));
+            }
+            (out, sync.finish(), names)
+        }
+
+        /// Like [`Net::wait`], but leaves the completion among the events.
+        fn wait_keep(&mut self, h: CommandHandle) {
+            loop {
+                while let Some(b) = self.conn.poll_transmit() {
+                    if std::env::var_os("SYNC_DEBUG").is_some() {
+                        eprintln!("C: {}", String::from_utf8_lossy(&b));
+                    }
+                    self.sock.write_all(&b).unwrap();
+                }
+                while let Some(e) = self.conn.poll_event() {
+                    self.events.push(e);
+                }
+                if self
+                    .events
+                    .iter()
+                    .any(|e| matches!(e, ClientEvent::Completed { handle, .. } if *handle == h))
+                {
+                    return;
+                }
+                let mut buf = [0u8; 16384];
+                let n = self.sock.read(&mut buf).expect("read from Dovecot");
+                assert!(n > 0, "Dovecot closed the connection");
+                if std::env::var_os("SYNC_DEBUG").is_some() {
+                    eprintln!("S: {}", String::from_utf8_lossy(&buf[..n]));
+                }
+                self.conn.handle_input(&buf[..n], Instant::now());
+            }
+        }
+
+        fn flags(&mut self) -> Vec<(u32, Vec<Flag>)> {
+            self.run(ClientConnection::noop);
+            let data = self.run(|c| {
+                c.uid_fetch(
+                    SequenceSet::all(),
+                    FetchItems::Attributes(vec![FetchAttribute::Uid, FetchAttribute::Flags]),
+                )
+            });
+            let mut v: Vec<(u32, Vec<Flag>)> = data
+                .iter()
+                .filter_map(|d| match d {
+                    Data::Fetch { items, .. } => Some((
+                        items.iter().find_map(|i| match i {
+                            FetchItem::Uid(u) => Some(u.get()),
+                            _ => None,
+                        })?,
+                        items.iter().find_map(|i| match i {
+                            FetchItem::Flags(f) => {
+                                Some(f.iter().filter(|f| **f != Flag::Recent).cloned().collect())
+                            }
+                            _ => None,
+                        })?,
+                    )),
+                    _ => None,
+                })
+                .collect();
+            v.sort_by_key(|x| x.0);
+            v.reverse();
+            v.dedup_by_key(|x| x.0);
+            v.reverse();
+            v
+        }
+    }
+
+    fn has<T: PartialEq>(v: &[T], x: &T) -> bool {
+        v.contains(x)
+    }
+
+    #[test]
+    fn qresync_and_condstore_paths_against_dovecot() {
+        let Some(d) = Dovecot::start() else {
+            return;
+        };
+        let mut other = Net::login(d.port, "syncer");
+        for i in 1..=3 {
+            other.run(|c| c.append(&Mailbox::inbox(), &[], msg(i)).unwrap());
+        }
+        let mut a = Net::login(d.port, "syncer");
+        let features = ServerFeatures::of(&a.conn);
+        assert!(features.qresync && features.condstore && features.uidplus && features.move_cmd);
+
+        // 1. Full sync: ENABLE QRESYNC, SELECT (CONDSTORE), everything with MODSEQ.
+        let sync = MailboxSync::new(
+            Mailbox::inbox(),
+            MailboxCache::new(),
+            vec![],
+            features,
+            SyncOptions::default(),
+        );
+        let (events, first, lines) = a.sync(sync);
+        assert_eq!(first.error, None);
+        assert_eq!(
+            lines[..3],
+            [
+                "ENABLE QRESYNC",
+                "SELECT INBOX (CONDSTORE)",
+                "UID FETCH 1:* (UID FLAGS MODSEQ)"
+            ]
+        );
+        assert_eq!(new_uids(&events), [1, 2, 3]);
+        assert!(first.cache.highest_mod_seq.is_some());
+        assert!(first
+            .cache
+            .messages
+            .values()
+            .all(|m| m.mod_seq.is_some() && m.headers));
+        assert!(a.conn.enabled().contains(&imap_proto::Capability::QResync));
+
+        // 2. Another client flags 1, expunges 2 and adds 4; we replay a flag
+        //    change on 3 and a draft. QRESYNC is already on: no ENABLE.
+        other.run(|c| c.select(&Mailbox::inbox()));
+        other.run(|c| {
+            c.uid_store(
+                SequenceSet::single(uid(1).0),
+                StoreKind::Add,
+                &[Flag::Flagged],
+            )
+        });
+        other.run(|c| {
+            c.uid_store(
+                SequenceSet::single(uid(2).0),
+                StoreKind::Add,
+                &[Flag::Deleted],
+            )
+        });
+        other.run(ClientConnection::expunge);
+        other.run(|c| c.append(&Mailbox::inbox(), &[], msg(4)).unwrap());
+        let draft = Draft {
+            local_id: "draft".into(),
+            message: Bytes::from(msg(5)),
+            flags: vec![Flag::Draft],
+            date: None,
+        };
+        let journal = vec![
+            LocalChange::Flags {
+                uid: uid(3),
+                add: vec![Flag::Seen],
+                remove: vec![],
+            },
+            LocalChange::Append(draft.clone()),
+        ];
+        let sync = MailboxSync::new(
+            Mailbox::inbox(),
+            first.cache.clone(),
+            journal.clone(),
+            ServerFeatures::of(&a.conn),
+            SyncOptions::default(),
+        );
+        let (events, second, lines) = a.sync(sync);
+        assert_eq!(second.error, None);
+        let v = first.cache.uid_validity.unwrap();
+        let m = first.cache.highest_mod_seq.unwrap();
+        assert_eq!(lines[0], format!("SELECT INBOX (QRESYNC ({v} {m} 1:3))"));
+        // Dovecot answers for the known UIDs only (RFC 7162 §3.2.5.2): the
+        // new message is found by the count and fetched above them.
+        assert_eq!(lines[1], "UID FETCH 4:* (UID FLAGS MODSEQ)");
+        assert_eq!(
+            lines[2],
+            "UID FETCH 4 (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])"
+        );
+        assert!(
+            lines[3].starts_with("UID STORE 3 (UNCHANGEDSINCE "),
+            "{lines:?}"
+        );
+        assert!(lines[3].ends_with(" +FLAGS.SILENT (\\Seen)"), "{lines:?}");
+        assert!(
+            lines[4].starts_with("APPEND INBOX (\\Draft) {"),
+            "{lines:?}"
+        );
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert_eq!(
+            events[0],
+            SyncEvent::Plan {
+                plan: SyncPlan::QResync,
+                full: false
+            }
+        );
+        assert!(
+            has(&events, &SyncEvent::Vanished { uids: vec![uid(2)] }),
+            "{events:?}"
+        );
+        assert!(
+            has(
+                &events,
+                &SyncEvent::FlagsChanged {
+                    uid: uid(1),
+                    flags: vec![Flag::Flagged]
+                }
+            ),
+            "{events:?}"
+        );
+        assert_eq!(new_uids(&events), [4]);
+        assert!(has(
+            &events,
+            &SyncEvent::LocalApplied {
+                change: journal[0].clone(),
+                outcome: Applied::Flags
+            }
+        ));
+        assert!(has(
+            &events,
+            &SyncEvent::LocalApplied {
+                change: journal[1].clone(),
+                outcome: Applied::Appended {
+                    local_id: "draft".into(),
+                    uid: Some(uid(5))
+                }
+            }
+        ));
+        assert_eq!(events.last(), Some(&SyncEvent::Done));
+        assert_eq!(events.len(), 7, "{events:?}");
+
+        // The server and the cache agree.
+        let server = other.flags();
+        assert_eq!(server.iter().map(|s| s.0).collect::<Vec<_>>(), [1, 3, 4, 5]);
+        for (u, f) in &server {
+            let c = second.cache.flags(uid(*u)).unwrap();
+            assert!(same(c, f), "{u}: cache {c:?}, server {f:?}");
+        }
+
+        // 3. Nothing changed since: a fresh connection (QRESYNC enabled again)
+        //    and a CONDSTORE-only one both report nothing.
+        for use_qresync in [true, false] {
+            let mut b = Net::login(d.port, "syncer");
+            let mut o = SyncOptions::default();
+            o.use_qresync = use_qresync;
+            let sync = MailboxSync::new(
+                Mailbox::inbox(),
+                second.cache.clone(),
+                vec![],
+                ServerFeatures::of(&b.conn),
+                o,
+            );
+            let (events, third, lines) = b.sync(sync);
+            assert_eq!(third.error, None);
+            let plan = if use_qresync {
+                SyncPlan::QResync
+            } else {
+                SyncPlan::CondStore
+            };
+            assert_eq!(
+                events,
+                [SyncEvent::Plan { plan, full: false }, SyncEvent::Done],
+                "{lines:?}"
+            );
+            // Same messages and flags; the draft's mod-sequence, unknown after
+            // APPEND, is learnt now.
+            let strip = |c: &MailboxCache| {
+                c.messages
+                    .iter()
+                    .map(|(u, m)| (u.get(), m.flags.clone(), m.headers))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(strip(&third.cache), strip(&second.cache));
+            assert_eq!(second.cache.messages[&uid(5)].mod_seq, None);
+            assert!(third.cache.messages[&uid(5)].mod_seq.is_some());
+            if !use_qresync {
+                assert!(lines[0] == "SELECT INBOX (CONDSTORE)", "{lines:?}");
             }
         }
     }

@@ -140,6 +140,8 @@ enum Phase {
 enum CatchUp {
     ChangedSince(ModSeq),
     FetchAll,
+    /// `UID FETCH n:* (UID FLAGS MODSEQ)`: messages above the known UIDs.
+    FetchNew(Uid),
     Search,
 }
 
@@ -197,6 +199,7 @@ enum Step {
     Select,
     ChangedSince,
     FetchAll,
+    FetchNew,
     Search { reconcile: bool },
     Headers(Vec<Uid>),
     Op(Op),
@@ -537,6 +540,11 @@ impl MailboxSync {
                     .collect();
                 self.vanish(&gone);
             }
+            Step::FetchNew => {
+                for d in &data {
+                    self.absorb_data(d, true);
+                }
+            }
             Step::Search { reconcile } => self.on_search(&data, reconcile),
             Step::Headers(uids) => self.on_headers(&uids, &data),
             Step::Op(op) => self.on_op(op, code, &data),
@@ -680,6 +688,19 @@ impl MailboxSync {
                     Step::FetchAll,
                 )
             }
+            CatchUp::FetchNew(from) => (
+                CommandBody::Fetch {
+                    uid: true,
+                    set: SequenceSet::range(SeqBound::Value(from.0), SeqBound::Star),
+                    items: FetchItems::Attributes(vec![
+                        FetchAttribute::Uid,
+                        FetchAttribute::Flags,
+                        FetchAttribute::ModSeq,
+                    ]),
+                    modifiers: Vec::new(),
+                },
+                Step::FetchNew,
+            ),
             CatchUp::Search => (self.search_command(), Step::Search { reconcile: false }),
         }
     }
@@ -727,6 +748,25 @@ impl MailboxSync {
                         }
                         _ => {}
                     }
+                }
+                // With known-uids the server reports changes of those only
+                // (RFC 7162 §3.2.5.2; Dovecot does): new messages show in the
+                // count and are fetched above the highest known UID.
+                let known = self.cache.messages.len() + self.discovered.len();
+                let exists = m.exists as usize;
+                if exists > known {
+                    let top = self
+                        .cache
+                        .messages
+                        .keys()
+                        .chain(self.discovered.keys())
+                        .max()
+                        .map_or(0, |u| u.get());
+                    if let Some(from) = Uid::new(top.saturating_add(1)) {
+                        self.catch_up.push_back(CatchUp::FetchNew(from));
+                    }
+                } else if exists < known {
+                    self.catch_up.push_back(CatchUp::Search);
                 }
             }
             _ if empty_mailbox => {

@@ -16,7 +16,9 @@
 //! - **QRESYNC** when offered (RFC 7162 §3.2): `ENABLE QRESYNC`, then
 //!   `SELECT mailbox (QRESYNC (uidvalidity highestmodseq known-uids))`. The
 //!   server answers with `VANISHED (EARLIER)` for the expunged UIDs and FETCH
-//!   responses for every message changed since, new ones included.
+//!   responses for the messages changed since. Since it may limit those to the
+//!   known UIDs (§3.2.5.2), messages the count shows as missing are fetched
+//!   with `UID FETCH n:* (UID FLAGS MODSEQ)` above the highest known UID.
 //! - **CONDSTORE** otherwise (RFC 7162 §3.1): `SELECT mailbox (CONDSTORE)`,
 //!   `UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE m)` (skipped when HIGHESTMODSEQ
 //!   did not move), and deletions by comparing `UID SEARCH ALL` (`UID SEARCH
