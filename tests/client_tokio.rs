@@ -427,6 +427,15 @@ async fn session_reconnects_after_the_server_restarts() {
     );
     // The BYE of the old connection was an error of that connection only.
     client.noop().await.expect("the new connection works");
+
+    // A NO from a working server is an answer, not a reason to reconnect.
+    let missing = Mailbox::from_utf8("No such folder");
+    let no = session
+        .retry(|c| c.status(&missing, &[StatusAttribute::Messages]))
+        .await
+        .expect("an answer");
+    assert_eq!(no.status, StatusKind::No);
+    assert_eq!(session.reconnects(), 1);
 }
 
 /// A one-connection scripted server on loopback; returns its port. The script
