@@ -37,18 +37,6 @@ static QUOTE_CLASS: [u8; 256] = {
     t
 };
 
-/// Bytes that go into a quoted string as they are (the complement of what
-/// [`plain_quoted_prefix`] stops at).
-static PLAIN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0x0e;
-    while i < 0x80 {
-        t[i] = i != b'"' as usize && i != b'\\' as usize;
-        i += 1;
-    }
-    t
-};
-
 /// The longest string sent quoted; longer ones become literals.
 const MAX_QUOTED: usize = 1024;
 
@@ -94,9 +82,30 @@ fn plain_quoted_prefix(b: &[u8]) -> usize {
             b.len()
         };
     }
-    b.iter()
-        .position(|&c| !PLAIN[c as usize])
-        .unwrap_or(b.len())
+    // Shorter than a word: gather the bytes into one (overlapping reads of
+    // the same bytes OR together harmlessly) and pad it with a plain byte.
+    let n = b.len();
+    let v = match n {
+        0 => return 0,
+        1..=3 => {
+            u64::from(b[0])
+                | u64::from(b[n / 2]) << (8 * (n / 2))
+                | u64::from(b[n - 1]) << (8 * (n - 1))
+        }
+        _ => {
+            let mut lo = [0u8; 4];
+            let mut hi = [0u8; 4];
+            lo.copy_from_slice(&b[..4]);
+            hi.copy_from_slice(&b[n - 4..]);
+            u64::from(u32::from_le_bytes(lo)) | u64::from(u32::from_le_bytes(hi)) << (8 * (n - 4))
+        }
+    };
+    let m = special(v | (LO * u64::from(b'A')) << (8 * n));
+    if m != 0 {
+        (m.trailing_zeros() / 8) as usize
+    } else {
+        n
+    }
 }
 
 /// `dst.copy_from_slice(src)` (the lengths are equal) without a `memcpy` call
