@@ -1095,6 +1095,40 @@ fn refused_enable_qresync_falls_back_to_condstore() {
 }
 
 #[test]
+fn recent_is_never_stored_nor_cached() {
+    // Found by the engine's hostile-server property test: \Recent in a
+    // journal delta went into the cache and would be sent in a STORE.
+    let mut cache = MailboxCache::new();
+    cache.uid_validity = NonZeroU32::new(1);
+    cache.messages.insert(uid(9), cached(&[], None));
+    let journal = vec![LocalChange::Flags {
+        uid: uid(9),
+        add: vec![Flag::Recent, Flag::Seen],
+        remove: vec![],
+    }];
+    let (events, outcome) = scripted(
+        "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n",
+        |f| MailboxSync::new(Mailbox::inbox(), cache, journal, f, SyncOptions::default()),
+        &[
+            (
+                "A0001 SELECT INBOX",
+                "* 1 EXISTS\n* OK [UIDVALIDITY 1] x\nA0001 OK done\n",
+            ),
+            (
+                "A0002 UID FETCH 1:* (UID FLAGS)",
+                "* 1 FETCH (UID 9 FLAGS (\\Recent))\nA0002 OK done\n",
+            ),
+            (
+                "A0003 UID STORE 9 +FLAGS.SILENT (\\Seen)",
+                "A0003 OK done\n",
+            ),
+        ],
+    );
+    assert_eq!(events.last(), Some(&SyncEvent::Done));
+    assert_eq!(outcome.cache.flags(uid(9)), Some(&[Flag::Seen][..]));
+}
+
+#[test]
 fn qresync_with_changed_uidvalidity_is_a_full_sync() {
     let mut cache = MailboxCache::new();
     cache.uid_validity = NonZeroU32::new(1);

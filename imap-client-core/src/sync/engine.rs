@@ -1032,6 +1032,8 @@ impl MailboxSync {
             } else {
                 match change {
                     LocalChange::Flags { add, remove, .. } => {
+                        // \Recent cannot be stored (RFC 3501 §2.3.2).
+                        let (add, remove) = (clean_flags(&add), clean_flags(&remove));
                         let n = net.entry(uid).or_default();
                         for f in add {
                             n.1.retain(|x| *x != f);
@@ -1566,4 +1568,196 @@ fn apply_change(flags: &mut Vec<Flag>, change: &FlagChange) {
 /// A compact UID set; `None` for no UIDs.
 fn uid_set(uids: &[Uid]) -> Option<SequenceSet> {
     SequenceSet::from_numbers(uids.iter().map(|u| u.get()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::journal::Draft;
+    use imap_proto::{ESearchItem, ESearchResponse, SeqNum};
+    use proptest::prelude::*;
+
+    fn set() -> impl Strategy<Value = SequenceSet> {
+        prop_oneof![
+            proptest::collection::vec(1u32..30, 1..5)
+                .prop_map(|v| SequenceSet::from_numbers(v).unwrap_or_else(SequenceSet::all)),
+            Just(SequenceSet::all()),
+            Just(
+                "1:4294967295"
+                    .parse()
+                    .unwrap_or_else(|_| SequenceSet::all())
+            ),
+        ]
+    }
+
+    fn flags() -> impl Strategy<Value = Vec<Flag>> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just(Flag::Seen),
+                Just(Flag::Deleted),
+                Just(Flag::Recent),
+                Just(Flag::keyword("$X"))
+            ],
+            0..3,
+        )
+    }
+
+    fn data() -> impl Strategy<Value = Data> {
+        prop_oneof![
+            (1u32..30, 1u32..30, flags(), proptest::option::of(1u64..100)).prop_map(
+                |(seq, u, f, m)| {
+                    let mut items = imap_proto::FetchItemVec::new();
+                    items.push(FetchItem::Uid(Uid::new(u).unwrap_or(Uid(NonZeroU32::MIN))));
+                    items.push(FetchItem::Flags(f.into_iter().collect()));
+                    if let Some(m) = m.and_then(ModSeq::new) {
+                        items.push(FetchItem::ModSeq(m));
+                    }
+                    Data::Fetch {
+                        seq: SeqNum::new(seq).unwrap_or(SeqNum(NonZeroU32::MIN)),
+                        items,
+                    }
+                }
+            ),
+            (any::<bool>(), set()).prop_map(|(earlier, uids)| Data::Vanished { earlier, uids }),
+            (1u32..30)
+                .prop_map(|n| Data::Expunge(SeqNum::new(n).unwrap_or(SeqNum(NonZeroU32::MIN)))),
+            proptest::collection::vec(1u32..30, 0..6).prop_map(|v| Data::Search {
+                numbers: v.into_iter().filter_map(NonZeroU32::new).collect(),
+                mod_seq: None,
+            }),
+            set().prop_map(|s| Data::ESearch(ESearchResponse {
+                tag: None,
+                uid: true,
+                items: vec![ESearchItem::All(s)],
+            })),
+            Just(Data::Enabled(vec![Capability::QResync])),
+        ]
+    }
+
+    fn code() -> impl Strategy<Value = Option<Code>> {
+        prop_oneof![
+            Just(None),
+            set().prop_map(|s| Some(Code::Modified(s))),
+            (set(), set()).prop_map(|(source, destination)| Some(Code::CopyUid {
+                uid_validity: NonZeroU32::MIN,
+                source,
+                destination,
+            })),
+            set().prop_map(|uids| Some(Code::AppendUid {
+                uid_validity: NonZeroU32::MIN,
+                uids,
+            })),
+        ]
+    }
+
+    /// One server answer: status (mostly OK), code, data, and the mailbox
+    /// state the connection would report.
+    type Answer = (bool, Option<Code>, Vec<Data>, (u32, u32, Option<u64>));
+
+    fn answer() -> impl Strategy<Value = Answer> {
+        (
+            prop::bool::weighted(0.95),
+            code(),
+            proptest::collection::vec(data(), 0..5),
+            (1u32..3, 0u32..30, proptest::option::of(1u64..100)),
+        )
+    }
+
+    fn change() -> impl Strategy<Value = LocalChange> {
+        let uid = (1u32..30).prop_map(|u| Uid::new(u).unwrap_or(Uid(NonZeroU32::MIN)));
+        prop_oneof![
+            (uid.clone(), flags(), flags()).prop_map(|(uid, add, remove)| LocalChange::Flags {
+                uid,
+                add,
+                remove
+            }),
+            uid.clone().prop_map(|uid| LocalChange::Delete { uid }),
+            uid.prop_map(|uid| LocalChange::Move {
+                uid,
+                to: Mailbox::from_utf8("Archive"),
+            }),
+            any::<bool>().prop_map(|nul| LocalChange::Append(Draft {
+                local_id: "d".into(),
+                message: if nul {
+                    bytes::Bytes::from_static(b"a\0b")
+                } else {
+                    bytes::Bytes::from_static(b"Subject: d\r\n\r\nx\r\n")
+                },
+                flags: vec![Flag::Draft],
+                date: None,
+            })),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Whatever the server answers, the engine neither panics nor loops;
+        /// after success every journal entry was applied or dropped exactly
+        /// once, after failure the original cache comes back.
+        #[test]
+        fn hostile_server_never_panics_and_accounts_for_every_entry(
+            cached in proptest::collection::btree_map(1u32..30, (flags(), proptest::option::of(1u64..100)), 0..10),
+            cache_modseq in proptest::option::of(1u64..100),
+            journal in proptest::collection::vec(change(), 0..6),
+            caps in proptest::collection::vec(any::<bool>(), 6),
+            answers in proptest::collection::vec(answer(), 1..40),
+        ) {
+            let mut cache = MailboxCache::new();
+            cache.uid_validity = Some(NonZeroU32::MIN);
+            cache.highest_mod_seq = cache_modseq.and_then(ModSeq::new);
+            for (u, (f, m)) in cached {
+                if let Some(u) = Uid::new(u) {
+                    cache.messages.insert(u, CachedMessage { flags: clean_flags(&f), mod_seq: m.and_then(ModSeq::new), headers: true });
+                }
+            }
+            let features = ServerFeatures {
+                condstore: caps[0],
+                qresync: caps[1],
+                qresync_enabled: caps[2],
+                uidplus: caps[3],
+                move_cmd: caps[4],
+                esearch: caps[5],
+            };
+            let n = journal.len();
+            let mut sync = MailboxSync::new(Mailbox::inbox(), cache.clone(), journal, features, SyncOptions::default());
+            let mut events = Vec::new();
+            let mut steps = 0;
+            while let Some(_cmd) = sync.poll_command() {
+                steps += 1;
+                prop_assert!(steps < 500, "the sync does not end");
+                let (ok, code, data, (v, exists, hms)) = answers[steps % answers.len()].clone();
+                let mut m = MailboxState::new(Mailbox::inbox(), false);
+                m.uid_validity = NonZeroU32::new(v);
+                m.exists = exists;
+                m.highest_mod_seq = hms.and_then(ModSeq::new);
+                let status = if ok { StatusKind::Ok } else { StatusKind::No };
+                if let Some(Code::CopyUid { .. }) = &code {
+                    sync.handle_untagged_code(code.as_ref().unwrap_or(&Code::Alert));
+                }
+                for d in &data {
+                    sync.handle_unsolicited(d);
+                }
+                let _ = sync.handle_completion(status, code, data, Some(&m));
+                events.extend(std::iter::from_fn(|| sync.poll_event()));
+            }
+            let done = sync.is_done();
+            let outcome = sync.finish();
+            if done {
+                prop_assert_eq!(outcome.error, None);
+                prop_assert!(outcome.journal.is_empty());
+                let accounted = events.iter().filter(|e| match e {
+                    SyncEvent::LocalApplied { .. } => true,
+                    SyncEvent::Conflict { kind, .. } => kind.dropped(),
+                    _ => false,
+                }).count();
+                prop_assert_eq!(accounted, n, "{:?}", events);
+                prop_assert_eq!(events.last(), Some(&SyncEvent::Done));
+                prop_assert!(outcome.cache.messages.values().all(|m| !m.flags.contains(&Flag::Recent)));
+            } else {
+                prop_assert!(outcome.error.is_some());
+                prop_assert_eq!(outcome.cache, cache);
+                prop_assert!(outcome.journal.len() <= n);
+            }
+        }
+    }
 }
