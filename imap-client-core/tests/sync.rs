@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use imap_client_core::sync::{
-    body_fetch, fetched_body, Applied, CachedMessage, ConflictKind, Draft, LocalChange,
-    MailboxCache, MailboxSync, ServerFeatures, SyncError, SyncEvent, SyncOptions, SyncOutcome,
-    SyncPlan,
+    body_fetch, fetched_body, journal_from_text, journal_to_text, Applied, CachedMessage,
+    ConflictKind, Draft, LocalChange, MailboxCache, MailboxSync, ServerFeatures, SyncError,
+    SyncEvent, SyncOptions, SyncOutcome, SyncPlan,
 };
 use imap_client_core::{ClientConfig, ClientConnection, ClientEvent, CommandHandle};
 use imap_proto::{
@@ -1240,6 +1240,56 @@ fn cache_text_form_is_stable_and_strict() {
     assert_eq!(e.line, 3);
 }
 
+#[test]
+fn journal_text_form_is_stable_and_strict() {
+    let date =
+        imap_proto::DateTime::new(imap_proto::Date::new(1996, 7, 17).unwrap(), 2, 44, 25, -420)
+            .unwrap();
+    let journal = vec![
+        LocalChange::Flags {
+            uid: uid(7),
+            add: vec![Flag::Seen],
+            remove: vec![Flag::keyword("$Junk")],
+        },
+        LocalChange::Delete { uid: uid(8) },
+        LocalChange::Move {
+            uid: uid(9),
+            to: Mailbox::from_utf8("Archive"),
+        },
+        LocalChange::Append(Draft {
+            local_id: "draft".into(),
+            message: Bytes::from_static(b"Subject: hi\r\n\r\nhi\r\n"),
+            flags: vec![Flag::Draft],
+            date: Some(date),
+        }),
+    ];
+    let text = "imap-sync-journal 1\nflags 7 +\\Seen -$Junk\ndelete 8\nmove 9 =41726368697665\n\
+                append =6472616674 1996-07-17T02:44:25-0700 =U3ViamVjdDogaGkNCg0KaGkNCg== \\Draft\n";
+    assert_eq!(journal_to_text(&journal), text);
+    assert_eq!(journal_from_text(text).unwrap(), journal);
+    assert_eq!(journal_from_text("imap-sync-journal 1\n").unwrap(), []);
+    for bad in [
+        "",
+        "imap-sync-journal 2\n",
+        "imap-sync-journal 1\ndelete 1",
+        "imap-sync-journal 1\ndelete 0\n",
+        "imap-sync-journal 1\ndelete 1 2\n",
+        "imap-sync-journal 1\nflags 1 \\Seen\n",
+        "imap-sync-journal 1\nflags 1 +a(b\n",
+        "imap-sync-journal 1\nmove 1 Archive\n",
+        "imap-sync-journal 1\nmove 1 =4\n",
+        "imap-sync-journal 1\nmove 1 =zz\n",
+        "imap-sync-journal 1\nappend =64 - =!!\n",
+        "imap-sync-journal 1\nappend =64 1996-02-30T02:44:25-0700 =\n",
+        "imap-sync-journal 1\nappend =64 1996-07-17T02:44:25-0760 =\n",
+        "imap-sync-journal 1\nappend =ff - =\n",
+        "imap-sync-journal 1\nappend =64\n",
+        "imap-sync-journal 1\nundo 1\n",
+    ] {
+        assert!(journal_from_text(bad).is_err(), "{bad:?} accepted");
+    }
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;
@@ -1292,7 +1342,61 @@ mod props {
             })
     }
 
+    fn change() -> impl Strategy<Value = LocalChange> {
+        let uid = (1u32..).prop_map(uid);
+        let date = (
+            1970u16..2100,
+            1u8..=12,
+            1u8..=28,
+            0u8..24,
+            0u8..60,
+            0u8..60,
+            -900i16..900,
+        )
+            .prop_map(|(y, mo, d, h, mi, s, z)| {
+                imap_proto::DateTime::new(imap_proto::Date::new(y, mo, d).unwrap(), h, mi, s, z)
+                    .unwrap()
+            });
+        prop_oneof![
+            (
+                uid.clone(),
+                proptest::collection::vec(flag(), 0..3),
+                proptest::collection::vec(flag(), 0..3)
+            )
+                .prop_map(|(uid, add, remove)| LocalChange::Flags { uid, add, remove }),
+            uid.clone().prop_map(|uid| LocalChange::Delete { uid }),
+            (uid, ".{1,12}").prop_map(|(uid, name)| LocalChange::Move {
+                uid,
+                to: Mailbox::from_utf8(&name),
+            }),
+            (
+                ".{0,8}",
+                proptest::collection::vec(any::<u8>(), 0..64),
+                proptest::collection::vec(flag(), 0..3),
+                proptest::option::of(date)
+            )
+                .prop_map(|(local_id, message, flags, date)| {
+                    LocalChange::Append(Draft {
+                        local_id,
+                        message: Bytes::from(message),
+                        flags,
+                        date,
+                    })
+                }),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn journal_round_trip(j in proptest::collection::vec(change(), 0..6)) {
+            prop_assert_eq!(journal_from_text(&journal_to_text(&j)).unwrap(), j);
+        }
+
+        #[test]
+        fn journal_garbage_never_panics(s in "(imap-sync-journal 1\n)?[ -~\n]{0,80}") {
+            let _ = journal_from_text(&s);
+        }
+
         #[test]
         fn text_round_trip(c in cache()) {
             prop_assert_eq!(MailboxCache::from_text(&c.to_text()).unwrap(), c);

@@ -58,7 +58,8 @@ pub struct MailboxCache {
     pub messages: BTreeMap<Uid, CachedMessage>,
 }
 
-/// Why [`MailboxCache::from_text`] refused its input.
+/// Why [`MailboxCache::from_text`] or [`crate::sync::journal_from_text`]
+/// refused its input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad cache text at line {line}: {reason}")]
 pub struct CacheParseError {

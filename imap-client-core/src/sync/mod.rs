@@ -3,7 +3,7 @@
 //! A program keeps a [`MailboxCache`] per mailbox (UIDVALIDITY, HIGHESTMODSEQ,
 //! UIDNEXT, and each known UID's flags and mod-sequence; stored with
 //! [`MailboxCache::to_text`]) and a journal of [`LocalChange`]s made while
-//! offline. [`MailboxSync`] turns both into commands for a
+//! offline (stored with [`journal_to_text`]). [`MailboxSync`] turns both into commands for a
 //! [`ClientConnection`](crate::ClientConnection), one at a time, applies the
 //! answers and reports [`SyncEvent`]s; [`MailboxSync::finish`] hands back the
 //! new cache. It does no I/O and reads no clock.
@@ -131,7 +131,7 @@ pub use crate::sync::engine::{
     default_header_items, MailboxSync, ServerFeatures, SyncOptions, SyncOutcome,
 };
 pub use crate::sync::event::{Applied, ConflictKind, NewMessage, SyncError, SyncEvent, SyncPlan};
-pub use crate::sync::journal::{Draft, LocalChange};
+pub use crate::sync::journal::{journal_from_text, journal_to_text, Draft, LocalChange};
 
 /// The command fetching a whole message on demand: `UID FETCH uid (UID
 /// BODY.PEEK[])` (`.PEEK` leaves `\Seen` alone, RFC 9051 §6.4.5).
