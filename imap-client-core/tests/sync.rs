@@ -1129,6 +1129,56 @@ fn recent_is_never_stored_nor_cached() {
 }
 
 #[test]
+fn read_only_mailbox_drops_uid_changes_but_appends_drafts() {
+    let mut cache = MailboxCache::new();
+    cache.uid_validity = NonZeroU32::new(4);
+    cache.messages.insert(uid(1), cached(&[], None));
+    let draft = Draft {
+        local_id: "x".into(),
+        message: Bytes::from_static(b"Subject: x\r\n\r\nx\r\n"),
+        flags: vec![],
+        date: None,
+    };
+    let journal = vec![
+        LocalChange::Delete { uid: uid(1) },
+        LocalChange::Append(draft),
+    ];
+    let j2 = journal.clone();
+    let (events, outcome) = scripted(
+        "* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS] hi\r\n",
+        |f| MailboxSync::new(Mailbox::inbox(), cache, j2, f, SyncOptions::default()),
+        &[
+            (
+                "A0001 SELECT INBOX",
+                "* 1 EXISTS\n* OK [UIDVALIDITY 4] x\nA0001 OK [READ-ONLY] shared\n",
+            ),
+            (
+                "A0002 UID FETCH 1:* (UID FLAGS)",
+                "* 1 FETCH (UID 1 FLAGS ())\nA0002 OK done\n",
+            ),
+            (
+                "A0003 APPEND INBOX {17+}\r\nSubject: x\r\n\r\nx\r\n",
+                "A0003 OK [APPENDUID 4 2] done\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        events[1],
+        SyncEvent::Conflict {
+            change: journal[0].clone(),
+            kind: ConflictKind::ReadOnly
+        }
+    );
+    assert!(matches!(
+        &events[2],
+        SyncEvent::LocalApplied { outcome: Applied::Appended { uid: Some(u), .. }, .. } if *u == uid(2)
+    ));
+    assert_eq!(events[3], SyncEvent::Done);
+    assert_eq!(outcome.journal, []);
+    assert_eq!(outcome.cache.messages.len(), 2);
+}
+
+#[test]
 fn qresync_with_changed_uidvalidity_is_a_full_sync() {
     let mut cache = MailboxCache::new();
     cache.uid_validity = NonZeroU32::new(1);

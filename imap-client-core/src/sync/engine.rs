@@ -250,6 +250,8 @@ pub struct MailboxSync {
     sent_qresync: bool,
     nomodseq: bool,
     validity_changed: bool,
+    /// SELECT answered `[READ-ONLY]`.
+    read_only: bool,
     select_modseq: Option<ModSeq>,
     select_uid_next: Option<Uid>,
     catch_up: VecDeque<CatchUp>,
@@ -302,6 +304,7 @@ impl MailboxSync {
             sent_qresync: false,
             nomodseq: false,
             validity_changed: false,
+            read_only: false,
             select_modseq: None,
             select_uid_next: None,
             catch_up: VecDeque::new(),
@@ -724,6 +727,7 @@ impl MailboxSync {
         }
         self.cache.uid_validity = Some(new);
         self.select_uid_next = m.uid_next;
+        self.read_only = m.read_only;
         self.select_modseq = if self.nomodseq {
             None
         } else {
@@ -1025,6 +1029,8 @@ impl MailboxSync {
             };
             if self.validity_changed {
                 self.drop_entry(i, ConflictKind::UidValidityChanged);
+            } else if self.read_only {
+                self.drop_entry(i, ConflictKind::ReadOnly);
             } else if gone.contains(&uid) {
                 self.drop_entry(i, ConflictKind::Superseded);
             } else if !self.cache.messages.contains_key(&uid) {

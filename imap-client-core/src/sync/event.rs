@@ -85,6 +85,9 @@ pub enum ConflictKind {
     UidValidityChanged,
     /// Dropped: an earlier journal entry already deleted or moved the message.
     Superseded,
+    /// Dropped: the server opened the mailbox `[READ-ONLY]` (RFC 9051
+    /// §7.1), so its messages cannot be changed.
+    ReadOnly,
     /// Dropped: the draft cannot be sent (a NUL byte in a non-binary APPEND).
     InvalidDraft,
     /// Applied, local wins: the server changed these flags while offline in
@@ -105,7 +108,11 @@ impl ConflictKind {
     pub fn dropped(&self) -> bool {
         matches!(
             self,
-            Self::Vanished | Self::UidValidityChanged | Self::Superseded | Self::InvalidDraft
+            Self::Vanished
+                | Self::UidValidityChanged
+                | Self::Superseded
+                | Self::ReadOnly
+                | Self::InvalidDraft
         )
     }
 }

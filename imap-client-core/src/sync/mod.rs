@@ -50,6 +50,8 @@
 //!    offline is dropped ([`ConflictKind::Vanished`]). The server's delete wins.
 //! 3. **After a local delete or move**: later entries for the same UID are
 //!    dropped ([`ConflictKind::Superseded`]).
+//!    In a mailbox the server opens `[READ-ONLY]`, entries naming a UID are
+//!    dropped ([`ConflictKind::ReadOnly`]) rather than failing every sync.
 //! 4. **Flags** are deltas: a UID's entries fold into one net delta (later
 //!    entries win per flag); only the part the server does not already have is
 //!    sent, as `UID STORE uids +FLAGS.SILENT (…)` / `-FLAGS.SILENT (…)`, grouped
