@@ -1804,7 +1804,7 @@ mod dovecot {
         let v = first.cache.uid_validity.unwrap();
         let m = first.cache.highest_mod_seq.unwrap();
         assert_eq!(lines[0], format!("SELECT INBOX (QRESYNC ({v} {m} 1:3))"));
-        // Dovecot answers for the known UIDs only (RFC 7162 §3.2.5.2): the
+        // Dovecot answers for the known UIDs only (RFC 7162 §3.2.5): the
         // new message is found by the count and fetched above them.
         assert_eq!(lines[1], "UID FETCH 4:* (UID FLAGS MODSEQ)");
         assert_eq!(

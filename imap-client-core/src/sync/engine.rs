@@ -519,7 +519,8 @@ impl MailboxSync {
                 for d in &data {
                     self.absorb_data(d, true);
                 }
-                // RFC 4549 §6.1: expunges are found by comparing UIDs, unless
+                // CONDSTORE does not report expunges: they are found by comparing
+                // UIDs (RFC 7162 §3.1 has no VANISHED without QRESYNC), unless
                 // the message count proves nothing left.
                 let expected = self.cache.messages.len() + self.discovered.len();
                 let exists = mailbox.map(|m| m.exists as usize);
@@ -754,7 +755,7 @@ impl MailboxSync {
                     }
                 }
                 // With known-uids the server reports changes of those only
-                // (RFC 7162 §3.2.5.2; Dovecot does): new messages show in the
+                // (RFC 7162 §3.2.5; Dovecot does): new messages show in the
                 // count and are fetched above the highest known UID.
                 let known = self.cache.messages.len() + self.discovered.len();
                 let exists = m.exists as usize;

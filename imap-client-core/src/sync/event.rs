@@ -7,7 +7,7 @@ use imap_proto::{Code, DateTime, FetchItem, Flag, ModSeq, StatusKind, Uid};
 
 use crate::sync::journal::LocalChange;
 
-/// How the catch-up runs (RFC 7162 §3.1, §3.2, RFC 4549 §4).
+/// How the catch-up runs (RFC 7162 §3.1, §3.2; RFC 4549 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SyncPlan {
@@ -15,9 +15,9 @@ pub enum SyncPlan {
     /// changes and `VANISHED (EARLIER)` in answer to SELECT (RFC 7162 §3.2.5).
     QResync,
     /// `SELECT … (CONDSTORE)`, `UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE m)`
-    /// and a `UID SEARCH` for deletions (RFC 7162 §3.1, RFC 4549 §6.1).
+    /// and a `UID SEARCH` for deletions (RFC 7162 §3.1.4).
     CondStore,
-    /// `UID FETCH 1:* (UID FLAGS)` compared with the cache (RFC 4549 §4.3).
+    /// `UID FETCH 1:* (UID FLAGS)` compared with the cache (RFC 4549 §4).
     Plain,
 }
 

@@ -10,14 +10,19 @@
 //!
 //! # The plan
 //!
-//! RFC 4549 §4: discover new messages, changes to old ones, and deletions,
-//! then replay the offline changes.
+//! RFC 4549 §3: check UIDVALIDITY, discover new messages, changes to old
+//! ones and deletions, and replay the offline changes. Unlike RFC 4549,
+//! which uploads local changes first (§4.2), this engine catches up first and
+//! replays afterwards, so it knows the server's state when it applies the
+//! conflict rules below (a change to a message expunged meanwhile is reported
+//! and dropped rather than failing, a flag the server changed meanwhile is
+//! named).
 //!
 //! - **QRESYNC** when offered (RFC 7162 §3.2): `ENABLE QRESYNC`, then
 //!   `SELECT mailbox (QRESYNC (uidvalidity highestmodseq known-uids))`. The
 //!   server answers with `VANISHED (EARLIER)` for the expunged UIDs and FETCH
 //!   responses for the messages changed since. Since it may limit those to the
-//!   known UIDs (§3.2.5.2), messages the count shows as missing are fetched
+//!   known UIDs (§3.2.5), messages the count shows as missing are fetched
 //!   with `UID FETCH n:* (UID FLAGS MODSEQ)` above the highest known UID.
 //! - **CONDSTORE** otherwise (RFC 7162 §3.1): `SELECT mailbox (CONDSTORE)`,
 //!   `UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE m)` (skipped when HIGHESTMODSEQ
