@@ -95,7 +95,6 @@ impl Backoff {
     pub(crate) fn attempts(&self) -> u32 {
         self.attempts
     }
-
 }
 
 #[cfg(test)]

@@ -1,0 +1,877 @@
+//! Black-box tests of `examples/imap-client.rs` against the example server
+//! (plain text, STARTTLS, implicit TLS) and against a private Dovecot
+//! (skipped when `dovecot` is not installed): every subcommand, the exit
+//! codes, `IMAP_PASSWORD`, `watch` with IDLE, and reconnect with backoff
+//! through a loopback proxy that drops connections or follows a restarted
+//! server.
+//!
+//! The client's own modules (backoff schedule, command-line parser) are
+//! compiled in here too, so their unit tests run with this file.
+
+mod common;
+
+#[path = "../examples/client/backoff.rs"]
+mod backoff;
+#[path = "../examples/client/blocking.rs"]
+mod blocking;
+#[allow(dead_code)]
+#[path = "../examples/client/cli.rs"]
+mod cli;
+#[allow(dead_code)]
+#[path = "../examples/client/tls.rs"]
+mod tls;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{example_binary, run_with_timeout, tagged, Client, Server, TempDir};
+
+/// How long one client run may take.
+const RUN_LIMIT: Duration = Duration::from_secs(30);
+
+/// A message with an RFC 2047 subject and an 8-bit body byte (0xE9), to see
+/// that `fetch` decodes and `read` returns the bytes untouched.
+const MSG_ALICE: &[u8] = b"From: Alice Liddell <alice@example.org>\r\n\
+To: bob@example.org\r\n\
+Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= from Wonderland\r\n\
+Date: Fri, 01 Mar 2024 10:00:00 +0100\r\n\
+\r\n\
+Caf\xe9 at five.\r\n.\r\nEnd.\r\n";
+const MSG_BOB: &[u8] = b"From: bob@example.org\r\n\
+Subject: Meeting\tnotes\r\n\
+Date: Sat, 02 Mar 2024 09:30:00 +0000\r\n\
+\r\n\
+Agenda.\r\n";
+const MSG_ALICE2: &[u8] = b"From: Alice Liddell <alice@example.org>\r\n\
+Subject: Second\r\n\
+Date: Sun, 03 Mar 2024 08:00:00 -0500\r\n\
+\r\n\
+Again.\r\n";
+
+/// Run `imap-client` with `args`; `IMAP_PASSWORD` is set to `env_password`
+/// or removed.
+fn imap_client(args: &[&str], env_password: Option<&str>) -> Output {
+    let mut cmd = Command::new(example_binary("imap-client"));
+    cmd.args(args);
+    match env_password {
+        Some(pw) => cmd.env("IMAP_PASSWORD", pw),
+        None => cmd.env_remove("IMAP_PASSWORD"),
+    };
+    run_with_timeout(&mut cmd, RUN_LIMIT)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Run and expect exit 0; stdout.
+fn ok(args: &[&str]) -> String {
+    let out = imap_client(args, None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?} failed: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Run and expect exit status `code`; stderr.
+fn fails(args: &[&str], code: i32) -> String {
+    let out = imap_client(args, None);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}: stdout {} stderr {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let err = text(&out.stderr);
+    assert!(!err.trim().is_empty(), "{args:?}: no message on stderr");
+    err
+}
+
+/// UIDs printed one per line.
+fn uids(stdout: &str) -> Vec<u32> {
+    stdout
+        .lines()
+        .map(|l| l.parse().unwrap_or_else(|_| panic!("not a UID: {l:?}")))
+        .collect()
+}
+
+/// Connection flags plus `rest`.
+fn with<'a>(conn: &'a [String], rest: &[&'a str]) -> Vec<&'a str> {
+    conn.iter()
+        .map(String::as_str)
+        .chain(rest.iter().copied())
+        .collect()
+}
+
+/// APPEND `msg` to `mailbox` over a raw connection (synchronising literal,
+/// no flags); the new UID from `[APPENDUID]` when the server sends it.
+fn append(port: u16, user: &str, password: &str, mailbox: &str, msg: &[u8]) {
+    let mut c = Client::connect(port);
+    let login = c.command(&format!("LOGIN {user} {password}"));
+    assert!(tagged(&login).contains("OK"), "{login:?}");
+    c.send(format!("ap APPEND {mailbox} {{{}}}\r\n", msg.len()).as_bytes());
+    let cont = c.line();
+    assert!(cont.starts_with('+'), "no continuation: {cont:?}");
+    c.send(msg);
+    c.send(b"\r\n");
+    let done = c.until_tagged("ap");
+    assert!(tagged(&done).contains("OK"), "APPEND failed: {done:?}");
+    c.command("LOGOUT");
+}
+
+/// A raw command on a fresh connection, after LOGIN and SELECT `mailbox`.
+fn raw_command(port: u16, user: &str, password: &str, mailbox: &str, command: &str) -> Vec<String> {
+    let mut c = Client::connect(port);
+    assert!(tagged(&c.command(&format!("LOGIN {user} {password}"))).contains("OK"));
+    assert!(tagged(&c.command(&format!("SELECT {mailbox}"))).contains("OK"));
+    let lines = c.command(command);
+    c.command("LOGOUT");
+    lines
+}
+
+#[test]
+fn help_and_usage_errors() {
+    let help = imap_client(&["--help"], None);
+    assert_eq!(help.status.code(), Some(0));
+    let usage = text(&help.stdout);
+    for needle in [
+        "--server",
+        "--user",
+        "--password",
+        "IMAP_PASSWORD",
+        "--tls",
+        "--starttls",
+        "--ca",
+        "--insecure",
+        "list",
+        "fetch MAILBOX",
+        "read MAILBOX UID",
+        "search MAILBOX",
+        "flag MAILBOX UID",
+        "move MAILBOX UID DEST",
+        "watch MAILBOX",
+    ] {
+        assert!(usage.contains(needle), "{needle} not in --help");
+    }
+    // `--help` wins wherever it is, even with other errors.
+    assert_eq!(
+        imap_client(&["list", "--bogus", "-h"], None).status.code(),
+        Some(0)
+    );
+
+    let conn = ["--server", "127.0.0.1:9", "--user", "u", "--password", "p"];
+    for extra in [
+        &["--bogus", "list"][..],
+        &[],
+        &["frobnicate"],
+        &["list", "extra"],
+        &["fetch"],
+        &["read", "INBOX"],
+        &["read", "INBOX", "x"],
+        &["read", "INBOX", "0"],
+        &["search", "INBOX"],
+        &["search", "INBOX", "FROM"],
+        &["search", "INBOX", "NOSUCHKEY"],
+        &["flag", "INBOX", "1"],
+        &["flag", "INBOX", "1", "Seen"],
+        &["flag", "INBOX", "1", "+\\Recent"],
+        &["move", "INBOX", "1"],
+        &["watch"],
+        &["list", "--tls", "--starttls"],
+        &["list", "--ca", "x.pem", "--insecure"],
+        &["list", "--timeout", "soon"],
+        &["list", "--tls=yes"],
+    ] {
+        let args: Vec<&str> = conn.iter().chain(extra).copied().collect();
+        let err = fails(&args, 2);
+        assert!(err.contains("--help"), "{extra:?}: {err}");
+    }
+    // Missing connection flags, and no password anywhere.
+    fails(&["--user", "u", "--password", "p", "list"], 2);
+    fails(&["--server", "127.0.0.1:9", "--password", "p", "list"], 2);
+    fails(&["--server", "127.0.0.1:9", "--user", "u", "list"], 2);
+    fails(
+        &[
+            "--server",
+            "127.0.0.1:9",
+            "--user",
+            "u",
+            "list",
+            "--password",
+        ],
+        2,
+    );
+    // A server that is not there is a connection error, not a usage error.
+    let err = fails(
+        &conn.iter().chain(&["list"]).copied().collect::<Vec<_>>(),
+        1,
+    );
+    assert!(err.contains("127.0.0.1:9"), "{err}");
+}
+
+/// Every subcommand against our server, in plain text; the same sequence
+/// runs against Dovecot in [`against_dovecot`].
+fn every_subcommand(port: u16, user: &str, password: &str, archive: &str) {
+    append(port, user, password, "INBOX", MSG_ALICE);
+    append(port, user, password, "INBOX", MSG_BOB);
+    append(port, user, password, "INBOX", MSG_ALICE2);
+    let server = format!("127.0.0.1:{port}");
+    let conn: Vec<String> = ["--server", &server, "--user", user, "--password", password]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+
+    // list: decoded names, one per line.
+    let names = ok(&with(&conn, &["list"]));
+    let names: Vec<&str> = names.lines().collect();
+    assert!(names.contains(&"INBOX"), "{names:?}");
+    assert!(names.contains(&archive), "{names:?}");
+
+    // fetch: UID, RFC 3339 date, From, decoded Subject; a tab in a header
+    // becomes a space.
+    let lines = ok(&with(&conn, &["fetch", "INBOX"]));
+    let rows: Vec<Vec<&str>> = lines.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 3, "{lines}");
+    assert!(rows.iter().all(|r| r.len() == 4), "{lines}");
+    let uid_list: Vec<u32> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(uid_list.windows(2).all(|w| w[0] < w[1]), "{uid_list:?}");
+    let (a1, b, a2) = (uid_list[0], uid_list[1], uid_list[2]);
+    assert_eq!(
+        rows[0][1..],
+        [
+            "2024-03-01T10:00:00+01:00",
+            "Alice Liddell <alice@example.org>",
+            "Grüße from Wonderland"
+        ]
+    );
+    assert_eq!(
+        rows[1][1..],
+        [
+            "2024-03-02T09:30:00+00:00",
+            "bob@example.org",
+            "Meeting notes"
+        ]
+    );
+    assert_eq!(rows[2][3], "Second");
+
+    // read: the exact bytes (8-bit and a lone dot line included), and
+    // BODY.PEEK leaves \Seen alone.
+    let out = imap_client(&with(&conn, &["read", "INBOX", &a1.to_string()]), None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, MSG_ALICE);
+    // Flags given after the subcommand, password from the environment.
+    let out = imap_client(
+        &[
+            "search", "INBOX", "UNSEEN", "--server", &server, "--user", user,
+        ],
+        Some(password),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(uids(&text(&out.stdout)), [a1, b, a2]);
+
+    // search: typed keys from separate words, strings with spaces quoted.
+    assert_eq!(
+        uids(&ok(&with(
+            &conn,
+            &["search", "INBOX", "FROM", "alice", "UNSEEN"]
+        ))),
+        [a1, a2]
+    );
+    assert_eq!(
+        uids(&ok(&with(
+            &conn,
+            &["search", "INBOX", "OR", "SUBJECT", "Second", "FROM", "bob"]
+        ))),
+        [b, a2]
+    );
+    assert_eq!(
+        uids(&ok(&with(
+            &conn,
+            &["search", "INBOX", "FROM", "Alice Liddell"]
+        ))),
+        [a1, a2]
+    );
+    assert!(ok(&with(&conn, &["search", "INBOX", "FROM", "nobody"])).is_empty());
+
+    // flag: add and remove in one call, then verify with search.
+    ok(&with(
+        &conn,
+        &[
+            "flag",
+            "INBOX",
+            &b.to_string(),
+            "+\\Flagged",
+            "+$Label",
+            "+\\Seen",
+        ],
+    ));
+    ok(&with(&conn, &["flag", "INBOX", &b.to_string(), "-\\Seen"]));
+    assert_eq!(
+        uids(&ok(&with(&conn, &["search", "INBOX", "FLAGGED"]))),
+        [b]
+    );
+    assert_eq!(
+        uids(&ok(&with(&conn, &["search", "INBOX", "KEYWORD", "$Label"]))),
+        [b]
+    );
+    assert_eq!(
+        uids(&ok(&with(&conn, &["search", "INBOX", "SEEN"]))),
+        Vec::<u32>::new()
+    );
+    let flags = raw_command(
+        port,
+        user,
+        password,
+        "INBOX",
+        &format!("UID FETCH {b} FLAGS"),
+    );
+    let flags = flags.join("");
+    assert!(
+        flags.contains("\\Flagged") && flags.contains("$Label"),
+        "{flags}"
+    );
+    assert!(!flags.contains("\\Seen"), "{flags}");
+
+    // move: gone from INBOX, present in the destination with its flags.
+    ok(&with(&conn, &["move", "INBOX", &b.to_string(), archive]));
+    assert_eq!(
+        uids(&ok(&with(&conn, &["search", "INBOX", "ALL"]))),
+        [a1, a2]
+    );
+    let moved = ok(&with(&conn, &["fetch", archive]));
+    assert_eq!(moved.lines().count(), 1, "{moved}");
+    assert!(moved.contains("Meeting notes"), "{moved}");
+    assert_eq!(
+        ok(&with(&conn, &["search", archive, "KEYWORD", "$Label"]))
+            .lines()
+            .count(),
+        1
+    );
+
+    // Errors: unknown UID, unknown mailbox, wrong password → 1 with a message.
+    let err = fails(&with(&conn, &["read", "INBOX", "4000"]), 1);
+    assert!(err.contains("4000"), "{err}");
+    fails(&with(&conn, &["flag", "INBOX", "4000", "+\\Seen"]), 1);
+    fails(&with(&conn, &["move", "INBOX", "4000", archive]), 1);
+    fails(&with(&conn, &["fetch", "No Such Box"]), 1);
+    fails(
+        &with(&conn, &["move", "INBOX", &a1.to_string(), "No Such Box"]),
+        1,
+    );
+    assert_eq!(
+        uids(&ok(&with(&conn, &["search", "INBOX", "ALL"]))),
+        [a1, a2]
+    );
+    fails(
+        &[
+            "--server",
+            &server,
+            "--user",
+            user,
+            "--password",
+            "wrong",
+            "list",
+        ],
+        1,
+    );
+}
+
+#[test]
+fn every_subcommand_against_our_server() {
+    let server = Server::start(&["--user", "alice:secret"]);
+    every_subcommand(server.port, "alice", "secret", "Archive");
+
+    // A UTF-8 mailbox name goes through Mailbox (modified UTF-7 on the wire)
+    // and comes back decoded.
+    let mut c = Client::connect(server.port);
+    assert!(tagged(&c.command("LOGIN alice secret")).contains("OK"));
+    assert!(tagged(&c.command("CREATE Entw&APw-rfe")).contains("OK"));
+    c.command("LOGOUT");
+    let addr = format!("127.0.0.1:{}", server.port);
+    let conn = [
+        "--server",
+        addr.as_str(),
+        "--user",
+        "alice",
+        "--password",
+        "secret",
+    ];
+    let names = ok(&[&conn[..], &["list"]].concat());
+    assert!(names.lines().any(|l| l == "Entwürfe"), "{names}");
+    append(server.port, "alice", "secret", "Entw&APw-rfe", MSG_BOB);
+    let rows = ok(&[&conn[..], &["fetch", "Entwürfe"]].concat());
+    assert!(rows.contains("Meeting notes"), "{rows}");
+}
+
+#[test]
+fn tls_and_starttls() {
+    let server = Server::start(&["--user", "alice:secret"]);
+    append(server.port, "alice", "secret", "INBOX", MSG_BOB);
+    let ca = server.data.join("dev-cert.pem");
+    let ca = ca.to_str().unwrap();
+    let plain = format!("127.0.0.1:{}", server.port);
+    let tls = format!("127.0.0.1:{}", server.tls_port);
+    let localhost = format!("localhost:{}", server.tls_port);
+    let user = ["--user", "alice", "--password", "secret"];
+    for args in [
+        vec!["--server", &tls, "--tls", "--ca", ca],
+        vec!["--server", &localhost, "--tls", "--ca", ca],
+        vec!["--server", &tls, "--tls", "--insecure"],
+        vec!["--server", &plain, "--starttls", "--ca", ca],
+        vec!["--server", &plain, "--starttls", "--insecure"],
+    ] {
+        let mut all = args.clone();
+        all.extend(user);
+        all.extend(["fetch", "INBOX"]);
+        let out = ok(&all);
+        assert!(out.contains("Meeting notes"), "{args:?}: {out}");
+    }
+    // The development certificate is self-signed: the system roots refuse
+    // it, over implicit TLS and after STARTTLS.
+    for args in [
+        vec!["--server", &tls, "--tls"],
+        vec!["--server", &plain, "--starttls"],
+    ] {
+        let mut all = args.clone();
+        all.extend(user);
+        all.push("list");
+        let err = fails(&all, 1);
+        assert!(err.contains("certificate"), "{args:?}: {err}");
+    }
+    // A CA file that is not PEM is an error before connecting.
+    let err = fails(
+        &[
+            &["--server", &tls, "--tls", "--ca", "/nonexistent.pem"][..],
+            &user,
+            &["list"],
+        ]
+        .concat(),
+        1,
+    );
+    assert!(err.contains("nonexistent"), "{err}");
+}
+
+/// The bytes one direction of a proxied connection carried.
+type Record = Arc<Mutex<Vec<u8>>>;
+
+/// A loopback TCP proxy to a server port that can change (a restarted
+/// server); it can cut its first connection when the client sends a given
+/// command.
+struct Proxy {
+    port: u16,
+    target: Arc<AtomicU16>,
+    connections: Arc<AtomicU32>,
+    /// What the client sent, per connection to a server.
+    sent: Arc<Mutex<Vec<Record>>>,
+}
+
+impl Proxy {
+    fn start(target: u16, cut_first_at: Option<&'static str>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = Arc::new(AtomicU16::new(target));
+        let connections = Arc::new(AtomicU32::new(0));
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let (t, n, all_sent) = (target.clone(), connections.clone(), sent.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let number = n.fetch_add(1, Ordering::SeqCst);
+                let Ok(upstream) = TcpStream::connect(("127.0.0.1", t.load(Ordering::SeqCst)))
+                else {
+                    // No server now: the client sees the connection close.
+                    continue;
+                };
+                let cut = if number == 0 { cut_first_at } else { None };
+                let (c2, u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                let record = Arc::new(Mutex::new(Vec::new()));
+                all_sent.lock().unwrap().push(record.clone());
+                let ignored = Arc::new(Mutex::new(Vec::new()));
+                std::thread::spawn(move || pump(upstream, client, None, ignored));
+                std::thread::spawn(move || pump(c2, u2, cut, record));
+            }
+        });
+        Self {
+            port,
+            target,
+            connections,
+            sent,
+        }
+    }
+
+    /// What the client sent on the latest connection that reached a server.
+    fn last_sent(&self) -> String {
+        let all = self.sent.lock().unwrap();
+        all.last()
+            .map_or_else(String::new, |s| text(&s.lock().unwrap()))
+    }
+}
+
+/// Copy `from` to `to` until either ends; with `cut`, end both as soon as
+/// `from` has sent that text (it is not forwarded). Forwarded bytes are
+/// appended to `record`.
+fn pump(mut from: TcpStream, mut to: TcpStream, cut: Option<&str>, record: Record) {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some(cut) = cut {
+            seen.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&seen).contains(cut) {
+                break;
+            }
+        }
+        record.lock().unwrap().extend_from_slice(&buf[..n]);
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
+
+#[test]
+fn a_dropped_connection_is_made_again_and_the_fetch_retried() {
+    let server = Server::start(&["--user", "alice:secret"]);
+    append(server.port, "alice", "secret", "INBOX", MSG_ALICE);
+    append(server.port, "alice", "secret", "INBOX", MSG_BOB);
+    // The first connection dies when the client sends its UID FETCH.
+    let proxy = Proxy::start(server.port, Some("UID FETCH"));
+    let addr = format!("127.0.0.1:{}", proxy.port);
+    let started = Instant::now();
+    let out = imap_client(
+        &[
+            "--server",
+            &addr,
+            "--user",
+            "alice",
+            "--password",
+            "secret",
+            "fetch",
+            "INBOX",
+        ],
+        None,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(stdout.contains("Grüße from Wonderland") && stdout.contains("Meeting notes"));
+    assert!(err.contains("reconnecting in 0.5 s (attempt 1)"), "{err}");
+    assert!(err.contains("reconnected"), "{err}");
+    assert_eq!(proxy.connections.load(Ordering::SeqCst), 2);
+    // The first delay of the schedule was waited.
+    assert!(started.elapsed() >= Duration::from_millis(500));
+
+    // With --retries 0 the same cut is an error (exit 1), not a retry.
+    let proxy = Proxy::start(server.port, Some("UID FETCH"));
+    let addr = format!("127.0.0.1:{}", proxy.port);
+    let err = fails(
+        &[
+            "--server",
+            &addr,
+            "--user",
+            "alice",
+            "--password",
+            "secret",
+            "--retries",
+            "0",
+            "fetch",
+            "INBOX",
+        ],
+        1,
+    );
+    assert!(err.contains("closed the connection"), "{err}");
+}
+
+/// A running `imap-client watch`, its output lines read as they come.
+struct Watch {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    out_seen: Vec<String>,
+    err_seen: Vec<String>,
+}
+
+impl Watch {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(example_binary("imap-client"))
+            .args(args)
+            .env_remove("IMAP_PASSWORD")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn imap-client watch");
+        let lines = |r: Box<dyn Read + Send>| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(r).lines() {
+                    let Ok(line) = line else { return };
+                    if tx.send(line).is_err() {
+                        return;
+                    }
+                }
+            });
+            rx
+        };
+        let stdout = lines(Box::new(child.stdout.take().unwrap()));
+        let stderr = lines(Box::new(child.stderr.take().unwrap()));
+        Self {
+            child,
+            stdout,
+            stderr,
+            out_seen: Vec::new(),
+            err_seen: Vec::new(),
+        }
+    }
+
+    /// Wait (at most 20 s) for a stdout line equal to `want`.
+    fn expect_out(&mut self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(line) = self.stdout.recv_timeout(Duration::from_millis(100)) {
+                let hit = line == want;
+                self.out_seen.push(line);
+                if hit {
+                    return;
+                }
+            }
+            self.err_seen.extend(self.stderr.try_iter());
+        }
+        panic!(
+            "no {want:?} on stdout; stdout {:?}, stderr {:?}",
+            self.out_seen, self.err_seen
+        );
+    }
+
+    /// Wait (at most 20 s) for a stderr line containing `want`.
+    fn expect_err(&mut self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(100)) {
+                let hit = line.contains(want);
+                self.err_seen.push(line);
+                if hit {
+                    return;
+                }
+            }
+        }
+        panic!("no {want:?} on stderr: {:?}", self.err_seen);
+    }
+
+    /// SIGTERM, then the exit code (at most 10 s).
+    fn terminate(&mut self) -> Option<i32> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("watch still running 10 s after SIGTERM");
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn watch_reports_changes_and_survives_a_server_restart() {
+    let data = TempDir::new("client-watch");
+    let args = ["--user", "alice:secret"];
+    let first = Server::start_in(data.path(), &args);
+    append(first.port, "alice", "secret", "INBOX", MSG_ALICE);
+    let proxy = Proxy::start(first.port, None);
+    let addr = format!("127.0.0.1:{}", proxy.port);
+    let mut watch = Watch::start(&[
+        "watch",
+        "INBOX",
+        "--server",
+        &addr,
+        "--user",
+        "alice",
+        "--password",
+        "secret",
+    ]);
+    watch.expect_err("watching INBOX (1 messages)");
+
+    // Another connection appends and stores flags: IDLE reports both.
+    append(first.port, "alice", "secret", "INBOX", MSG_BOB);
+    watch.expect_out("EXISTS 2");
+    let lines = raw_command(
+        first.port,
+        "alice",
+        "secret",
+        "INBOX",
+        "STORE 1 +FLAGS (\\Flagged)",
+    );
+    assert!(tagged(&lines).contains("OK"), "{lines:?}");
+    watch.expect_out("FETCH 1 FLAGS (\\Flagged)");
+    let lines = raw_command(
+        first.port,
+        "alice",
+        "secret",
+        "INBOX",
+        "STORE 2 +FLAGS.SILENT (\\Deleted)",
+    );
+    assert!(tagged(&lines).contains("OK"));
+    let lines = raw_command(first.port, "alice", "secret", "INBOX", "EXPUNGE");
+    assert!(tagged(&lines).contains("OK"), "{lines:?}");
+    watch.expect_out("EXPUNGE 2");
+
+    // The server dies (SIGKILL) and comes back on the same data with other
+    // ports; the proxy follows it. Mail that arrives while the client is
+    // away shows up as the new count once it has selected again.
+    drop(first);
+    watch.expect_err("reconnecting in 0.5 s (attempt 1)");
+    let second = Server::start_in(data.path(), &args);
+    append(second.port, "alice", "secret", "INBOX", MSG_ALICE2);
+    proxy.target.store(second.port, Ordering::SeqCst);
+    watch.expect_err("reconnected");
+    watch.expect_out("EXISTS 2");
+    // And IDLE runs again on the new connection.
+    append(second.port, "alice", "secret", "INBOX", MSG_BOB);
+    watch.expect_out("EXISTS 3");
+
+    // SIGTERM: DONE, then LOGOUT, then exit 0.
+    assert_eq!(watch.terminate(), Some(0), "stderr: {:?}", watch.err_seen);
+    let sent = proxy.last_sent();
+    let done = sent.rfind("DONE\r\n").expect("no DONE sent");
+    let logout = sent.rfind(" LOGOUT\r\n").expect("no LOGOUT sent");
+    assert!(done < logout && sent.ends_with("LOGOUT\r\n"), "{sent}");
+}
+
+/// A private Dovecot (scripts/dovecot-loopback.sh), stopped on drop.
+struct Dovecot {
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Dovecot {
+    /// `None` (with a note) when Dovecot is not installed.
+    fn start() -> Option<Self> {
+        let installed = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
+            .iter()
+            .any(|p| Path::new(p).exists())
+            || Command::new("sh")
+                .args(["-c", "command -v dovecot"])
+                .output()
+                .is_ok_and(|o| o.status.success());
+        if !installed {
+            eprintln!("NOTE: dovecot is not installed; skipping the Dovecot test");
+            return None;
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/dovecot-loopback.sh");
+        // Dovecot's daemons inherit the script's stdout: a pipe would never
+        // reach its end, so the three lines go through a file.
+        let lines = TempDir::new("dovecot-start");
+        let stdout_file = lines.path().join("stdout");
+        let status = Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout_file).expect("stdout file"))
+            .status()
+            .expect("run dovecot-loopback.sh");
+        assert!(status.success(), "dovecot-loopback.sh failed");
+        let stdout = std::fs::read_to_string(&stdout_file).expect("read its output");
+        let field = |name: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+                .to_owned()
+        };
+        let dovecot = Self {
+            port: field("DOVECOT_PORT=").parse().expect("port"),
+            dir: PathBuf::from(field("DOVECOT_DIR=")),
+        };
+        // Wait until it accepts connections.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", dovecot.port)).is_err() {
+            assert!(Instant::now() < deadline, "Dovecot does not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(dovecot)
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/dovecot-loopback.sh");
+        let _ = Command::new("bash")
+            .arg(&script)
+            .arg("stop")
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn against_dovecot() {
+    let Some(dovecot) = Dovecot::start() else {
+        return;
+    };
+    every_subcommand(dovecot.port, "carol", "pass", "Archive");
+
+    let addr = format!("127.0.0.1:{}", dovecot.port);
+    // This Dovecot has no TLS: --starttls must fail rather than go on in
+    // plain text.
+    let err = fails(
+        &[
+            "--server",
+            &addr,
+            "--user",
+            "carol",
+            "--password",
+            "pass",
+            "--starttls",
+            "--insecure",
+            "list",
+        ],
+        1,
+    );
+    assert!(err.contains("STARTTLS"), "{err}");
+
+    // watch sees an APPEND made by another connection.
+    let mut watch = Watch::start(&[
+        "--server",
+        &addr,
+        "--user",
+        "dave",
+        "--password",
+        "pass",
+        "watch",
+        "INBOX",
+    ]);
+    watch.expect_err("watching INBOX (0 messages)");
+    append(dovecot.port, "dave", "pass", "INBOX", MSG_BOB);
+    watch.expect_out("EXISTS 1");
+    assert_eq!(watch.terminate(), Some(0));
+}
