@@ -1179,6 +1179,48 @@ fn read_only_mailbox_drops_uid_changes_but_appends_drafts() {
 }
 
 #[test]
+fn a_header_answer_split_over_two_fetch_responses_is_merged() {
+    let (events, outcome) = scripted(
+        "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n",
+        |f| {
+            MailboxSync::new(
+                Mailbox::inbox(),
+                MailboxCache::new(),
+                vec![],
+                f,
+                SyncOptions::default(),
+            )
+        },
+        &[
+            (
+                "A0001 SELECT INBOX",
+                "* 1 EXISTS\n* OK [UIDVALIDITY 3] x\nA0001 OK done\n",
+            ),
+            (
+                "A0002 UID FETCH 1:* (UID FLAGS)",
+                "* 1 FETCH (UID 8 FLAGS ())\nA0002 OK done\n",
+            ),
+            (
+                "A0003 UID FETCH 8 (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])",
+                // Another client flags it while we fetch: two responses.
+                "* 1 FETCH (UID 8 FLAGS (\\Flagged))\n\
+                 * 1 FETCH (UID 8 RFC822.SIZE 12 BODY[HEADER] {12}\nSubject: z\n)\nA0003 OK\n",
+            ),
+        ],
+    );
+    let SyncEvent::NewMessage(m) = &events[1] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(m.uid, uid(8));
+    assert_eq!(m.flags, [Flag::Flagged]);
+    assert_eq!(m.header.as_deref(), Some(&b"Subject: z\r\n"[..]));
+    assert_eq!(m.size, Some(12));
+    assert_eq!(events[2], SyncEvent::Done);
+    assert_eq!(events.len(), 3);
+    assert_eq!(outcome.cache.flags(uid(8)), Some(&[Flag::Flagged][..]));
+}
+
+#[test]
 fn qresync_with_changed_uidvalidity_is_a_full_sync() {
     let mut cache = MailboxCache::new();
     cache.uid_validity = NonZeroU32::new(1);

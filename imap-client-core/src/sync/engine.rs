@@ -828,6 +828,10 @@ impl MailboxSync {
     }
 
     fn on_headers(&mut self, uids: &[Uid], data: &[Data]) {
+        // A message's items may come in several FETCH responses (a flag
+        // update interleaved with the answer): merge them per UID first.
+        let mut order: Vec<Uid> = Vec::new();
+        let mut merged: BTreeMap<Uid, Vec<FetchItem>> = BTreeMap::new();
         for d in data {
             let Data::Fetch { items, .. } = d else {
                 self.absorb_data(d, false);
@@ -836,8 +840,19 @@ impl MailboxSync {
             let Some(uid) = fetch_uid(items) else {
                 continue;
             };
-            let Some(found) = self.discovered.remove(&uid) else {
+            if !self.discovered.contains_key(&uid) {
                 self.absorb_fetch(items, false, true);
+                continue;
+            }
+            let all = merged.entry(uid).or_insert_with(|| {
+                order.push(uid);
+                Vec::new()
+            });
+            all.extend(items.iter().cloned());
+        }
+        for uid in order {
+            let (Some(found), Some(items)) = (self.discovered.remove(&uid), merged.remove(&uid))
+            else {
                 continue;
             };
             let mut msg = NewMessage {
@@ -847,9 +862,9 @@ impl MailboxSync {
                 header: None,
                 size: None,
                 internal_date: None,
-                items: items.to_vec(),
+                items: Vec::new(),
             };
-            for item in items {
+            for item in &items {
                 match item {
                     FetchItem::Flags(f) => msg.flags = clean_flags(f),
                     FetchItem::ModSeq(m) => msg.mod_seq = Some(*m),
@@ -863,6 +878,7 @@ impl MailboxSync {
                     _ => {}
                 }
             }
+            msg.items = items;
             self.cache.messages.insert(
                 uid,
                 CachedMessage {

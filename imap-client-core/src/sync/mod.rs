@@ -41,6 +41,11 @@
 //! - Expunges that arrive during the sync as sequence numbers (`* n EXPUNGE`
 //!   from another client) cannot be mapped to UIDs; the sync then ends with a
 //!   `UID SEARCH` that removes them from the cache.
+//! - Flag changes announced during the sync without a UID (`* n FETCH
+//!   (FLAGS …)` from a server without CONDSTORE) are not applied: the cache
+//!   keeps the HIGHESTMODSEQ of the SELECT, and the plain path compares all
+//!   flags, so the next sync picks them up.
+//! - The mailbox stays selected afterwards; the driver may CLOSE or UNSELECT.
 //!
 //! # Replaying the journal: the conflict rules
 //!
