@@ -875,3 +875,222 @@ fn against_dovecot() {
     watch.expect_out("EXISTS 1");
     assert_eq!(watch.terminate(), Some(0));
 }
+
+// ----- The blocking driver on its own, against scripted servers -----
+
+use blocking::{Client as Driver, DriverConfig, Error as DriverError, IdleControl, IdleEvent};
+use imap_client_core::imap_proto::{Code, Data};
+use imap_client_core::ClientEvent;
+
+/// A one-connection server on loopback running `script` with the accepted
+/// stream (reads line by line); returns its port and the thread handle.
+fn scripted(
+    script: impl FnOnce(&mut BufReader<TcpStream>, &mut TcpStream) + Send + 'static,
+) -> (u16, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let thread = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        script(&mut reader, &mut writer);
+    });
+    (port, thread)
+}
+
+/// The next line the client sent.
+fn client_line(r: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    line
+}
+
+fn driver(port: u16, io_timeout: Duration) -> Result<Driver<TcpStream>, DriverError> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    Driver::new(
+        stream,
+        DriverConfig {
+            io_timeout,
+            ..DriverConfig::default()
+        },
+    )
+}
+
+#[test]
+fn driver_keeps_unsolicited_data_and_ends_on_bye() {
+    let (port, server) = scripted(|r, w| {
+        w.write_all(b"* OK [CAPABILITY IMAP4rev1] hi\r\n").unwrap();
+        assert_eq!(client_line(r), "A0001 NOOP\r\n");
+        w.write_all(b"* 3 EXISTS\r\n* OK [ALERT] disk almost full\r\nA0001 OK done\r\n")
+            .unwrap();
+        assert_eq!(client_line(r), "A0002 NOOP\r\n");
+        w.write_all(b"* BYE shutting down\r\n").unwrap();
+    });
+    let mut client = driver(port, Duration::from_secs(10)).unwrap();
+    let h = client.conn().noop();
+    let done = client.run(h).unwrap();
+    assert!(done.is_ok());
+    assert_eq!(
+        client.poll_event(),
+        Some(ClientEvent::Unsolicited(Data::Exists(3)))
+    );
+    assert!(matches!(
+        client.poll_event(),
+        Some(ClientEvent::Status {
+            code: Some(Code::Alert),
+            ..
+        })
+    ));
+    assert_eq!(client.poll_event(), None);
+    let h = client.conn().noop();
+    let err = client.run(h).unwrap_err();
+    assert!(
+        matches!(&err, DriverError::Bye(text) if text == "shutting down"),
+        "{err:?}"
+    );
+    assert!(err.is_connection_loss());
+    server.join().unwrap();
+}
+
+#[test]
+fn driver_read_timeout_and_bye_greeting() {
+    let (port, server) = scripted(|r, w| {
+        w.write_all(b"* OK hi\r\n").unwrap();
+        // Read the command, never answer; wait for the client to go.
+        assert_eq!(client_line(r), "A0001 NOOP\r\n");
+        let _ = client_line(r);
+    });
+    let mut client = driver(port, Duration::from_millis(300)).unwrap();
+    let h = client.conn().noop();
+    let started = Instant::now();
+    let err = client.run(h).unwrap_err();
+    let waited = started.elapsed();
+    assert!(matches!(err, DriverError::Timeout(_)), "{err:?}");
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    drop(client);
+    server.join().unwrap();
+
+    let (port, server) = scripted(|_, w| {
+        w.write_all(b"* BYE too many connections\r\n").unwrap();
+    });
+    let err = driver(port, Duration::from_secs(10)).unwrap_err();
+    assert!(
+        matches!(&err, DriverError::Bye(t) if t == "too many connections"),
+        "{err:?}"
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn driver_idle_delivers_changes_and_sends_done() {
+    let (port, server) = scripted(|r, w| {
+        w.write_all(b"* OK [CAPABILITY IMAP4rev1 IDLE] hi\r\n")
+            .unwrap();
+        assert_eq!(client_line(r), "A0001 IDLE\r\n");
+        w.write_all(b"+ idling\r\n* OK Still here\r\n* 4 EXISTS\r\n")
+            .unwrap();
+        assert_eq!(client_line(r), "DONE\r\n");
+        w.write_all(b"A0001 OK IDLE terminated\r\n").unwrap();
+    });
+    let mut client = driver(port, Duration::from_secs(10)).unwrap();
+    let mut seen = Vec::new();
+    let done = client
+        .idle(Some(Instant::now() + Duration::from_secs(10)), |ev| {
+            if let IdleEvent::Event(ev) = ev {
+                let stop = matches!(*ev, ClientEvent::Unsolicited(Data::Exists(4)));
+                seen.push(*ev);
+                if stop {
+                    return IdleControl::Stop;
+                }
+            }
+            IdleControl::Continue
+        })
+        .unwrap();
+    assert!(done.is_ok());
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(matches!(seen[0], ClientEvent::Status { .. }));
+    server.join().unwrap();
+
+    // Without news, the deadline ends IDLE.
+    let (port, server) = scripted(|r, w| {
+        w.write_all(b"* OK [CAPABILITY IMAP4rev1 IDLE] hi\r\n")
+            .unwrap();
+        assert_eq!(client_line(r), "A0001 IDLE\r\n");
+        w.write_all(b"+ idling\r\n").unwrap();
+        assert_eq!(client_line(r), "DONE\r\n");
+        w.write_all(b"A0001 OK IDLE terminated\r\n").unwrap();
+    });
+    let mut client = driver(port, Duration::from_secs(10)).unwrap();
+    let started = Instant::now();
+    let mut ticks = 0;
+    let done = client
+        .idle(Some(started + Duration::from_millis(700)), |ev| {
+            assert!(matches!(ev, IdleEvent::Tick), "{ev:?}");
+            ticks += 1;
+            IdleControl::Continue
+        })
+        .unwrap();
+    assert!(done.is_ok());
+    assert!(started.elapsed() >= Duration::from_millis(700));
+    assert!(ticks >= 2, "{ticks} ticks");
+    server.join().unwrap();
+}
+
+#[test]
+fn reconnecting_gives_up_after_the_attempts_of_its_schedule() {
+    let (port, server) = scripted(|r, w| {
+        w.write_all(b"* OK [CAPABILITY IMAP4rev1] hi\r\n").unwrap();
+        assert_eq!(client_line(r), "A0001 LOGIN u p\r\n");
+        w.write_all(b"A0001 OK [CAPABILITY IMAP4rev1] in\r\n")
+            .unwrap();
+        assert_eq!(client_line(r), "A0002 NOOP\r\n");
+        // Close; the listener goes too, so reconnects are refused.
+    });
+    let config = blocking::ConnectConfig {
+        addr: format!("127.0.0.1:{port}"),
+        host: "127.0.0.1".into(),
+        security: blocking::Security::Plain,
+        tls: None,
+        user: "u".into(),
+        password: "p".into(),
+        driver: DriverConfig::default(),
+    };
+    let schedule = backoff::BackoffConfig {
+        initial: Duration::from_millis(20),
+        max_attempts: Some(3),
+        ..backoff::BackoffConfig::default()
+    };
+    let notes = Arc::new(Mutex::new(Vec::new()));
+    let sink = notes.clone();
+    let mut session = blocking::Reconnecting::connect(
+        config,
+        schedule,
+        Box::new(move |m: &str| sink.lock().unwrap().push(m.to_owned())),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let err = session
+        .retry(|c| {
+            let h = c.conn().noop();
+            c.run_ok(h)
+        })
+        .unwrap_err();
+    server.join().unwrap();
+    assert!(err.is_connection_loss(), "{err:?}");
+    let notes = notes.lock().unwrap();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(
+        notes[0].contains("reconnecting in 0.0 s (attempt 1)"),
+        "{notes:?}"
+    );
+    assert!(notes[2].contains("(attempt 3)"), "{notes:?}");
+    // 20 + 40 + 80 ms of backoff.
+    assert!(started.elapsed() >= Duration::from_millis(140));
+    assert_eq!(session.reconnects(), 0);
+}
