@@ -1221,6 +1221,32 @@ fn a_header_answer_split_over_two_fetch_responses_is_merged() {
 }
 
 #[test]
+fn a_sparse_cache_sends_a_short_known_uids_range() {
+    let mut cache = MailboxCache::new();
+    cache.uid_validity = NonZeroU32::new(5);
+    cache.highest_mod_seq = Some(ms(50));
+    for u in (2..=1202).step_by(2) {
+        cache.messages.insert(uid(u), cached(&[], Some(40)));
+    }
+    let (events, outcome) = scripted(
+        "* PREAUTH [CAPABILITY IMAP4rev1 QRESYNC] hi\r\n",
+        |mut f| {
+            f.qresync_enabled = true;
+            MailboxSync::new(Mailbox::inbox(), cache, vec![], f, SyncOptions::default())
+        },
+        &[(
+            "A0001 SELECT INBOX (QRESYNC (5 50 1:1202))",
+            "* 600 EXISTS\n* OK [UIDVALIDITY 5] x\n* OK [HIGHESTMODSEQ 51] x\n\
+             * VANISHED (EARLIER) 1:3\nA0001 OK done\n",
+        )],
+    );
+    // Only the cached UID 2 of 1:3 counts.
+    assert_eq!(events[1], SyncEvent::Vanished { uids: vec![uid(2)] });
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(outcome.cache.messages.len(), 600);
+}
+
+#[test]
 fn qresync_with_changed_uidvalidity_is_a_full_sync() {
     let mut cache = MailboxCache::new();
     cache.uid_validity = NonZeroU32::new(1);

@@ -22,6 +22,10 @@ type GroupKey = (bool, String, Option<u64>);
 /// One group: its flags, UIDs and journal entries.
 type Group = (Vec<Flag>, Vec<Uid>, Vec<usize>);
 
+/// The most ranges sent as QRESYNC `known-uids` (RFC 7162 §3.2.5) before
+/// `1:highest` is sent instead (servers limit command lines, RFC 7162 §4).
+const MAX_KNOWN_UID_RANGES: usize = 200;
+
 /// How many times a conditional STORE is retried after `MODIFIED` before it
 /// is sent without `UNCHANGEDSINCE` (the offline delta wins in the end).
 const MAX_STORE_ATTEMPTS: u8 = 3;
@@ -643,7 +647,7 @@ impl MailboxSync {
                 params.push(SelectParam::QResync(QResyncParam {
                     uid_validity,
                     mod_seq,
-                    known_uids: self.original.known_uids(),
+                    known_uids: self.known_uids_param(),
                     seq_match: None,
                 }));
                 self.sent_qresync = true;
@@ -655,6 +659,21 @@ impl MailboxSync {
             mailbox: self.mailbox.clone(),
             params,
         }
+    }
+
+    /// QRESYNC's `known-uids`: the cached UIDs, or `1:highest` when that set
+    /// has more than [`MAX_KNOWN_UID_RANGES`] ranges (a superset is harmless:
+    /// VANISHED for UIDs never cached is ignored) to keep the line short.
+    fn known_uids_param(&self) -> Option<SequenceSet> {
+        let set = self.original.known_uids()?;
+        if set.ranges().len() <= MAX_KNOWN_UID_RANGES {
+            return Some(set);
+        }
+        let top = self.original.messages.keys().next_back()?;
+        Some(SequenceSet::range(
+            SeqBound::Value(NonZeroU32::MIN),
+            SeqBound::Value(top.0),
+        ))
     }
 
     fn search_command(&self) -> CommandBody {
