@@ -607,6 +607,41 @@ fn offline_journal_is_replayed_with_the_documented_conflict_rules() {
 }
 
 #[test]
+fn many_sparse_changes_are_replayed_in_bounded_commands() {
+    let (_store, mut p, cache) = synced_inbox(1200);
+    let journal: Vec<LocalChange> = (1..=1200)
+        .step_by(2)
+        .map(|u| LocalChange::Flags {
+            uid: uid(u),
+            add: vec![Flag::Seen],
+            remove: vec![],
+        })
+        .collect();
+    let (events, outcome, lines) = p.sync(new_sync(&p, "INBOX", cache, journal));
+    assert_eq!(outcome.error, None);
+    let stores: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("UID STORE"))
+        .collect();
+    // 600 sparse UIDs: 500 in the first command, 100 in the second.
+    assert_eq!(stores.len(), 2);
+    assert!(stores[0].starts_with("UID STORE 1,3,5,"));
+    assert!(stores[0].ends_with(",997,999 +FLAGS.SILENT (\\Seen)"));
+    assert!(stores[1].starts_with("UID STORE 1001,1003,"));
+    let applied = events
+        .iter()
+        .filter(|e| matches!(e, SyncEvent::LocalApplied { .. }))
+        .count();
+    assert_eq!(applied, 600);
+    let server = p.flags();
+    assert_eq!(server.len(), 1200);
+    for (u, f) in &server {
+        assert_eq!(f.contains(&Flag::Seen), u % 2 == 1, "{u}: {f:?}");
+        assert_eq!(outcome.cache.flags(uid(*u)).unwrap(), &f[..]);
+    }
+}
+
+#[test]
 fn a_refused_command_fails_the_sync_and_keeps_the_old_cache() {
     let (_store, mut p, cache) = synced_inbox(3);
     let journal = vec![

@@ -19,12 +19,16 @@ use crate::sync::journal::LocalChange;
 type NetDelta = (Vec<Flag>, Vec<Flag>, Vec<usize>);
 /// STOREs grouped by (add?, flag list as text, UNCHANGEDSINCE).
 type GroupKey = (bool, String, Option<u64>);
-/// One group: its flags, UIDs and journal entries.
-type Group = (Vec<Flag>, Vec<Uid>, Vec<usize>);
+/// One group: its flags, and its UIDs with their journal entries.
+type Group = (Vec<Flag>, Vec<(Uid, Vec<usize>)>);
 
 /// The most ranges sent as QRESYNC `known-uids` (RFC 7162 §3.2.5) before
 /// `1:highest` is sent instead (servers limit command lines, RFC 7162 §4).
 const MAX_KNOWN_UID_RANGES: usize = 200;
+
+/// The most UIDs one replayed STORE, MOVE, COPY or EXPUNGE names, so that
+/// sparse sets keep command lines short (RFC 7162 §4).
+const MAX_UIDS_PER_COMMAND: usize = 500;
 
 /// How many times a conditional STORE is retried after `MODIFIED` before it
 /// is sent without `UNCHANGEDSINCE` (the offline delta wins in the end).
@@ -1183,60 +1187,63 @@ impl MailboxSync {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(" ");
-                let g = groups
+                groups
                     .entry((is_add, key, since))
-                    .or_insert_with(|| (flags, Vec::new(), Vec::new()));
-                g.1.push(uid);
-                for &i in &idx {
-                    self.entries[i].pending += 1;
-                    if !g.2.contains(&i) {
-                        g.2.push(i);
-                    }
-                }
+                    .or_insert_with(|| (flags, Vec::new()))
+                    .1
+                    .push((uid, idx.clone()));
             }
         }
         // Adds first, then removes (the key sorts `true` after `false`).
         let mut group_ops: Vec<(GroupKey, Group)> = groups.into_iter().collect();
         group_ops.sort_by_key(|((is_add, _, _), _)| !*is_add);
-        for ((is_add, _, since), (flags, uids, entries)) in group_ops {
-            let change = if is_add {
-                FlagChange::Add(flags)
-            } else {
-                FlagChange::Remove(flags)
-            };
-            self.ops.push_back(Op::Store(StoreOp {
-                uids,
-                change,
-                unchanged_since: since,
-                entries,
-                attempts: 0,
-            }));
+        for ((is_add, _, since), (flags, members)) in group_ops {
+            for chunk in members.chunks(MAX_UIDS_PER_COMMAND) {
+                let uids: Vec<Uid> = chunk.iter().map(|m| m.0).collect();
+                let mut entries: Vec<usize> = chunk.iter().flat_map(|m| m.1.clone()).collect();
+                entries.sort_unstable();
+                entries.dedup();
+                for &i in &entries {
+                    self.entries[i].pending += 1;
+                }
+                let change = if is_add {
+                    FlagChange::Add(flags.clone())
+                } else {
+                    FlagChange::Remove(flags.clone())
+                };
+                self.ops.push_back(Op::Store(StoreOp {
+                    uids,
+                    change,
+                    unchanged_since: since,
+                    entries,
+                    attempts: 0,
+                }));
+            }
         }
 
-        // Moves: flags were stored first, so the copies carry them.
+        // Moves: flags were stored first, so the copies carry them. Each move
+        // entry names one UID: `uids[k]` belongs to `idx[k]`.
         for (to, uids, idx) in moves {
-            for &i in &idx {
-                self.entries[i].pending += 1;
-            }
-            if self.features.move_cmd {
-                self.ops.push_back(Op::Move {
-                    uids,
-                    to,
-                    entries: idx,
-                });
-            } else {
-                self.ops.push_back(Op::Copy {
-                    uids,
-                    to,
-                    entries: idx,
+            for (uids, idx) in uids
+                .chunks(MAX_UIDS_PER_COMMAND)
+                .zip(idx.chunks(MAX_UIDS_PER_COMMAND))
+            {
+                for &i in idx {
+                    self.entries[i].pending += 1;
+                }
+                let (uids, to, entries) = (uids.to_vec(), to.clone(), idx.to_vec());
+                self.ops.push_back(if self.features.move_cmd {
+                    Op::Move { uids, to, entries }
+                } else {
+                    Op::Copy { uids, to, entries }
                 });
             }
         }
 
         // Deletes: mark, then expunge exactly those UIDs (UIDPLUS).
-        if !deletes.is_empty() {
-            let uids: Vec<Uid> = deletes.iter().map(|d| d.0).collect();
-            let idx: Vec<usize> = deletes.iter().map(|d| d.1).collect();
+        for chunk in deletes.chunks(MAX_UIDS_PER_COMMAND) {
+            let uids: Vec<Uid> = chunk.iter().map(|d| d.0).collect();
+            let idx: Vec<usize> = chunk.iter().map(|d| d.1).collect();
             self.push_delete_ops(uids, idx, false);
         }
 
