@@ -9,7 +9,7 @@
 //!
 //! Subcommands: `list`, `fetch MAILBOX`, `read MAILBOX UID`, `search MAILBOX
 //! CRITERIA...`, `flag MAILBOX UID (+|-)FLAG...`, `move MAILBOX UID DEST`,
-//! `watch MAILBOX`. Run with `--help` for the flags. Exit status: 0 success,
+//! `watch MAILBOX`, `sync MAILBOX DIR`. Run with `--help` for the flags. Exit status: 0 success,
 //! 1 server, protocol or connection error, 2 usage error.
 //!
 //! The driver (`client/blocking.rs`) runs one command at a time: it writes
@@ -24,6 +24,10 @@ mod blocking;
 mod cli;
 #[path = "client/commands.rs"]
 mod commands;
+#[path = "client/maildir.rs"]
+mod maildir;
+#[path = "client/sync_cmd.rs"]
+mod sync_cmd;
 #[path = "client/tls.rs"]
 mod tls;
 
@@ -109,6 +113,7 @@ fn run(options: Options) -> Result<(), String> {
             commands::move_message(&mut session, mailbox, *uid, dest)
         }
         Command::Watch { mailbox } => commands::watch(&mut session, mailbox, &stop),
+        Command::Sync { mailbox, dir } => sync_cmd::sync(&mut session, mailbox, dir),
     };
     let logout = session.logout();
     result?;

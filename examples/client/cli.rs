@@ -30,6 +30,10 @@ Commands:
                                 UID EXPUNGE with UIDPLUS; never a plain EXPUNGE)
   watch MAILBOX                 IDLE: one line per change (EXISTS n, EXPUNGE n,
                                 FETCH n FLAGS (...), VANISHED uids) until SIGINT/SIGTERM
+  sync MAILBOX DIR              two-way sync with the Maildir DIR (created if missing;
+                                state in DIR/.imap-client-sync): flag changes, deleted
+                                files and new files made in DIR go to the server; one
+                                summary line on stdout, progress on stderr
 
 Options (before or after the command):
   --server HOST[:PORT]   the server; PORT defaults to 993 with --tls, else 143
@@ -96,6 +100,13 @@ pub(crate) enum Command {
     Watch {
         /// The mailbox.
         mailbox: Mailbox,
+    },
+    /// `sync MAILBOX DIR`.
+    Sync {
+        /// The mailbox.
+        mailbox: Mailbox,
+        /// The local Maildir.
+        dir: PathBuf,
     },
 }
 
@@ -273,7 +284,9 @@ fn split_server(server: &str, security: Security) -> Result<(String, String), St
 
 fn parse_command(words: &[String]) -> Result<Command, String> {
     let Some((name, args)) = words.split_first() else {
-        return Err("a command is required (list, fetch, read, search, flag, move, watch)".into());
+        return Err(
+            "a command is required (list, fetch, read, search, flag, move, watch, sync)".into(),
+        );
     };
     let arity = |n: usize, shape: &str| {
         if args.len() == n {
@@ -336,6 +349,13 @@ fn parse_command(words: &[String]) -> Result<Command, String> {
             arity(1, "MAILBOX")?;
             Command::Watch {
                 mailbox: mailbox(0),
+            }
+        }
+        "sync" => {
+            arity(2, "MAILBOX DIR")?;
+            Command::Sync {
+                mailbox: mailbox(0),
+                dir: PathBuf::from(&args[1]),
             }
         }
         other => return Err(format!("unknown command {other:?}")),

@@ -377,3 +377,81 @@ impl Client {
 pub(crate) fn tagged(lines: &[String]) -> &str {
     lines.last().map_or("", String::as_str)
 }
+
+/// A private Dovecot started with `scripts/dovecot-loopback.sh` (plain text
+/// on loopback, any user name, password `pass`), stopped on drop.
+pub(crate) struct Dovecot {
+    /// Its IMAP port on 127.0.0.1.
+    pub(crate) port: u16,
+    dir: PathBuf,
+}
+
+impl Dovecot {
+    /// Start one; `None` (with a note on stderr) when Dovecot is not
+    /// installed, so the calling test can skip.
+    pub(crate) fn start() -> Option<Self> {
+        let installed = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
+            .iter()
+            .any(|p| Path::new(p).exists())
+            || Command::new("sh")
+                .args(["-c", "command -v dovecot"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+        if !installed {
+            eprintln!("NOTE: dovecot is not installed; skipping the Dovecot test");
+            return None;
+        }
+        // The daemon inherits the script's stdout and stderr and keeps them
+        // open: they go to files, never to pipes a reader would wait on.
+        let logs = TempDir::new("dovecot-start");
+        let (out_path, err_path) = (logs.path().join("out"), logs.path().join("err"));
+        let status = Command::new("bash")
+            .arg(Self::script())
+            .arg("start")
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&out_path).expect("create out"))
+            .stderr(fs::File::create(&err_path).expect("create err"))
+            .status()
+            .expect("run dovecot-loopback.sh");
+        let stdout = fs::read_to_string(&out_path).unwrap_or_default();
+        let stderr = fs::read_to_string(&err_path).unwrap_or_default();
+        assert!(status.success(), "dovecot-loopback.sh failed: {stderr}");
+        let field = |name: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+                .to_owned()
+        };
+        let dovecot = Self {
+            port: field("DOVECOT_PORT=").parse().expect("port"),
+            dir: PathBuf::from(field("DOVECOT_DIR=")),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", dovecot.port)).is_err() {
+            assert!(Instant::now() < deadline, "Dovecot does not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(dovecot)
+    }
+
+    fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/dovecot-loopback.sh")
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(Self::script())
+            .arg("stop")
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
