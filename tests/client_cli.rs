@@ -1094,3 +1094,95 @@ fn reconnecting_gives_up_after_the_attempts_of_its_schedule() {
     assert!(started.elapsed() >= Duration::from_millis(140));
     assert_eq!(session.reconnects(), 0);
 }
+
+/// A fake server for one connection of the `imap-client` binary: OK to
+/// everything, with `caps` after LOGIN, one message (UID 7) in every
+/// mailbox; returns the commands it received, without their tags.
+fn fake_server(caps: &'static str) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let thread = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut w = stream.try_clone().unwrap();
+        let mut r = BufReader::new(stream);
+        w.write_all(format!("* OK [CAPABILITY {caps}] fake\r\n").as_bytes())
+            .unwrap();
+        let mut commands = Vec::new();
+        loop {
+            let line = client_line(&mut r);
+            let Some((tag, command)) = line.trim_end().split_once(' ') else {
+                return commands;
+            };
+            commands.push(command.to_owned());
+            let verb = command.to_ascii_uppercase();
+            let reply = if verb.starts_with("LOGIN") {
+                format!("{tag} OK [CAPABILITY {caps}] in\r\n")
+            } else if verb.starts_with("SELECT") || verb.starts_with("EXAMINE") {
+                format!("* 1 EXISTS\r\n* OK [UIDVALIDITY 1] v\r\n{tag} OK [READ-WRITE] sel\r\n")
+            } else if verb.starts_with("UID SEARCH") {
+                format!("* SEARCH 7\r\n{tag} OK s\r\n")
+            } else if verb.starts_with("UID EXPUNGE") {
+                format!("* 1 EXPUNGE\r\n{tag} OK e\r\n")
+            } else if verb == "LOGOUT" {
+                w.write_all(format!("* BYE bye\r\n{tag} OK out\r\n").as_bytes())
+                    .unwrap();
+                return commands;
+            } else {
+                format!("{tag} OK done\r\n")
+            };
+            w.write_all(reply.as_bytes()).unwrap();
+        }
+    });
+    (port, thread)
+}
+
+#[test]
+fn move_without_the_move_extension_uses_uidplus_never_plain_expunge() {
+    let run = |caps: &'static str| {
+        let (port, server) = fake_server(caps);
+        let addr = format!("127.0.0.1:{port}");
+        let out = imap_client(
+            &[
+                "--server",
+                &addr,
+                "--user",
+                "u",
+                "--password",
+                "p",
+                "move",
+                "INBOX",
+                "7",
+                "Dest",
+            ],
+            None,
+        );
+        (out, server.join().unwrap())
+    };
+    let (out, commands) = run("IMAP4rev1 UIDPLUS");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        commands,
+        [
+            "LOGIN u p",
+            "SELECT INBOX",
+            "UID SEARCH UID 7",
+            "UID COPY 7 Dest",
+            "UID STORE 7 +FLAGS.SILENT (\\Deleted)",
+            "UID EXPUNGE 7",
+            "LOGOUT"
+        ]
+    );
+
+    let (out, commands) = run("IMAP4rev1 MOVE UIDPLUS");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(commands[3..], ["UID MOVE 7 Dest", "LOGOUT"]);
+
+    // Neither: refused, nothing copied or expunged, still logged out.
+    let (out, commands) = run("IMAP4rev1");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("neither MOVE nor UIDPLUS"));
+    assert_eq!(commands[3..], ["LOGOUT"]);
+}
