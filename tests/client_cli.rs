@@ -1052,15 +1052,7 @@ fn reconnecting_gives_up_after_the_attempts_of_its_schedule() {
         assert_eq!(client_line(r), "A0002 NOOP\r\n");
         // Close; the listener goes too, so reconnects are refused.
     });
-    let config = blocking::ConnectConfig {
-        addr: format!("127.0.0.1:{port}"),
-        host: "127.0.0.1".into(),
-        security: blocking::Security::Plain,
-        tls: None,
-        user: "u".into(),
-        password: "p".into(),
-        driver: DriverConfig::default(),
-    };
+    let config = plain_config(port);
     let schedule = backoff::BackoffConfig {
         initial: Duration::from_millis(20),
         max_attempts: Some(3),
@@ -1185,4 +1177,41 @@ fn move_without_the_move_extension_uses_uidplus_never_plain_expunge() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("neither MOVE nor UIDPLUS"));
     assert_eq!(commands[3..], ["LOGOUT"]);
+}
+
+fn plain_config(port: u16) -> blocking::ConnectConfig {
+    blocking::ConnectConfig {
+        addr: format!("127.0.0.1:{port}"),
+        host: "127.0.0.1".into(),
+        security: blocking::Security::Plain,
+        tls: None,
+        user: "u".into(),
+        password: "p".into(),
+        driver: DriverConfig::default(),
+    }
+}
+
+#[test]
+fn preauth_skips_login_and_logindisabled_refuses_it() {
+    let (port, server) = scripted(|r, w| {
+        w.write_all(b"* PREAUTH [CAPABILITY IMAP4rev1] logged in\r\n")
+            .unwrap();
+        assert_eq!(client_line(r), "A0001 NOOP\r\n");
+        w.write_all(b"A0001 OK done\r\n").unwrap();
+    });
+    let mut client = Driver::connect_and_login(&plain_config(port)).unwrap();
+    let h = client.conn().noop();
+    assert!(client.run(h).unwrap().is_ok());
+    server.join().unwrap();
+
+    let (port, server) = scripted(|r, w| {
+        w.write_all(b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\n")
+            .unwrap();
+        // No LOGIN (nor anything else) arrives: the client gives up first.
+        assert_eq!(client_line(r), "");
+    });
+    let err = Driver::connect_and_login(&plain_config(port)).unwrap_err();
+    assert!(err.to_string().contains("--starttls"), "{err}");
+    drop(err);
+    server.join().unwrap();
 }

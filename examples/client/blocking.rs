@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use imap_client_core::imap_proto::{
     Capability, Code, CommandBody, Data, GreetingKind, Mailbox, StatusKind, Text,
 };
-use imap_client_core::{ClientConfig, ClientConnection, ClientEvent, CommandHandle};
+use imap_client_core::{ClientConfig, ClientConnection, ClientEvent, ClientState, CommandHandle};
 use rustls::pki_types::ServerName;
 use rustls::StreamOwned;
 
@@ -633,7 +633,18 @@ impl Client<Transport> {
     /// Connect ([`connect`](Self::connect)) and log in.
     pub(crate) fn connect_and_login(config: &ConnectConfig) -> Result<Self, Error> {
         let mut client = Self::connect(config)?;
-        client.login(&config.user, &config.password)?;
+        // A PREAUTH greeting (RFC 9051 §7.1.4) has logged us in already.
+        if client.conn.state() == ClientState::NotAuthenticated {
+            // RFC 9051 §6.2.3: LOGINDISABLED forbids LOGIN (until TLS).
+            if client.has_capability(&Capability::LoginDisabled)? {
+                return Err(Error::Unsupported(
+                    "the server refuses LOGIN on this connection (LOGINDISABLED); \
+                     use --starttls or --tls"
+                        .to_owned(),
+                ));
+            }
+            client.login(&config.user, &config.password)?;
+        }
         // Servers announce new capabilities in the LOGIN OK; ask otherwise.
         client.capabilities()?;
         Ok(client)

@@ -18,6 +18,10 @@ use crate::blocking::{lossy, Client, Error, IdleControl, IdleEvent, Reconnecting
 /// Messages per UID FETCH of `fetch` (and how often progress is shown).
 const FETCH_BATCH: usize = 500;
 
+/// The most UIDs one search answer may name (an ESEARCH range can name
+/// billions in a few bytes).
+const MAX_SEARCH_RESULTS: u64 = 10_000_000;
+
 /// What ends a subcommand with exit status 1: the message for stderr.
 pub(crate) type Failure = String;
 
@@ -54,6 +58,21 @@ fn uids_of(c: &mut Client<Transport>, body: CommandBody) -> Result<Vec<u32>, Err
             Data::ESearch(e) => {
                 for item in &e.items {
                     if let ESearchItem::All(set) = item {
+                        // `1:4294967295` is a few bytes on the wire and four
+                        // billion UIDs in memory: refuse what no mailbox holds.
+                        let count: u64 = set
+                            .ranges()
+                            .iter()
+                            .map(|r| {
+                                let (lo, hi) = r.bounds(u32::MAX);
+                                u64::from(hi - lo) + 1
+                            })
+                            .sum();
+                        if count + uids.len() as u64 > MAX_SEARCH_RESULTS {
+                            return Err(Error::Unsupported(format!(
+                                "the server answered a search with {count} UIDs"
+                            )));
+                        }
                         uids.extend(set.iter(u32::MAX));
                     }
                 }
