@@ -342,6 +342,18 @@ impl<'a> Writer<'a> {
     /// A quoted string with `escapes` bytes that need a backslash.
     fn quoted(&mut self, b: &[u8], escapes: usize) {
         if escapes == 0 {
+            // Quotes and content in one room check.
+            let n = b.len();
+            let end = self.staged + n + 2;
+            if let Some(dst) = self.stage.get_mut(self.staged..end) {
+                let (open, rest) = dst.split_at_mut(1);
+                let (body, close) = rest.split_at_mut(n);
+                open[0] = b'"';
+                copy_short(body, b);
+                close[0] = b'"';
+                self.staged = end;
+                return;
+            }
             self.byte(b'"');
             self.raw(b);
             self.byte(b'"');
