@@ -125,31 +125,46 @@ fn run(options: Options) -> Result<(), String> {
     }
 }
 
-/// A flag set by SIGINT or SIGTERM. The handlers are tokio's (already a
-/// dependency of the examples), registered here and now on a one-thread
-/// runtime that then waits on a thread of its own.
+/// A flag set by SIGINT or SIGTERM (Ctrl-C elsewhere). The handlers are
+/// tokio's (already a dependency of the examples), registered here and now on
+/// a one-thread runtime that then waits on a thread of its own.
 fn stop_on_signals() -> Result<Arc<AtomicBool>, String> {
-    use tokio::signal::unix::{signal, SignalKind};
     let stop = Arc::new(AtomicBool::new(false));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("signal handling: {e}"))?;
-    let (mut int, mut term) = {
+    let signalled = {
         let _guard = runtime.enter();
-        let int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
-        let term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
-        (int, term)
+        signalled()?
     };
     let flag = stop.clone();
     std::thread::spawn(move || {
-        runtime.block_on(async {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-        });
+        runtime.block_on(signalled);
         flag.store(true, Ordering::SeqCst);
     });
     Ok(stop)
+}
+
+/// A future that ends at the first SIGINT or SIGTERM; the handlers are
+/// installed before it is returned.
+#[cfg(unix)]
+fn signalled() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
+}
+
+/// A future that ends at the first Ctrl-C.
+#[cfg(not(unix))]
+fn signalled() -> Result<impl std::future::Future<Output = ()>, String> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
