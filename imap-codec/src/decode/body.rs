@@ -300,9 +300,13 @@ fn params(p: &mut Parser<'_>) -> PResult<Vec<(IString, IString)>> {
         out.push((IString::default(), IString::default()));
         let slot = out.len() - 1;
         let (key, value) = &mut out[slot];
-        *key = p.string()?;
+        p.string_into(key)?;
         p.sp()?;
-        *value = nil_as_empty(p)?;
+        if p.cfg.quirks.nil_param_value && p.peek() != Some(b'"') && p.eat_nil() {
+            *value = IString::default();
+        } else {
+            p.string_into(value)?;
+        }
         p.check_items(out.len())?;
         p.skip_space_before_close();
         if p.eat(b')') {

@@ -623,6 +623,17 @@ impl<'a> Parser<'a> {
         Ok((self.slice(start, end), binary))
     }
 
+    /// [`Parser::string`] written into `out`, with the quoted case inlined:
+    /// for the strings of a BODYSTRUCTURE parameter list.
+    #[inline(always)]
+    pub(crate) fn string_into(&mut self, out: &mut IString) -> PResult<()> {
+        *out = match self.peek() {
+            Some(b'"') => self.quoted_istring()?,
+            _ => self.string()?,
+        };
+        Ok(())
+    }
+
     /// `string` (quoted or literal): refuses NUL in a non-binary literal.
     #[inline(never)]
     pub(crate) fn string(&mut self) -> PResult<IString> {
