@@ -302,6 +302,12 @@ fn every_subcommand(port: u16, user: &str, password: &str, archive: &str) {
         [a1, a2]
     );
     assert!(ok(&with(&conn, &["search", "INBOX", "FROM", "nobody"])).is_empty());
+    // A UTF-8 word goes as a literal with CHARSET UTF-8, matching the
+    // decoded RFC 2047 subject.
+    assert_eq!(
+        uids(&ok(&with(&conn, &["search", "INBOX", "SUBJECT", "Grüße"]))),
+        [a1]
+    );
 
     // flag: add and remove in one call, then verify with search.
     ok(&with(
