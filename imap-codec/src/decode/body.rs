@@ -215,9 +215,15 @@ fn single_part(p: &mut Parser<'_>, out: &mut BodyStructure) -> PResult<()> {
     let BodyStructure::Single { body, extension } = out else {
         return p.err("body");
     };
-    body.media_type = p.string()?;
-    p.sp()?;
-    body.subtype = p.string()?;
+    for (i, field) in [&mut body.media_type, &mut body.subtype]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            p.sp()?;
+        }
+        p.string_into(field)?;
+    }
     p.sp()?;
     body_fields(p, &mut body.fields)?;
     if body.media_type.eq_ignore_case("TEXT") {
@@ -261,7 +267,7 @@ fn body_fields(p: &mut Parser<'_>, f: &mut BodyFields) -> PResult<()> {
     p.sp()?;
     p.nstring_into(&mut f.description)?;
     p.sp()?;
-    f.encoding = nil_as_empty(p)?;
+    nil_as_empty_into(p, &mut f.encoding)?;
     p.sp()?;
     f.size = p.number()?;
     Ok(())
@@ -269,11 +275,13 @@ fn body_fields(p: &mut Parser<'_>, f: &mut BodyFields) -> PResult<()> {
 
 /// A string, or with the `nil_param_value` quirk `NIL` read as an empty string
 /// (Mail.ru's `("boundary" NIL)`).
-fn nil_as_empty(p: &mut Parser<'_>) -> PResult<IString> {
+#[inline(always)]
+fn nil_as_empty_into(p: &mut Parser<'_>, out: &mut IString) -> PResult<()> {
     if p.cfg.quirks.nil_param_value && p.peek() != Some(b'"') && p.eat_nil() {
-        return Ok(IString::default());
+        *out = IString::default();
+        return Ok(());
     }
-    p.string()
+    p.string_into(out)
 }
 
 /// `body-fld-param = "(" string SP string *(SP string SP string) ")" / nil`;
@@ -302,11 +310,7 @@ fn params(p: &mut Parser<'_>) -> PResult<Vec<(IString, IString)>> {
         let (key, value) = &mut out[slot];
         p.string_into(key)?;
         p.sp()?;
-        if p.cfg.quirks.nil_param_value && p.peek() != Some(b'"') && p.eat_nil() {
-            *value = IString::default();
-        } else {
-            p.string_into(value)?;
-        }
+        nil_as_empty_into(p, value)?;
         p.check_items(out.len())?;
         p.skip_space_before_close();
         if p.eat(b')') {
