@@ -23,14 +23,13 @@ mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{example_binary, run_with_timeout, tagged, Client, Server, TempDir};
+use common::{example_binary, run_with_timeout, tagged, Client, Dovecot, Server, TempDir};
 
 /// How long one client run may take.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
@@ -773,75 +772,6 @@ fn watch_reports_changes_and_survives_a_server_restart() {
     let done = sent.rfind("DONE\r\n").expect("no DONE sent");
     let logout = sent.rfind(" LOGOUT\r\n").expect("no LOGOUT sent");
     assert!(done < logout && sent.ends_with("LOGOUT\r\n"), "{sent}");
-}
-
-/// A private Dovecot (scripts/dovecot-loopback.sh), stopped on drop.
-struct Dovecot {
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Dovecot {
-    /// `None` (with a note) when Dovecot is not installed.
-    fn start() -> Option<Self> {
-        let installed = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
-            .iter()
-            .any(|p| Path::new(p).exists())
-            || Command::new("sh")
-                .args(["-c", "command -v dovecot"])
-                .output()
-                .is_ok_and(|o| o.status.success());
-        if !installed {
-            eprintln!("NOTE: dovecot is not installed; skipping the Dovecot test");
-            return None;
-        }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/dovecot-loopback.sh");
-        // Dovecot's daemons inherit the script's stdout: a pipe would never
-        // reach its end, so the three lines go through a file.
-        let lines = TempDir::new("dovecot-start");
-        let stdout_file = lines.path().join("stdout");
-        let status = Command::new("bash")
-            .arg(&script)
-            .arg("start")
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&stdout_file).expect("stdout file"))
-            .status()
-            .expect("run dovecot-loopback.sh");
-        assert!(status.success(), "dovecot-loopback.sh failed");
-        let stdout = std::fs::read_to_string(&stdout_file).expect("read its output");
-        let field = |name: &str| {
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .unwrap_or_else(|| panic!("no {name} in {stdout}"))
-                .to_owned()
-        };
-        let dovecot = Self {
-            port: field("DOVECOT_PORT=").parse().expect("port"),
-            dir: PathBuf::from(field("DOVECOT_DIR=")),
-        };
-        // Wait until it accepts connections.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", dovecot.port)).is_err() {
-            assert!(Instant::now() < deadline, "Dovecot does not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(dovecot)
-    }
-}
-
-impl Drop for Dovecot {
-    fn drop(&mut self) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/dovecot-loopback.sh");
-        let _ = Command::new("bash")
-            .arg(&script)
-            .arg("stop")
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
 }
 
 #[test]
