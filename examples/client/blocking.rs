@@ -39,6 +39,10 @@ const IDLE_TICK: Duration = Duration::from_millis(200);
 /// Bytes read from the stream at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// The most events kept for [`Client::poll_event`]; beyond it the oldest is
+/// dropped, so a server flooding unsolicited data cannot exhaust memory.
+pub(crate) const MAX_QUEUED_EVENTS: usize = 100_000;
+
 /// Why an operation failed.
 #[derive(Debug)]
 pub(crate) enum Error {
@@ -509,7 +513,13 @@ impl<S: Stream> Client<S> {
                 ClientEvent::Bye { text, .. } => self.bye = Some(lossy(text.as_bytes())),
                 ClientEvent::StartTls { .. } => self.start_tls = true,
                 ClientEvent::IdleStarted { handle } => self.idle_started = Some(handle),
-                other => self.events.push_back(other),
+                other => {
+                    // Bounded: a caller that never polls loses the oldest, not memory.
+                    if self.events.len() >= MAX_QUEUED_EVENTS {
+                        self.events.pop_front();
+                    }
+                    self.events.push_back(other);
+                }
             }
         }
         Ok(())

@@ -69,6 +69,10 @@ const BYE_GRACE: Duration = Duration::from_secs(5);
 /// Size of the socket read buffer.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// The most events kept for the caller; beyond it the oldest is dropped, so
+/// a server flooding unsolicited data cannot exhaust memory.
+pub(crate) const MAX_QUEUED_EVENTS: usize = 100_000;
+
 /// How long the driver waits for the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Timeouts {
@@ -435,7 +439,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                     d.bye = Some((code.clone(), text.clone()));
                     d.events.push_back(ClientEvent::Bye { code, text });
                 }
-                other => d.events.push_back(other),
+                other => {
+                    // Bounded: a caller that never takes them loses the oldest.
+                    if d.events.len() >= MAX_QUEUED_EVENTS {
+                        d.events.pop_front();
+                    }
+                    d.events.push_back(other);
+                }
             }
         }
     }

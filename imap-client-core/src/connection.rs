@@ -72,6 +72,10 @@ struct InFlight {
     effect: Effect,
     route: Route,
     data: Vec<Data>,
+    /// Wire bytes of the responses in `data`.
+    data_bytes: usize,
+    /// `data` reached [`ClientConfig::max_command_data`]; later data was dropped.
+    data_dropped: bool,
     /// Fragments still to send, each literal after a `+` (synchronising literals).
     pending: VecDeque<Fragment>,
 }
@@ -115,6 +119,8 @@ pub struct ClientConnection {
     inflight: Vec<InFlight>,
     /// STARTTLS succeeded; waiting for `tls_established`.
     awaiting_tls: bool,
+    /// Wire size of the response being handled.
+    last_size: usize,
 }
 
 impl Default for ClientConnection {
@@ -143,6 +149,7 @@ impl ClientConnection {
             queue: VecDeque::new(),
             inflight: Vec::new(),
             awaiting_tls: false,
+            last_size: 0,
         }
     }
 
@@ -478,6 +485,8 @@ impl ClientConnection {
             effect,
             route,
             data: Vec::new(),
+            data_bytes: 0,
+            data_dropped: false,
             pending,
         });
     }
@@ -505,7 +514,10 @@ impl ClientConnection {
                 // response code, say) still completes its command.
                 let head = tagged_head(&self.inbuf);
                 match self.codec.decode(&mut self.inbuf) {
-                    Ok(Decoded::Complete { value, .. }) => self.on_response(value, now),
+                    Ok(Decoded::Complete { value, consumed }) => {
+                        self.last_size = consumed;
+                        self.on_response(value, now);
+                    }
                     Ok(_) => return,
                     Err(e) => {
                         self.events.push_back(ClientEvent::ParseError(e));
@@ -664,7 +676,23 @@ impl ClientConnection {
             .enumerate()
             .position(|(i, f)| f.route.accepts(&d, &f.tag, i == 0, exists));
         match owner {
-            Some(i) => self.inflight[i].data.push(d),
+            Some(i) => {
+                // A command's data is kept until its completion: bounded, so a
+                // hostile server cannot grow it without end.
+                let limit = self.config.max_command_data;
+                let f = &mut self.inflight[i];
+                f.data_bytes = f.data_bytes.saturating_add(self.last_size);
+                if f.data_bytes <= limit {
+                    f.data.push(d);
+                } else if !f.data_dropped {
+                    f.data_dropped = true;
+                    self.events
+                        .push_back(ClientEvent::ProtocolError(ClientError::DataLimit {
+                            tag: f.tag.clone(),
+                            limit,
+                        }));
+                }
+            }
             None => self.events.push_back(ClientEvent::Unsolicited(d)),
         }
     }

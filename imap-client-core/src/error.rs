@@ -20,6 +20,16 @@ pub enum ClientError {
     /// The server completed a tag the client never sent.
     #[error("completion for unknown tag {0:?}")]
     UnknownTag(Tag),
+    /// The untagged data answering one command passed
+    /// [`crate::ClientConfig::max_command_data`] bytes; the rest of it was
+    /// dropped (the command still completes, with the data kept so far).
+    #[error("data for command {tag:?} exceeds {limit} bytes; the rest was dropped")]
+    DataLimit {
+        /// The command's tag.
+        tag: Tag,
+        /// The limit.
+        limit: usize,
+    },
     /// Bytes arrived before the greeting could be read and did not form one.
     #[error("unexpected data before the greeting")]
     BeforeGreeting,

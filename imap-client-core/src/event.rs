@@ -162,6 +162,18 @@ pub struct ClientConfig {
     /// How long one IDLE may run before the client ends and re-issues it
     /// (RFC 2177 asks for less than 30 minutes). Default: 29 minutes.
     pub idle_reissue: Duration,
+    /// The most untagged data, in wire bytes, kept for one command until its
+    /// completion; beyond it the data is dropped and
+    /// [`ClientError::DataLimit`](crate::ClientError::DataLimit) reported, so a
+    /// hostile or broken server cannot make the client grow without bound.
+    /// Fetch large mailboxes in batches. Default:
+    /// [`ClientConfig::DEFAULT_MAX_COMMAND_DATA`].
+    pub max_command_data: usize,
+}
+
+impl ClientConfig {
+    /// The default of [`ClientConfig::max_command_data`]: 256 MiB.
+    pub const DEFAULT_MAX_COMMAND_DATA: usize = 256 << 20;
 }
 
 impl Default for ClientConfig {
@@ -170,6 +182,7 @@ impl Default for ClientConfig {
             use_literal_plus: true,
             use_sasl_ir: true,
             idle_reissue: Duration::from_secs(29 * 60),
+            max_command_data: Self::DEFAULT_MAX_COMMAND_DATA,
         }
     }
 }

@@ -220,3 +220,39 @@ fn stray_continuation_and_unknown_tag_are_reported() {
         2
     );
 }
+
+#[test]
+fn data_for_one_command_is_bounded() {
+    let now = Instant::now();
+    let mut config = ClientConfig::default();
+    config.max_command_data = 200;
+    let mut c = ClientConnection::new(config);
+    c.handle_input(b"* OK hi\r\n", now);
+    let _ = events(&mut c);
+    let h = c.fetch(
+        imap_proto::SequenceSet::all(),
+        FetchItems::Attributes(vec![FetchAttribute::Flags]),
+    );
+    let _ = sent(&mut c);
+    // 100 responses of 30 bytes: only what fits in 200 bytes is kept.
+    let mut input = Vec::new();
+    for n in 1..=100 {
+        input.extend_from_slice(format!("* {n} FETCH (FLAGS (\\Seen))\r\n").as_bytes());
+    }
+    input.extend_from_slice(b"A0001 OK done\r\n");
+    c.handle_input(&input, now);
+    let evs = events(&mut c);
+    let (status, data) = completed(&evs, h);
+    assert_eq!(status, StatusKind::Ok);
+    assert!(!data.is_empty() && data.len() < 10, "{}", data.len());
+    let limit_errors = evs
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ClientEvent::ProtocolError(imap_client_core::ClientError::DataLimit { .. })
+            )
+        })
+        .count();
+    assert_eq!(limit_errors, 1, "{evs:?}");
+}
