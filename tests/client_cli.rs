@@ -159,6 +159,7 @@ fn help_and_usage_errors() {
         "flag MAILBOX UID",
         "move MAILBOX UID DEST",
         "watch MAILBOX",
+        "sync MAILBOX DIR",
     ] {
         assert!(usage.contains(needle), "{needle} not in --help");
     }
@@ -186,6 +187,8 @@ fn help_and_usage_errors() {
         &["flag", "INBOX", "1", "+\\Recent"],
         &["move", "INBOX", "1"],
         &["watch"],
+        &["sync", "INBOX"],
+        &["sync", "INBOX", "dir", "extra"],
         &["list", "--tls", "--starttls"],
         &["list", "--ca", "x.pem", "--insecure"],
         &["list", "--timeout", "soon"],
