@@ -692,6 +692,8 @@ impl Mailstore for MemStore {
                     .map(Mbox::entry)
                     .collect(),
                 expunged,
+                // Every tombstone is kept.
+                expunges_from: 0,
             })
         })
     }

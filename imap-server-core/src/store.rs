@@ -218,6 +218,12 @@ pub struct Changes {
     pub changed: Vec<MessageEntry>,
     /// UIDs expunged after the MODSEQ.
     pub expunged: Vec<Uid>,
+    /// How far back the expunge log reaches: every expunge with a MODSEQ
+    /// above this value is in `expunged`. 0 (the default) for a store that
+    /// keeps every tombstone; a store that prunes old tombstones sets the
+    /// highest MODSEQ it pruned, and sessions asking for changes since an
+    /// older MODSEQ fall back to comparing UIDs (RFC 7162 §3.2.5.2).
+    pub expunges_from: u64,
 }
 
 /// A callback the store calls when a mailbox changes (to wake IDLE sessions).

@@ -805,6 +805,8 @@ impl Folder {
                 .map(|(u, m)| self.entry(*u, m))
                 .collect(),
             expunged,
+            // Every tombstone is kept.
+            expunges_from: 0,
         }
     }
 

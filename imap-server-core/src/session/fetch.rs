@@ -6,14 +6,14 @@ use std::num::NonZeroU32;
 use bytes::Bytes;
 use imap_proto::{
     Code, Data, Date, DateTime, FetchAttribute, FetchItem, FetchItems, FetchModifier, Flag,
-    Literal, Mailbox, Section, SectionText, SeqNum, SequenceSet, StatusKind, StoreKind,
+    Literal, Mailbox, ModSeq, Section, SectionText, SeqNum, SequenceSet, StatusKind, StoreKind,
     StoreModifier, StoreTarget, Tag, Uid,
 };
 use smallvec::SmallVec;
 
 use super::{ServerConnection, State};
 use crate::mime::{MimeLimits, ParsedMessage};
-use crate::store::{FlagOp, StoreErrorKind, StoredMessage};
+use crate::store::{FlagOp, MessageEntry, StoreErrorKind, StoredMessage};
 
 /// A Unix time and zone as an IMAP date-time.
 pub(crate) fn datetime_from_unix(secs: i64, zone_minutes: i16) -> Option<DateTime> {
@@ -118,7 +118,10 @@ fn seq(n: usize) -> SeqNum {
 
 /// Whether fetching `a` needs the message itself (not just view state).
 fn needs_message(a: &FetchAttribute) -> bool {
-    !matches!(a, FetchAttribute::Flags | FetchAttribute::Uid) && !range_read(a)
+    !matches!(
+        a,
+        FetchAttribute::Flags | FetchAttribute::Uid | FetchAttribute::ModSeq
+    ) && !range_read(a)
 }
 
 /// `BODY[]<o.n>` / `BODY.PEEK[]<o.n>`: served by [`crate::Mailstore::read_range`]
@@ -217,15 +220,35 @@ impl ServerConnection {
         }
     }
 
-    fn set_view_flags(&mut self, uid: Uid, flags: Vec<Flag>) {
+    /// The view's MODSEQ of message `seq_no`.
+    fn view_modseq(&self, seq_no: usize) -> u64 {
+        match &self.state {
+            State::Selected { mailbox, .. } => {
+                mailbox.messages.get(seq_no - 1).map_or(0, |m| m.modseq)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Whether the selected mailbox has no MODSEQs (`[NOMODSEQ]`): RFC 7162
+    /// §3.1.2.2 makes MODSEQ, CHANGEDSINCE and UNCHANGEDSINCE a BAD there.
+    pub(super) fn nomodseq(&self) -> bool {
+        matches!(&self.state, State::Selected { mailbox, .. } if mailbox.modseq == 0)
+    }
+
+    fn set_view_entry(&mut self, e: MessageEntry) {
         if let State::Selected { mailbox, .. } = &mut self.state {
-            if let Some(s) = mailbox.seq_of(uid) {
-                mailbox.messages[s - 1].flags = flags;
+            if let Some(s) = mailbox.seq_of(e.uid) {
+                let m = &mut mailbox.messages[s - 1];
+                m.flags = e.flags;
+                m.modseq = e.modseq;
             }
         }
     }
 
-    /// FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9).
+    /// FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9), with the MODSEQ item
+    /// (RFC 7162 §3.1.5), the CHANGEDSINCE modifier (§3.1.4) and, once QRESYNC
+    /// is enabled, the VANISHED modifier of UID FETCH (§3.2.6).
     pub(super) fn fetch(
         &mut self,
         tag: Tag,
@@ -237,12 +260,26 @@ impl ServerConnection {
         let Some((_, _, read_only)) = self.selected_parts() else {
             return;
         };
-        if !modifiers.is_empty() {
+        let mut changed_since: Option<u64> = None;
+        let mut vanished = false;
+        for m in modifiers {
+            match m {
+                FetchModifier::ChangedSince(n) => changed_since = Some(n.get()),
+                FetchModifier::Vanished => vanished = true,
+                _ => {
+                    self.tagged(tag, StatusKind::Bad, None, "unsupported FETCH modifier");
+                    return;
+                }
+            }
+        }
+        // RFC 7162 §3.2.6: VANISHED only in UID FETCH, with CHANGEDSINCE, after
+        // ENABLE QRESYNC.
+        if vanished && !(uid && changed_since.is_some() && self.qresync) {
             self.tagged(
                 tag,
                 StatusKind::Bad,
-                None,
-                "CONDSTORE/QRESYNC are not supported",
+                Some(Code::ClientBug),
+                "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC",
             );
             return;
         }
@@ -254,8 +291,7 @@ impl ServerConnection {
         if attrs.iter().any(|a| {
             matches!(
                 a,
-                FetchAttribute::ModSeq
-                    | FetchAttribute::EmailId
+                FetchAttribute::EmailId
                     | FetchAttribute::ThreadId
                     | FetchAttribute::SaveDate
                     | FetchAttribute::GmMsgId
@@ -274,10 +310,44 @@ impl ServerConnection {
         if uid && !attrs.contains(&FetchAttribute::Uid) {
             attrs.insert(0, FetchAttribute::Uid);
         }
+        // RFC 7162 §3.1.4: CHANGEDSINCE implies MODSEQ; both enable CONDSTORE.
+        if changed_since.is_some() || attrs.contains(&FetchAttribute::ModSeq) {
+            if self.nomodseq() {
+                self.tagged(
+                    tag,
+                    StatusKind::Bad,
+                    None,
+                    "this mailbox has no MODSEQs (NOMODSEQ)",
+                );
+                return;
+            }
+            self.enable_condstore();
+            if !attrs.contains(&FetchAttribute::ModSeq) {
+                attrs.push(FetchAttribute::ModSeq);
+            }
+        }
         if !self.check_seq_set(&tag, &set, uid) {
             return;
         }
-        let (targets, skipped) = self.resolve(&set, uid);
+        let (mut targets, skipped) = self.resolve(&set, uid);
+        if let Some(since) = changed_since {
+            targets.retain(|(s, _)| self.view_modseq(*s) > since);
+            if vanished {
+                // §3.2.6: the UIDs of the set expunged since, before the FETCHes.
+                let found = match &self.state {
+                    State::Selected { user, mailbox } => {
+                        self.vanished_since(user, mailbox, since, Some(&set))
+                    }
+                    _ => None,
+                };
+                if let Some(uids) = found {
+                    self.data(Data::Vanished {
+                        earlier: true,
+                        uids,
+                    });
+                }
+            }
+        }
         self.fetch_job = Some(FetchJob {
             tag,
             uid,
@@ -336,6 +406,7 @@ impl ServerConnection {
                 None
             };
             let mut flags = self.view_flags(seq_no);
+            let mut modseq = self.view_modseq(seq_no);
             let mut flags_changed = false;
             if job.marks_seen && !flags.contains(&Flag::Seen) {
                 if let Ok(out) = self.store.store_flags(
@@ -348,7 +419,8 @@ impl ServerConnection {
                 ) {
                     if let Some(e) = out.changed.into_iter().next() {
                         flags = e.flags.clone();
-                        self.set_view_flags(msg_uid, e.flags);
+                        modseq = e.modseq;
+                        self.set_view_entry(e);
                         flags_changed = true;
                     }
                 }
@@ -356,6 +428,10 @@ impl ServerConnection {
             let mut parsed: Option<ParsedMessage> = None;
             let mut out: imap_proto::FetchItemVec = SmallVec::new();
             for a in &job.attrs {
+                if *a == FetchAttribute::ModSeq {
+                    out.extend(ModSeq::new(modseq).map(FetchItem::ModSeq));
+                    continue;
+                }
                 match self.fetch_item(
                     a,
                     msg_uid,
@@ -375,6 +451,16 @@ impl ServerConnection {
             }
             if flags_changed && !job.attrs.contains(&FetchAttribute::Flags) {
                 out.push(FetchItem::Flags(flags.into_iter().collect()));
+            }
+            // RFC 7162 §3.1: a FETCH that set \Seen reports UID and MODSEQ to a
+            // CONDSTORE client.
+            if flags_changed && self.condstore && !self.nomodseq() {
+                if !job.attrs.contains(&FetchAttribute::Uid) {
+                    out.push(FetchItem::Uid(msg_uid));
+                }
+                if !job.attrs.contains(&FetchAttribute::ModSeq) {
+                    out.extend(ModSeq::new(modseq).map(FetchItem::ModSeq));
+                }
             }
             self.data(Data::Fetch {
                 seq: seq(seq_no),
@@ -525,7 +611,10 @@ impl ServerConnection {
         }))
     }
 
-    /// STORE and UID STORE (RFC 9051 §6.4.6).
+    /// STORE and UID STORE (RFC 9051 §6.4.6), with the UNCHANGEDSINCE
+    /// modifier (RFC 7162 §3.1.3): messages changed after the given MODSEQ are
+    /// left alone and listed in `[MODIFIED set]` on the tagged OK; the others
+    /// are updated and reported with their MODSEQ even with `.SILENT`.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn store_cmd(
         &mut self,
@@ -540,9 +629,15 @@ impl ServerConnection {
         let Some((user, name, read_only)) = self.selected_parts() else {
             return;
         };
-        if !modifiers.is_empty() {
-            self.tagged(tag, StatusKind::Bad, None, "CONDSTORE is not supported");
-            return;
+        let mut unchanged_since: Option<u64> = None;
+        for m in modifiers {
+            match m {
+                StoreModifier::UnchangedSince(n) => unchanged_since = Some(n),
+                _ => {
+                    self.tagged(tag, StatusKind::Bad, None, "unsupported STORE modifier");
+                    return;
+                }
+            }
         }
         let flags: Vec<Flag> = match target {
             StoreTarget::Flags(f) => f.into_iter().filter(|f| *f != Flag::Recent).collect(),
@@ -551,6 +646,18 @@ impl ServerConnection {
                 return;
             }
         };
+        if unchanged_since.is_some() {
+            if self.nomodseq() {
+                self.tagged(
+                    tag,
+                    StatusKind::Bad,
+                    None,
+                    "this mailbox has no MODSEQs (NOMODSEQ)",
+                );
+                return;
+            }
+            self.enable_condstore();
+        }
         if read_only {
             self.tagged(
                 tag,
@@ -572,31 +679,57 @@ impl ServerConnection {
         let uids: Vec<Uid> = targets.iter().map(|t| t.1).collect();
         let outcome = match self
             .store
-            .store_flags(&user, &name, &uids, op, &flags, None)
+            .store_flags(&user, &name, &uids, op, &flags, unchanged_since)
         {
             Ok(o) => o,
             Err(e) => return self.store_error(tag, &e),
         };
+        let changed: Vec<Uid> = outcome.changed.iter().map(|e| e.uid).collect();
         for e in outcome.changed {
-            self.set_view_flags(e.uid, e.flags);
+            self.set_view_entry(e);
         }
-        if !silent {
-            for (seq_no, msg_uid) in &targets {
-                let mut items: imap_proto::FetchItemVec = SmallVec::new();
+        // RFC 7162 §3.1.2.2: no MODSEQs to report in a NOMODSEQ mailbox.
+        let condstore = self.condstore && !self.nomodseq();
+        let mut modified: Vec<u32> = Vec::new();
+        for (seq_no, msg_uid) in &targets {
+            if outcome.modified.contains(msg_uid) {
+                modified.push(if uid { msg_uid.get() } else { *seq_no as u32 });
+                continue;
+            }
+            // RFC 7162 §3.1: a CONDSTORE client gets UID and MODSEQ in every
+            // FETCH a STORE causes; §3.1.3: with UNCHANGEDSINCE, even .SILENT
+            // reports the MODSEQ of each message that passed the test.
+            let report_silent =
+                condstore && (unchanged_since.is_some() || changed.contains(msg_uid));
+            if silent && !report_silent {
+                continue;
+            }
+            let mut items: imap_proto::FetchItemVec = SmallVec::new();
+            if !silent {
                 items.push(FetchItem::Flags(
                     self.view_flags(*seq_no).into_iter().collect(),
                 ));
-                if uid {
-                    items.push(FetchItem::Uid(*msg_uid));
-                }
-                self.data(Data::Fetch {
-                    seq: seq(*seq_no),
-                    items,
-                });
             }
+            if uid || condstore {
+                items.push(FetchItem::Uid(*msg_uid));
+            }
+            if condstore {
+                items.extend(ModSeq::new(self.view_modseq(*seq_no)).map(FetchItem::ModSeq));
+            }
+            self.data(Data::Fetch {
+                seq: seq(*seq_no),
+                items,
+            });
         }
         self.sync_mailbox(uid);
-        if skipped {
+        if let Some(set) = SequenceSet::from_numbers(modified) {
+            self.tagged(
+                tag,
+                StatusKind::Ok,
+                Some(Code::Modified(set)),
+                "Conditional STORE failed for some messages",
+            );
+        } else if skipped {
             self.tagged(
                 tag,
                 StatusKind::No,
@@ -699,6 +832,14 @@ impl ServerConnection {
             return self.store_error(tag, &e);
         }
         self.sync_mailbox(true);
-        self.tagged(tag, StatusKind::Ok, None, "EXPUNGE completed");
+        // A CONDSTORE client learns the MODSEQ the expunges brought the
+        // mailbox to (the VANISHED or EXPUNGE responses carry none).
+        let code = match &self.state {
+            State::Selected { mailbox, .. } if self.condstore && mailbox.modseq > 0 => {
+                Some(mailbox.modseq_code())
+            }
+            _ => None,
+        };
+        self.tagged(tag, StatusKind::Ok, code, "EXPUNGE completed");
     }
 }

@@ -306,6 +306,12 @@ impl ServerConnection {
             ListReturn::Status(s) => Some(s.clone()),
             _ => None,
         });
+        if status
+            .as_ref()
+            .is_some_and(|a| a.contains(&StatusAttribute::HighestModSeq))
+        {
+            self.enable_condstore();
+        }
         let has_children = |name: &Mailbox| {
             let mut prefix = name.as_bytes().to_vec();
             prefix.push(d);
@@ -419,6 +425,8 @@ impl ServerConnection {
                     StatusAttribute::AppendLimit => {
                         StatusItem::AppendLimit(Some(self.config.limits.max_literal))
                     }
+                    // RFC 7162 §3.1.7 (0 for a mailbox without MODSEQs).
+                    StatusAttribute::HighestModSeq => StatusItem::HighestModSeq(st.highest_modseq),
                     _ => return None,
                 })
             })
@@ -428,6 +436,10 @@ impl ServerConnection {
     /// STATUS (RFC 9051 §6.3.11).
     fn status(&mut self, tag: Tag, mailbox: Mailbox, attrs: Vec<StatusAttribute>) {
         let user = self.user().unwrap_or_default().to_owned();
+        // RFC 7162 §3.1: STATUS HIGHESTMODSEQ is a CONDSTORE-enabling command.
+        if attrs.contains(&StatusAttribute::HighestModSeq) {
+            self.enable_condstore();
+        }
         match self.status_items(&user, &mailbox, &attrs) {
             Ok(items) => {
                 self.data(Data::Status { mailbox, items });

@@ -98,6 +98,11 @@ pub struct ServerConnection {
     tls: bool,
     rev2: bool,
     utf8: bool,
+    /// CONDSTORE is on for this session (RFC 7162 §3.1: after the first
+    /// CONDSTORE-enabling command, until logout).
+    condstore: bool,
+    /// QRESYNC has been enabled (RFC 7162 §3.2.3).
+    qresync: bool,
     bad_commands: u32,
     failed_logins: u32,
     last_activity: Instant,
@@ -148,6 +153,8 @@ impl ServerConnection {
             tls,
             rev2: false,
             utf8: false,
+            condstore: false,
+            qresync: false,
             bad_commands: 0,
             failed_logins: 0,
             last_activity: now,
@@ -513,11 +520,32 @@ impl ServerConnection {
                     self.set_utf8();
                     enabled.push(c);
                 }
+                // RFC 7162 §3.1: ENABLE CONDSTORE is a CONDSTORE-enabling command.
+                Capability::CondStore if !self.condstore => {
+                    self.enable_condstore();
+                    enabled.push(c);
+                }
                 _ => {}
             }
         }
         self.data(Data::Enabled(enabled));
         self.tagged(tag, StatusKind::Ok, None, "ENABLE completed");
+    }
+
+    /// Turn CONDSTORE on after a CONDSTORE-enabling command (RFC 7162 §3.1).
+    /// The first one issued while a mailbox is selected is answered with the
+    /// mailbox's `* OK [HIGHESTMODSEQ n]` (§3.1.2.1), so the client learns
+    /// where its MODSEQ values start.
+    fn enable_condstore(&mut self) {
+        if self.condstore {
+            return;
+        }
+        self.condstore = true;
+        let code = match &self.state {
+            State::Selected { mailbox, .. } => mailbox.modseq_code(),
+            _ => return,
+        };
+        self.untagged(StatusKind::Ok, Some(code), "CONDSTORE enabled");
     }
 
     fn set_utf8(&mut self) {
@@ -586,6 +614,7 @@ impl ServerConnection {
                 Capability::MultiAppend,
                 Capability::AppendLimit(Some(self.config.limits.max_literal)),
                 Capability::Utf8Accept,
+                Capability::CondStore,
             ]),
         }
         caps

@@ -3,8 +3,8 @@
 use std::num::NonZeroU32;
 
 use imap_proto::{
-    Charset, Code, Data, ESearchItem, ESearchResponse, Flag, SearchKey, SearchReturn, SequenceSet,
-    StatusKind, Tag, Uid,
+    Charset, Code, Data, ESearchItem, ESearchResponse, Flag, ModSeq, SearchKey, SearchReturn,
+    SequenceSet, StatusKind, Tag, Uid,
 };
 
 use super::{ServerConnection, State};
@@ -20,8 +20,7 @@ fn supported(k: &SearchKey) -> bool {
         SearchKey::Not(k) => supported(k),
         SearchKey::Or(a, b) => supported(a) && supported(b),
         SearchKey::And(v) => v.iter().all(supported),
-        SearchKey::ModSeq { .. }
-        | SearchKey::SavedBefore(_)
+        SearchKey::SavedBefore(_)
         | SearchKey::SavedOn(_)
         | SearchKey::SavedSince(_)
         | SearchKey::SaveDateSupported
@@ -32,6 +31,17 @@ fn supported(k: &SearchKey) -> bool {
         | SearchKey::GmThrId(_)
         | SearchKey::GmLabels(_) => false,
         _ => true,
+    }
+}
+
+/// Whether `k` holds a `MODSEQ` criterion (RFC 7162 §3.1.6).
+fn has_modseq(k: &SearchKey) -> bool {
+    match k {
+        SearchKey::Not(k) => has_modseq(k),
+        SearchKey::Or(a, b) => has_modseq(a) || has_modseq(b),
+        SearchKey::And(v) => v.iter().any(has_modseq),
+        SearchKey::ModSeq { .. } => true,
+        _ => false,
     }
 }
 
@@ -52,6 +62,7 @@ struct Candidate<'a> {
     seq: usize,
     uid: Uid,
     flags: &'a [Flag],
+    modseq: u64,
     stored: Option<Option<StoredMessage>>,
     parsed: Option<ParsedMessage>,
 }
@@ -66,6 +77,8 @@ struct Ctx<'a> {
     saved: &'a [Uid],
     /// UIDs by sequence number - 1.
     uids: Vec<Uid>,
+    /// MODSEQs by sequence number - 1.
+    modseqs: Vec<u64>,
     now: i64,
     limits: MimeLimits,
     header_only: bool,
@@ -114,6 +127,15 @@ impl Ctx<'_> {
             SearchKey::Uid(set) if set.is_saved() => {
                 uid_key(self.saved.iter().map(|u| u.get()).collect())
             }
+            // The view's MODSEQs, so a backend need not know them.
+            SearchKey::ModSeq { modseq, .. } => uid_key(
+                self.uids
+                    .iter()
+                    .zip(&self.modseqs)
+                    .filter(|(_, m)| **m >= *modseq)
+                    .map(|(u, _)| u.get())
+                    .collect(),
+            ),
             SearchKey::Not(k) => SearchKey::Not(Box::new(self.to_uids(k))),
             SearchKey::Or(a, b) => {
                 SearchKey::Or(Box::new(self.to_uids(a)), Box::new(self.to_uids(b)))
@@ -152,6 +174,9 @@ impl Ctx<'_> {
             SearchKey::Unkeyword(a) => !c.flags.iter().any(|f| matches!(f, Flag::Keyword(k) if k.as_bytes().eq_ignore_ascii_case(a.as_bytes()))),
             SearchKey::Uid(set) => self.in_set(set, c.uid.get(), self.largest_uid, c.uid),
             SearchKey::SequenceSet(set) => self.in_set(set, c.seq as u32, self.count as u32, c.uid),
+            // RFC 7162 §3.1.6: MODSEQ n matches MODSEQs of n or more; one
+            // MODSEQ per message covers every metadata entry.
+            SearchKey::ModSeq { modseq, .. } => c.modseq >= *modseq,
             SearchKey::Not(k) => !self.matches(k, c),
             SearchKey::Or(a, b) => self.matches(a, c) || self.matches(b, c),
             SearchKey::And(keys) => keys.iter().all(|k| self.matches(k, c)),
@@ -205,7 +230,8 @@ impl Ctx<'_> {
 }
 
 impl ServerConnection {
-    /// SEARCH and UID SEARCH.
+    /// SEARCH and UID SEARCH, with the MODSEQ criterion of RFC 7162 §3.1.6 and
+    /// its `(MODSEQ n)` (or ESEARCH `MODSEQ n`) result.
     pub(super) fn search(
         &mut self,
         tag: Tag,
@@ -247,6 +273,19 @@ impl ServerConnection {
             );
             return;
         }
+        let with_modseq = criteria.iter().any(has_modseq);
+        if with_modseq {
+            if self.nomodseq() {
+                self.tagged(
+                    tag,
+                    StatusKind::Bad,
+                    None,
+                    "this mailbox has no MODSEQs (NOMODSEQ)",
+                );
+                return;
+            }
+            self.enable_condstore();
+        }
         let State::Selected { user, mailbox } = &self.state else {
             return;
         };
@@ -258,6 +297,7 @@ impl ServerConnection {
             largest_uid: mailbox.messages.last().map_or(0, |m| m.uid.get()),
             saved: &mailbox.saved,
             uids: mailbox.messages.iter().map(|m| m.uid).collect(),
+            modseqs: mailbox.messages.iter().map(|m| m.modseq).collect(),
             now: self.wall_clock,
             limits: MimeLimits::default(),
             header_only: !criteria.iter().any(needs_body),
@@ -297,6 +337,7 @@ impl ServerConnection {
                         seq: i + 1,
                         uid: m.uid,
                         flags: &m.flags,
+                        modseq: m.modseq,
                         stored: None,
                         parsed: None,
                     };
@@ -310,6 +351,35 @@ impl ServerConnection {
             self.store_error(tag, &e);
             return;
         }
+        // RFC 7162 §3.1.6: a search with MODSEQ reports the highest MODSEQ of
+        // the messages it returns; when ESEARCH returns only MIN and/or MAX,
+        // of those messages (§3.1.11).
+        let result_modseq = if with_modseq {
+            let o = return_options.as_deref().unwrap_or(&[]);
+            let has = |r: SearchReturn| o.contains(&r);
+            let ends_only = (has(SearchReturn::Min) || has(SearchReturn::Max))
+                && !has(SearchReturn::All)
+                && !has(SearchReturn::Count);
+            let returned: Vec<(usize, Uid)> = if ends_only {
+                let mut v = Vec::new();
+                if has(SearchReturn::Min) {
+                    v.extend(hits.first().copied());
+                }
+                if has(SearchReturn::Max) {
+                    v.extend(hits.last().copied());
+                }
+                v
+            } else {
+                hits.clone()
+            };
+            returned
+                .iter()
+                .filter_map(|(s, _)| mailbox.messages.get(s - 1).map(|m| m.modseq))
+                .max()
+                .and_then(ModSeq::new)
+        } else {
+            None
+        };
         let nums: Vec<u32> = hits
             .iter()
             .map(|(s, u)| if uid { u.get() } else { *s as u32 })
@@ -362,6 +432,7 @@ impl ServerConnection {
             if opts.contains(&SearchReturn::Count) {
                 items.push(ESearchItem::Count(nums.len() as u32));
             }
+            items.extend(result_modseq.map(ESearchItem::ModSeq));
             self.data(Data::ESearch(ESearchResponse {
                 tag: Some(tag.clone()),
                 uid,
@@ -370,7 +441,7 @@ impl ServerConnection {
         } else if !esearch {
             self.data(Data::Search {
                 numbers: nums.iter().filter_map(|&n| NonZeroU32::new(n)).collect(),
-                mod_seq: None,
+                mod_seq: result_modseq,
             });
         }
         self.sync_mailbox(uid);

@@ -5,8 +5,8 @@
 use std::num::NonZeroU32;
 
 use imap_proto::{
-    Code, Data, FetchItem, Flag, FlagPerm, Mailbox, SelectParam, SeqNum, SequenceSet, Status,
-    StatusKind, Tag, Uid,
+    Code, Data, FetchItem, Flag, FlagPerm, Mailbox, ModSeq, QResyncParam, SelectParam, SeqNum,
+    SequenceSet, Status, StatusKind, Tag, Uid,
 };
 use smallvec::SmallVec;
 
@@ -18,6 +18,8 @@ use crate::store::MessageEntry;
 pub(super) struct ViewMessage {
     pub(super) uid: Uid,
     pub(super) flags: Vec<Flag>,
+    /// The MODSEQ of its last change as this view knows it (RFC 7162 §3.1.5).
+    pub(super) modseq: u64,
     /// Expunged by another session but not yet announced: it keeps its sequence
     /// number until an EXPUNGE response may be sent.
     pub(super) expunged: bool,
@@ -28,8 +30,12 @@ pub(super) struct ViewMessage {
 pub(super) struct Selected {
     pub(super) name: Mailbox,
     pub(super) read_only: bool,
-    /// Highest MODSEQ this view has caught up with.
+    /// Highest MODSEQ this view has caught up with; 0 when the store keeps no
+    /// MODSEQs for the mailbox (`[NOMODSEQ]`, RFC 7162 §3.1.2.2).
     pub(super) modseq: u64,
+    /// While expunges are held back (RFC 9051 §7.4.1), the view's MODSEQ from
+    /// before the first of them: every held-back expunge has a higher MODSEQ.
+    pub(super) expunge_floor: Option<u64>,
     /// Messages in sequence order (index + 1 = sequence number).
     pub(super) messages: Vec<ViewMessage>,
     /// The last `SEARCH RETURN (SAVE)` result (RFC 5182), as UIDs.
@@ -37,6 +43,15 @@ pub(super) struct Selected {
 }
 
 impl Selected {
+    /// `[HIGHESTMODSEQ n]`, or `[NOMODSEQ]` when the store keeps no MODSEQs
+    /// for this mailbox (RFC 7162 §3.1.2).
+    pub(super) fn modseq_code(&self) -> Code {
+        match ModSeq::new(self.modseq) {
+            Some(m) => Code::HighestModSeq(m),
+            None => Code::NoModSeq,
+        }
+    }
+
     /// Sequence number of a UID.
     pub(super) fn seq_of(&self, uid: Uid) -> Option<usize> {
         self.messages
@@ -84,7 +99,9 @@ fn seq(n: usize) -> SeqNum {
 }
 
 impl ServerConnection {
-    /// SELECT / EXAMINE (RFC 9051 §6.3.2, §6.3.3).
+    /// SELECT / EXAMINE (RFC 9051 §6.3.2, §6.3.3), with the CONDSTORE
+    /// parameter (RFC 7162 §3.1.8) and, once QRESYNC is enabled, the QRESYNC
+    /// parameter (§3.2.5).
     pub(super) fn select(
         &mut self,
         tag: Tag,
@@ -96,14 +113,27 @@ impl ServerConnection {
             State::Authenticated { user } | State::Selected { user, .. } => user.clone(),
             _ => return,
         };
-        if !params.is_empty() {
-            self.tagged(
-                tag,
-                StatusKind::Bad,
-                None,
-                "CONDSTORE/QRESYNC are not supported",
-            );
-            return;
+        let mut condstore = false;
+        let mut qresync: Option<QResyncParam> = None;
+        for p in params {
+            match p {
+                SelectParam::CondStore => condstore = true,
+                // §3.2.5: QRESYNC without a prior ENABLE QRESYNC is a BAD.
+                SelectParam::QResync(q) if self.qresync && qresync.is_none() => qresync = Some(q),
+                SelectParam::QResync(_) if !self.qresync => {
+                    self.tagged(
+                        tag,
+                        StatusKind::Bad,
+                        Some(Code::ClientBug),
+                        "QRESYNC must be enabled first (ENABLE QRESYNC)",
+                    );
+                    return;
+                }
+                _ => {
+                    self.tagged(tag, StatusKind::Bad, None, "unsupported SELECT parameter");
+                    return;
+                }
+            }
         }
         // Leaving a selected mailbox: RFC 7162 §3.2.11 [CLOSED].
         if matches!(self.state, State::Selected { .. }) {
@@ -113,6 +143,9 @@ impl ServerConnection {
                 Some(Code::Closed),
                 "Previous mailbox closed",
             );
+        }
+        if condstore {
+            self.enable_condstore();
         }
         let snap = match self.store.snapshot(&user, &name) {
             Ok(s) => s,
@@ -176,17 +209,34 @@ impl ServerConnection {
             name,
             read_only,
             modseq: snap.highest_modseq,
+            expunge_floor: None,
             messages: snap
                 .messages
                 .into_iter()
                 .map(|m| ViewMessage {
                     uid: m.uid,
                     flags: m.flags,
+                    modseq: m.modseq,
                     expunged: false,
                 })
                 .collect(),
             saved: Vec::new(),
         };
+        if self.condstore {
+            // RFC 7162 §3.1.2: HIGHESTMODSEQ (or NOMODSEQ) once CONDSTORE is on.
+            let code = selected.modseq_code();
+            let msg = if selected.modseq == 0 {
+                "No MODSEQs in this mailbox"
+            } else {
+                "Highest"
+            };
+            self.untagged(StatusKind::Ok, Some(code), msg);
+        }
+        if let Some(q) = qresync {
+            if q.uid_validity.get() == snap.uid_validity && selected.modseq > 0 {
+                self.qresync_select(&user, &selected, &q);
+            }
+        }
         self.state = State::Selected {
             user,
             mailbox: Box::new(selected),
@@ -197,6 +247,65 @@ impl ServerConnection {
             (Code::ReadWrite, "SELECT completed")
         };
         self.tagged(tag, StatusKind::Ok, Some(code), verb);
+    }
+
+    /// The QRESYNC answer of SELECT/EXAMINE (RFC 7162 §3.2.5.1): `VANISHED
+    /// (EARLIER)` for the known UIDs expunged since the client's MODSEQ, then
+    /// `FETCH (UID FLAGS MODSEQ)` for the messages changed since it. With
+    /// known UIDs, both are limited to them (new messages show in EXISTS).
+    /// Only called when the client's UIDVALIDITY is current.
+    fn qresync_select(&mut self, user: &str, view: &Selected, q: &QResyncParam) {
+        let since = q.mod_seq.get();
+        let known = q.known_uids.as_ref();
+        if let Some(set) = self.vanished_since(user, view, since, known) {
+            self.data(Data::Vanished {
+                earlier: true,
+                uids: set,
+            });
+        }
+        let changed: Vec<Data> = view
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.modseq > since)
+            .filter(|(_, m)| known.is_none_or(|k| k.contains(m.uid.get(), u32::MAX)))
+            .map(|(i, m)| Data::Fetch {
+                seq: seq(i + 1),
+                items: condstore_items(m, true),
+            })
+            .collect();
+        for d in changed {
+            self.data(d);
+        }
+    }
+
+    /// The UIDs of `within` (every UID when `None`; `*` reaches to the end)
+    /// that were expunged after MODSEQ `since` and are not in `view`, as one
+    /// set for `VANISHED (EARLIER)` (RFC 7162 §3.2.5.1, §3.2.6). When the
+    /// store's expunge log no longer reaches back to `since`, every UID below
+    /// UIDNEXT that is not in the mailbox is reported instead, as §3.2.5.2
+    /// allows (a client ignores UIDs it does not know).
+    pub(super) fn vanished_since(
+        &self,
+        user: &str,
+        view: &Selected,
+        since: u64,
+        within: Option<&SequenceSet>,
+    ) -> Option<SequenceSet> {
+        let changes = self.store.changes_since(user, &view.name, since).ok()?;
+        if changes.expunges_from > since {
+            let present: Vec<u32> = view.messages.iter().map(|m| m.uid.get()).collect();
+            return missing_uids(&present, changes.uid_next.saturating_sub(1), within);
+        }
+        let top = u32::MAX;
+        SequenceSet::from_numbers(
+            changes
+                .expunged
+                .iter()
+                .filter(|u| view.seq_of(**u).is_none())
+                .filter(|u| within.is_none_or(|k| k.contains(u.get(), top)))
+                .map(|u| u.get()),
+        )
     }
 
     /// Leave the selected state; with `expunge`, remove `\Deleted` messages
@@ -214,13 +323,20 @@ impl ServerConnection {
     }
 
     /// Catch the view up with the store: new messages (EXISTS), flag changes
-    /// (FETCH) and, when `allow_expunge`, expunges (EXPUNGE). RFC 9051 §7.4.1
-    /// forbids EXPUNGE during FETCH, STORE and SEARCH by sequence number, so
-    /// those pass `false` and the expunged messages keep their numbers.
+    /// (FETCH, with MODSEQ once CONDSTORE is on, RFC 7162 §3.1) and, when
+    /// `allow_expunge`, expunges (EXPUNGE, or `VANISHED` once QRESYNC is
+    /// enabled, §3.2.10). RFC 9051 §7.4.1 forbids expunge responses during
+    /// FETCH, STORE and SEARCH by sequence number, so those pass `false` and
+    /// the expunged messages keep their numbers; meanwhile a CONDSTORE client
+    /// is given a HIGHESTMODSEQ below the held-back expunges (RFC 7162 §3.2).
     pub(super) fn sync_mailbox(&mut self, allow_expunge: bool) {
+        let condstore = self.condstore;
+        let qresync = self.qresync;
         let State::Selected { user, mailbox } = &mut self.state else {
             return;
         };
+        // No MODSEQs to report in a NOMODSEQ mailbox (RFC 7162 §3.1.2.2).
+        let condstore = condstore && mailbox.modseq > 0;
         let changes = match self
             .store
             .changes_since(user, &mailbox.name, mailbox.modseq)
@@ -242,24 +358,54 @@ impl ServerConnection {
                 return;
             }
         };
+        let mut expunged = changes.expunged;
+        if changes.expunges_from > mailbox.modseq {
+            // The store's expunge log no longer reaches back to this view:
+            // whatever is not in the mailbox now is gone.
+            if let Ok(snap) = self.store.snapshot(user, &mailbox.name) {
+                let live: std::collections::HashSet<Uid> =
+                    snap.messages.iter().map(|m| m.uid).collect();
+                expunged = mailbox
+                    .messages
+                    .iter()
+                    .map(|m| m.uid)
+                    .filter(|u| !live.contains(u))
+                    .collect();
+            }
+        }
         let mut out: Vec<Data> = Vec::new();
         let last_uid = mailbox.messages.last().map(|m| m.uid);
-        for uid in &changes.expunged {
+        let mut newly_expunged = false;
+        for uid in &expunged {
             if let Some(s) = mailbox.seq_of(*uid) {
-                mailbox.messages[s - 1].expunged = true;
+                let m = &mut mailbox.messages[s - 1];
+                newly_expunged |= !m.expunged;
+                m.expunged = true;
             }
+        }
+        if newly_expunged && mailbox.expunge_floor.is_none() {
+            mailbox.expunge_floor = Some(mailbox.modseq);
         }
         let mut new: Vec<MessageEntry> = Vec::new();
         for e in changes.changed {
             match mailbox.seq_of(e.uid) {
                 Some(s) => {
                     let m = &mut mailbox.messages[s - 1];
-                    if !m.expunged && m.flags != e.flags {
-                        m.flags = e.flags.clone();
-                        let mut items: imap_proto::FetchItemVec = SmallVec::new();
-                        items.push(FetchItem::Uid(e.uid));
-                        items.push(FetchItem::Flags(e.flags.into_iter().collect()));
+                    let report = m.flags != e.flags || (condstore && m.modseq != e.modseq);
+                    if !m.expunged && report {
+                        m.flags = e.flags;
+                        m.modseq = e.modseq;
+                        let items = if condstore {
+                            condstore_items(m, true)
+                        } else {
+                            let mut items: imap_proto::FetchItemVec = SmallVec::new();
+                            items.push(FetchItem::Uid(m.uid));
+                            items.push(FetchItem::Flags(m.flags.iter().cloned().collect()));
+                            items
+                        };
                         out.push(Data::Fetch { seq: seq(s), items });
+                    } else if !m.expunged {
+                        m.modseq = e.modseq;
                     }
                 }
                 None if last_uid.is_none_or(|l| e.uid > l) => new.push(e),
@@ -268,21 +414,34 @@ impl ServerConnection {
         }
         if allow_expunge {
             let mut i = mailbox.messages.len();
+            let mut gone: Vec<u32> = Vec::new();
             while i > 0 {
                 i -= 1;
                 if mailbox.messages[i].expunged {
-                    mailbox.messages.remove(i);
-                    out.push(Data::Expunge(seq(i + 1)));
+                    let m = mailbox.messages.remove(i);
+                    if qresync {
+                        gone.push(m.uid.get());
+                    } else {
+                        out.push(Data::Expunge(seq(i + 1)));
+                    }
                 }
             }
+            if let Some(uids) = SequenceSet::from_numbers(gone) {
+                out.push(Data::Vanished {
+                    earlier: false,
+                    uids,
+                });
+            }
+            mailbox.expunge_floor = None;
         }
         new.sort_by_key(|e| e.uid);
-        new.retain(|e| !changes.expunged.contains(&e.uid));
+        new.retain(|e| !expunged.contains(&e.uid));
         let added = !new.is_empty();
         for e in new {
             mailbox.messages.push(ViewMessage {
                 uid: e.uid,
                 flags: e.flags,
+                modseq: e.modseq,
                 expunged: false,
             });
         }
@@ -290,7 +449,8 @@ impl ServerConnection {
             out.push(Data::Exists(mailbox.messages.len() as u32));
         }
         mailbox.modseq = mailbox.modseq.max(changes.highest_modseq);
-        mailbox.saved.retain(|u| !changes.expunged.contains(u));
+        mailbox.saved.retain(|u| !expunged.contains(u));
+        let floor = mailbox.expunge_floor.and_then(ModSeq::new);
         let limit = self.config.limits.max_pending_changes;
         if out.len() > limit {
             // Far behind: tell the client, then send only the counts.
@@ -304,5 +464,83 @@ impl ServerConnection {
         for d in out {
             self.data(d);
         }
+        if condstore {
+            if let Some(m) = floor {
+                // RFC 7162 §3.2: MODSEQs above held-back expunges may have been
+                // sent; keep the client's HIGHESTMODSEQ below them.
+                self.untagged(
+                    StatusKind::Ok,
+                    Some(Code::HighestModSeq(m)),
+                    "expunges pending",
+                );
+            }
+        }
     }
+}
+
+/// `UID n FLAGS (…) MODSEQ (m)` for `m` (FLAGS only with `flags`): what a
+/// CONDSTORE client is sent about a changed message (RFC 7162 §3.1, §3.2.5.1).
+pub(super) fn condstore_items(m: &ViewMessage, flags: bool) -> imap_proto::FetchItemVec {
+    let mut items: imap_proto::FetchItemVec = SmallVec::new();
+    items.push(FetchItem::Uid(m.uid));
+    if flags {
+        items.push(FetchItem::Flags(m.flags.iter().cloned().collect()));
+    }
+    if let Some(ms) = ModSeq::new(m.modseq) {
+        items.push(FetchItem::ModSeq(ms));
+    }
+    items
+}
+
+/// The UIDs from 1 to `top` that are not in `present` (sorted), limited to
+/// `within` (`*` meaning `top`), as a set; `None` when there are none. Works
+/// on ranges, so `1:4294967295` costs no more than `1:10`.
+pub(super) fn missing_uids(
+    present: &[u32],
+    top: u32,
+    within: Option<&SequenceSet>,
+) -> Option<SequenceSet> {
+    // The gaps between present UIDs, as inclusive ranges.
+    let mut gaps: Vec<(u32, u32)> = Vec::new();
+    let mut next = 1u32;
+    for &u in present.iter().filter(|u| **u <= top) {
+        if u > next {
+            gaps.push((next, u - 1));
+        }
+        next = next.max(u.saturating_add(1));
+    }
+    if next <= top && top > 0 {
+        gaps.push((next, top));
+    }
+    let mut ranges: Vec<(u32, u32)> = match within {
+        None => gaps,
+        Some(set) => {
+            let mut v = Vec::new();
+            for r in set.ranges() {
+                let (lo, hi) = r.bounds(top);
+                for &(a, b) in &gaps {
+                    let (x, y) = (a.max(lo), b.min(hi));
+                    if x <= y {
+                        v.push((x, y));
+                    }
+                }
+            }
+            v
+        }
+    };
+    ranges.sort_unstable();
+    let mut merged: Vec<(u32, u32)> = Vec::new();
+    for (a, b) in ranges {
+        match merged.last_mut() {
+            Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    let ranges = merged.into_iter().filter_map(|(a, b)| {
+        Some(imap_proto::SeqRange {
+            start: imap_proto::SeqBound::Value(NonZeroU32::new(a)?),
+            end: imap_proto::SeqBound::Value(NonZeroU32::new(b)?),
+        })
+    });
+    SequenceSet::from_ranges(ranges).ok()
 }
