@@ -1,8 +1,7 @@
 //! `imap-client sync MAILBOX DIR` end to end: the offline round trip the issue
 //! asks for — sync, change both sides, sync again, compare — against this
-//! workspace's example server (the plain catch-up: it offers neither CONDSTORE
-//! nor QRESYNC) and against a private Dovecot (QRESYNC; skipped when Dovecot is
-//! not installed).
+//! workspace's example server and against a private Dovecot (both QRESYNC;
+//! Dovecot's run is skipped when Dovecot is not installed).
 
 mod common;
 
@@ -302,7 +301,7 @@ fn offline_round_trip_against_our_server() {
             user: "alice",
             password: "secret",
         },
-        "plain",
+        "qresync",
     );
 }
 

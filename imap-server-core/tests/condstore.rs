@@ -171,12 +171,13 @@ fn with_messages(store: &Arc<dyn Mailstore>, n: usize) -> Client {
 // ===== CONDSTORE (RFC 7162 §3.1) =====
 
 #[test]
-fn condstore_is_advertised_after_login() {
+fn condstore_and_qresync_are_advertised_after_login() {
     for b in backends() {
         let mut c = Client::login(&b.store);
         let r = c.ok("C1", "CAPABILITY", "OK");
         let caps = r.lines().find(|l| l.starts_with("* CAPABILITY")).unwrap();
         assert!(caps.contains(" CONDSTORE"), "{}: {caps}", b.name);
+        assert!(caps.contains(" QRESYNC"), "{}: {caps}", b.name);
     }
 }
 
@@ -448,6 +449,212 @@ fn held_back_expunge_lowers_highestmodseq() {
     }
 }
 
+// ===== QRESYNC (RFC 7162 §3.2) =====
+
+/// Five messages, then (UIDVALIDITY, HIGHESTMODSEQ) as a client would cache
+/// them, then changes: UIDs 2 and 4 expunged, 3 flagged, UID 6 added.
+fn qresync_scenario(store: &Arc<dyn Mailstore>) -> (u32, u64) {
+    let mut c = with_messages(store, 5);
+    let r = c.ok("S", "SELECT INBOX (CONDSTORE)", "OK");
+    let v = number_after(&r, "[UIDVALIDITY ").unwrap() as u32;
+    let h = highest(&r);
+    c.ok("D", "UID STORE 2,4 +FLAGS.SILENT (\\Deleted)", "OK");
+    c.ok("X", "EXPUNGE", "OK");
+    c.ok("T", "UID STORE 3 +FLAGS.SILENT (\\Flagged)", "OK");
+    c.append("message 6");
+    (v, h)
+}
+
+fn qresync_client(store: &Arc<dyn Mailstore>) -> Client {
+    let mut c = Client::login(store);
+    let r = c.ok("E", "ENABLE QRESYNC", "OK");
+    assert!(r.contains("* ENABLED QRESYNC\r\n"), "{r}");
+    c
+}
+
+/// §3.2.3, §3.2.5: ENABLE QRESYNC enables it (and CONDSTORE); the QRESYNC
+/// SELECT parameter without it is a BAD.
+#[test]
+fn qresync_needs_enable() {
+    for b in backends() {
+        let mut c = with_messages(&b.store, 1);
+        let r = c.send("Q1 SELECT INBOX (QRESYNC (1 1))\r\n");
+        assert_tagged(&r, "Q1", "BAD");
+        let mut c = qresync_client(&b.store);
+        // CONDSTORE is on too: SELECT reports HIGHESTMODSEQ.
+        let r = c.ok("S", "SELECT INBOX", "OK");
+        assert!(r.contains("[HIGHESTMODSEQ "), "{}: {r}", b.name);
+        let r = c.ok("E2", "ENABLE QRESYNC CONDSTORE", "OK");
+        assert!(r.contains("* ENABLED\r\n"), "already enabled: {r}");
+    }
+}
+
+/// §3.2.5.1: SELECT (QRESYNC (uidvalidity modseq known-uids)) reports the
+/// known UIDs expunged since as VANISHED (EARLIER) and the known messages
+/// changed since as FETCH (UID FLAGS MODSEQ), before the tagged OK.
+#[test]
+fn select_qresync_reports_vanished_and_changes() {
+    for b in backends() {
+        let (v, h) = qresync_scenario(&b.store);
+        let mut c = qresync_client(&b.store);
+        let r = c.ok(
+            "A02",
+            &format!("SELECT INBOX (QRESYNC ({v} {h} 1:5))"),
+            "OK [READ-WRITE]",
+        );
+        assert!(r.contains("* 4 EXISTS"), "{r}");
+        assert!(
+            r.contains("* VANISHED (EARLIER) 2,4\r\n"),
+            "{}: {r}",
+            b.name
+        );
+        let f = fetches(&r);
+        assert_eq!(f.len(), 1, "only known UIDs: {}: {r}", b.name);
+        assert!(
+            f[0].starts_with("* 2 FETCH (UID 3 FLAGS (\\Flagged) MODSEQ ("),
+            "{r}"
+        );
+        assert!(modseq(f[0]) > h, "{r}");
+        let vi = r.find("VANISHED").unwrap();
+        assert!(r.find("[HIGHESTMODSEQ").unwrap() < vi, "{r}");
+        assert!(vi < r.find(" FETCH (").unwrap(), "{r}");
+        // Without known UIDs: every change, the new message included.
+        let r = c.ok("A03", &format!("EXAMINE INBOX (QRESYNC ({v} {h}))"), "OK");
+        assert!(r.contains("* OK [CLOSED]"), "{r}");
+        assert!(r.contains("* VANISHED (EARLIER) 2,4\r\n"), "{r}");
+        let f = fetches(&r);
+        assert_eq!(f.len(), 2, "{}: {r}", b.name);
+        assert!(
+            f[1].starts_with("* 4 FETCH (UID 6 FLAGS () MODSEQ ("),
+            "{r}"
+        );
+        // A client already up to date hears nothing.
+        let now = highest(&r);
+        let r = c.ok(
+            "A04",
+            &format!("SELECT INBOX (QRESYNC ({v} {now} 1:6))"),
+            "OK",
+        );
+        assert!(!r.contains("VANISHED") && fetches(&r).is_empty(), "{r}");
+    }
+}
+
+/// §3.2.5.1: with a different UIDVALIDITY the QRESYNC data is ignored and
+/// the SELECT is an ordinary one.
+#[test]
+fn select_qresync_with_stale_uidvalidity() {
+    for b in backends() {
+        let (v, h) = qresync_scenario(&b.store);
+        let mut c = qresync_client(&b.store);
+        let r = c.ok(
+            "S",
+            &format!(
+                "SELECT INBOX (QRESYNC ({} {h} 1:5))",
+                v.wrapping_add(1).max(1)
+            ),
+            "OK",
+        );
+        assert!(!r.contains("VANISHED") && fetches(&r).is_empty(), "{r}");
+        assert!(
+            r.contains("* 4 EXISTS") && r.contains("[HIGHESTMODSEQ "),
+            "{r}"
+        );
+    }
+}
+
+/// §3.2.6: UID FETCH … (CHANGEDSINCE n VANISHED) reports the expunged UIDs
+/// of the set, then the changed messages; VANISHED without UID, without
+/// CHANGEDSINCE or without ENABLE QRESYNC is a BAD.
+#[test]
+fn uid_fetch_vanished_modifier() {
+    for b in backends() {
+        let (v, h) = qresync_scenario(&b.store);
+        let _ = v;
+        let mut plain = with_messages(&b.store, 0);
+        let r = plain.send(&format!(
+            "B1 UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h} VANISHED)\r\n"
+        ));
+        assert_tagged(&r, "B1", "BAD");
+        let mut c = qresync_client(&b.store);
+        c.ok("S", "SELECT INBOX", "OK");
+        let r = c.ok(
+            "F1",
+            &format!("UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h} VANISHED)"),
+            "OK",
+        );
+        assert!(
+            r.contains("* VANISHED (EARLIER) 2,4\r\n"),
+            "{}: {r}",
+            b.name
+        );
+        let f = fetches(&r);
+        assert_eq!(f.len(), 2, "{r}");
+        assert!(f[0].contains("UID 3") && f[1].contains("UID 6"), "{r}");
+        assert!(
+            r.find("VANISHED").unwrap() < r.find(" FETCH (").unwrap(),
+            "{r}"
+        );
+        // Limited to the set.
+        let r = c.ok(
+            "F2",
+            &format!("UID FETCH 3:5 (FLAGS) (CHANGEDSINCE {h} VANISHED)"),
+            "OK",
+        );
+        assert!(r.contains("* VANISHED (EARLIER) 4\r\n"), "{r}");
+        assert_eq!(fetches(&r).len(), 1, "{r}");
+        let r = c.send(&format!(
+            "B2 FETCH 1:* (FLAGS) (CHANGEDSINCE {h} VANISHED)\r\n"
+        ));
+        assert_tagged(&r, "B2", "BAD");
+        let r = c.send("B3 UID FETCH 1:* (FLAGS) (VANISHED)\r\n");
+        assert_tagged(&r, "B3", "BAD");
+    }
+}
+
+/// §3.2.10: once QRESYNC is enabled, expunges are announced with VANISHED,
+/// never EXPUNGE: in EXPUNGE, UID EXPUNGE and MOVE answers and in unsolicited
+/// updates.
+#[test]
+fn vanished_replaces_expunge() {
+    for b in backends() {
+        let mut seed = with_messages(&b.store, 6);
+        seed.ok("C", "CREATE Kept", "OK");
+        let mut c = qresync_client(&b.store);
+        c.ok("S", "SELECT INBOX", "OK");
+        c.ok("D", "STORE 2,3 +FLAGS.SILENT (\\Deleted)", "OK");
+        let r = c.ok("X", "EXPUNGE", "OK [HIGHESTMODSEQ ");
+        assert!(r.contains("* VANISHED 2:3\r\n"), "{}: {r}", b.name);
+        assert!(!r.contains(" EXPUNGE\r\n"), "{r}");
+        // UID EXPUNGE.
+        c.ok("D2", "UID STORE 4 +FLAGS.SILENT (\\Deleted)", "OK");
+        let r = c.ok("X2", "UID EXPUNGE 4", "OK");
+        assert!(
+            r.contains("* VANISHED 4\r\n") && !r.contains(" EXPUNGE\r\n"),
+            "{r}"
+        );
+        // MOVE.
+        let r = c.ok("M", "UID MOVE 5 Kept", "OK");
+        assert!(r.contains("[COPYUID "), "{r}");
+        assert!(
+            r.contains("* VANISHED 5\r\n") && !r.contains(" EXPUNGE\r\n"),
+            "{r}"
+        );
+        // Another session's expunge, seen at NOOP.
+        let mut other = Client::login(&b.store);
+        other.ok("S", "SELECT INBOX", "OK");
+        other.ok("O", "UID STORE 6 +FLAGS.SILENT (\\Deleted)", "OK");
+        let r = other.ok("OX", "EXPUNGE", "OK");
+        assert!(r.contains("* 2 EXPUNGE"), "plain client: {r}");
+        let r = c.ok("N", "NOOP", "OK");
+        assert!(
+            r.contains("* VANISHED 6\r\n") && !r.contains(" EXPUNGE\r\n"),
+            "{r}"
+        );
+        let r = c.ok("F", "UID FETCH 1:* (UID)", "OK");
+        assert_eq!(fetches(&r).len(), 1, "only UID 1 left: {r}");
+    }
+}
+
 // ===== stores that cannot answer =====
 
 /// A MemStore that forgets its tombstones (`expunges_from` above every
@@ -549,6 +756,33 @@ fn forgetful(nomodseq: bool) -> Arc<dyn Mailstore> {
         inner: MemStore::new(),
         nomodseq,
     })
+}
+
+/// §3.2.5.2: when the expunge log cannot answer, SELECT QRESYNC and UID
+/// FETCH VANISHED report every known UID that is not in the mailbox, and a
+/// selected session still learns of expunges.
+#[test]
+fn qresync_falls_back_without_tombstones() {
+    let store = forgetful(false);
+    let (v, h) = qresync_scenario(&store);
+    let mut c = qresync_client(&store);
+    let r = c.ok("S", &format!("SELECT INBOX (QRESYNC ({v} {h} 1:10))"), "OK");
+    assert!(r.contains("* VANISHED (EARLIER) 2,4\r\n"), "{r}");
+    // UIDs 3 (flagged) and 6 (new, inside 1:10) changed.
+    assert_eq!(fetches(&r).len(), 2, "{r}");
+    let r = c.ok(
+        "F",
+        &format!("UID FETCH 3:* (FLAGS) (CHANGEDSINCE {h} VANISHED)"),
+        "OK",
+    );
+    assert!(r.contains("* VANISHED (EARLIER) 4\r\n"), "{r}");
+    // Another session expunges UID 3: the view finds it gone.
+    let mut other = Client::login(&store);
+    other.ok("S", "SELECT INBOX", "OK");
+    other.ok("D", "UID STORE 3 +FLAGS.SILENT (\\Deleted)", "OK");
+    other.ok("X", "EXPUNGE", "OK");
+    let r = c.ok("N", "NOOP", "OK");
+    assert!(r.contains("* VANISHED 3\r\n"), "{r}");
 }
 
 /// §3.1.2.2: a mailbox without MODSEQs answers `[NOMODSEQ]`, and MODSEQ,

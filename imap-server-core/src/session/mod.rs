@@ -525,6 +525,12 @@ impl ServerConnection {
                     self.enable_condstore();
                     enabled.push(c);
                 }
+                // RFC 7162 §3.2.3: ENABLE QRESYNC also turns CONDSTORE on.
+                Capability::QResync if !self.qresync => {
+                    self.qresync = true;
+                    self.enable_condstore();
+                    enabled.push(c);
+                }
                 _ => {}
             }
         }
@@ -615,6 +621,7 @@ impl ServerConnection {
                 Capability::AppendLimit(Some(self.config.limits.max_literal)),
                 Capability::Utf8Accept,
                 Capability::CondStore,
+                Capability::QResync,
             ]),
         }
         caps
