@@ -60,9 +60,16 @@ impl Stream {
     }
 
     /// Frame the next message; on success the message bytes are split off `buf`.
+    #[inline(always)]
     fn next_frame(&mut self, buf: &mut BytesMut) -> Result<Option<FrameOutcome>, DecodeError> {
         loop {
             match self.framer.step(buf, &self.config) {
+                Ok(Step::Complete(n)) => {
+                    let bytes = buf.split_to(n).freeze();
+                    let start = self.offset;
+                    self.offset += n as u64;
+                    return Ok(Some(FrameOutcome::Message { bytes, start }));
+                }
                 Ok(Step::Incomplete) => return Ok(None),
                 Ok(Step::Skip(n)) => {
                     buf.advance(n);
@@ -74,29 +81,30 @@ impl Stream {
                         len,
                     }))
                 }
-                Ok(Step::Complete(n)) => {
-                    let bytes = buf.split_to(n).freeze();
-                    let start = self.offset;
-                    self.offset += n as u64;
-                    return Ok(Some(FrameOutcome::Message { bytes, start }));
-                }
-                Err(FrameError { kind, at, drop }) => {
-                    let err = DecodeError {
-                        offset: self.offset + at as u64,
-                        kind,
-                        expected: "message within limits",
-                        excerpt: excerpt(buf, at),
-                        tag: leading_tag(buf),
-                    };
-                    let drop = drop.min(buf.len());
-                    buf.advance(drop);
-                    self.offset += drop as u64;
-                    return Err(err);
-                }
+                Err(e) => return Err(self.frame_error(buf, e)),
             }
         }
     }
 
+    /// Report a framing error and drop what the framer says to drop.
+    #[cold]
+    #[inline(never)]
+    fn frame_error(&mut self, buf: &mut BytesMut, e: FrameError) -> DecodeError {
+        let FrameError { kind, at, drop } = e;
+        let err = DecodeError {
+            offset: self.offset + at as u64,
+            kind,
+            expected: "message within limits",
+            excerpt: excerpt(buf, at),
+            tag: leading_tag(buf),
+        };
+        let drop = drop.min(buf.len());
+        buf.advance(drop);
+        self.offset += drop as u64;
+        err
+    }
+
+    #[inline]
     fn decode_with<T>(
         &mut self,
         buf: &mut BytesMut,
@@ -110,10 +118,16 @@ impl Stream {
                 mode: LiteralMode::Sync,
             }),
             Some(FrameOutcome::Message { bytes, start }) => {
-                parse_message(&bytes, &self.config, start, parse).map(|value| Decoded::Complete {
-                    value,
-                    consumed: bytes.len(),
-                })
+                // One match from the parser's result to ours: a `map_err` then a
+                // `map` would move the value twice.
+                let mut p = Parser::new(&bytes, &self.config);
+                match parse(&mut p) {
+                    Ok(value) => Ok(Decoded::Complete {
+                        value,
+                        consumed: bytes.len(),
+                    }),
+                    Err(e) => Err(parse_error(&bytes, start, e)),
+                }
             }
         }
     }
@@ -131,19 +145,25 @@ fn parse_message<T>(
     parse: impl FnOnce(&mut Parser<'_>) -> decode::PResult<T>,
 ) -> Result<T, DecodeError> {
     let mut p = Parser::new(bytes, config);
-    parse(&mut p).map_err(
-        |PError {
-             pos,
-             kind,
-             expected,
-         }| DecodeError {
-            offset: start + pos as u64,
-            kind,
-            expected,
-            excerpt: excerpt(bytes, pos),
-            tag: leading_tag(bytes),
-        },
-    )
+    parse(&mut p).map_err(|e| parse_error(bytes, start, e))
+}
+
+/// The error for a message that frames but does not parse.
+#[cold]
+#[inline(never)]
+fn parse_error(bytes: &[u8], start: u64, e: PError) -> DecodeError {
+    let PError {
+        pos,
+        kind,
+        expected,
+    } = e;
+    DecodeError {
+        offset: start + pos as u64,
+        kind,
+        expected,
+        excerpt: excerpt(bytes, pos),
+        tag: leading_tag(bytes),
+    }
 }
 
 /// Decodes client commands from a byte stream (the server side).

@@ -70,12 +70,42 @@ pub(crate) struct FrameError {
     pub(crate) drop: usize,
 }
 
+/// Finds the next LF. On x86-64 with AVX2 it holds memchr's AVX2 searcher and
+/// calls it directly: `memchr::memchr` picks its implementation through a
+/// function pointer on every call, which costs as much as the search itself on
+/// a short command line.
+#[derive(Debug, Clone, Copy)]
+struct LineEnds {
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
+}
+
+impl LineEnds {
+    fn new() -> Self {
+        Self {
+            #[cfg(target_arch = "x86_64")]
+            avx2: memchr::arch::x86_64::avx2::memchr::One::new(b'\n'),
+        }
+    }
+
+    /// Offset of the first LF in `hay`.
+    #[inline(always)]
+    fn find(&self, hay: &[u8]) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(one) = &self.avx2 {
+            return one.find(hay);
+        }
+        memchr(b'\n', hay)
+    }
+}
+
 /// Incremental framer state. The buffer passed to [`Framer::step`] must start at
 /// the first byte of the current message and only ever grow at the end between
 /// calls (until the caller drops bytes as told).
 #[derive(Debug, Clone)]
 pub(crate) struct Framer {
     side: Side,
+    line_ends: LineEnds,
     /// Bytes of the current message scanned so far.
     scan: usize,
     /// Start of the current line.
@@ -94,6 +124,7 @@ impl Framer {
     pub(crate) fn new(side: Side) -> Self {
         Self {
             side,
+            line_ends: LineEnds::new(),
             scan: 0,
             line_start: 0,
             literal_left: 0,
@@ -128,8 +159,36 @@ impl Framer {
     }
 
     /// Advance over `buf`.
+    ///
+    /// The common case, a framer between messages and a buffer starting with a
+    /// whole line that announces no literal, is handled here inline with one
+    /// `memchr` and three byte checks; everything else goes to the general loop,
+    /// which never rescans what was scanned here.
+    #[inline(always)]
     pub(crate) fn step(&mut self, buf: &[u8], cfg: &DecodeConfig) -> Result<Step, FrameError> {
-        let limits: &Limits = &cfg.limits;
+        if self.scan == 0 && self.literal_left == 0 && !self.discarding {
+            let Some(lf) = self.line_ends.find(buf) else {
+                return self.no_line_end(buf, &cfg.limits);
+            };
+            // `…\r\n`, not ending in `}\r\n`, within the line limit: a whole
+            // message with no literal (find_literal needs a `}` before CR).
+            if lf >= 1
+                && lf < cfg.limits.max_line
+                && buf[lf - 1] == b'\r'
+                && (lf < 2 || buf[lf - 2] != b'}')
+            {
+                return Ok(Step::Complete(lf + 1));
+            }
+            if let Some(step) = self.line_end(buf, cfg, lf) {
+                return step;
+            }
+        }
+        self.step_slow(buf, cfg)
+    }
+
+    /// The general framing loop of [`Framer::step`].
+    #[inline(never)]
+    fn step_slow(&mut self, buf: &[u8], cfg: &DecodeConfig) -> Result<Step, FrameError> {
         loop {
             if self.literal_left > 0 {
                 let avail = (buf.len() - self.scan) as u64;
@@ -150,89 +209,114 @@ impl Framer {
                 continue;
             }
 
-            let Some(i) = memchr(b'\n', &buf[self.scan..]) else {
-                if self.discarding {
-                    return Ok(if buf.is_empty() {
-                        Step::Incomplete
-                    } else {
-                        Step::Skip(buf.len())
-                    });
-                }
-                if buf.len() - self.line_start > limits.max_line {
-                    let at = self.line_start + limits.max_line;
-                    self.reset();
-                    self.discarding = true;
-                    return Err(FrameError {
-                        kind: DecodeErrorKind::LineTooLong,
-                        at,
-                        drop: buf.len(),
-                    });
-                }
-                self.scan = buf.len();
-                return Ok(Step::Incomplete);
+            let Some(i) = self.line_ends.find(&buf[self.scan..]) else {
+                return self.no_line_end(buf, &cfg.limits);
             };
-            let lf = self.scan + i;
-            let line = &buf[self.line_start..lf];
+            if let Some(step) = self.line_end(buf, cfg, self.scan + i) {
+                return step;
+            }
+        }
+    }
 
-            if self.discarding {
-                // Skip the rest of a refused message: follow non-synchronising
-                // literals (their bytes are coming), stop at the message end.
-                let ann = find_literal(line, cfg.quirks.bare_lf);
+    /// No LF after the scan position: remember how far was scanned, or refuse
+    /// a line that is already too long.
+    fn no_line_end(&mut self, buf: &[u8], limits: &Limits) -> Result<Step, FrameError> {
+        if self.discarding {
+            return Ok(if buf.is_empty() {
+                Step::Incomplete
+            } else {
+                Step::Skip(buf.len())
+            });
+        }
+        if buf.len() - self.line_start > limits.max_line {
+            let at = self.line_start + limits.max_line;
+            self.reset();
+            self.discarding = true;
+            return Err(FrameError {
+                kind: DecodeErrorKind::LineTooLong,
+                at,
+                drop: buf.len(),
+            });
+        }
+        self.scan = buf.len();
+        Ok(Step::Incomplete)
+    }
+
+    /// The current line ends with the LF at `lf`. `None` when literal data
+    /// follows and framing goes on after it.
+    fn line_end(
+        &mut self,
+        buf: &[u8],
+        cfg: &DecodeConfig,
+        lf: usize,
+    ) -> Option<Result<Step, FrameError>> {
+        let limits: &Limits = &cfg.limits;
+        let line = &buf[self.line_start..lf];
+
+        if self.discarding {
+            // Skip the rest of a refused message: follow non-synchronising
+            // literals (their bytes are coming), stop at the message end.
+            let ann = find_literal(line, cfg.quirks.bare_lf);
+            self.reset();
+            if let Some(Ok(a)) = ann {
+                if a.mode == LiteralMode::NonSync || self.side == Side::Responses {
+                    self.discarding = true;
+                    self.literal_left = a.len;
+                }
+            }
+            return Some(Ok(Step::Skip(lf + 1)));
+        }
+
+        if line.len() + 1 > limits.max_line {
+            let at = self.line_start + limits.max_line;
+            return Some(Err(self.refuse(DecodeErrorKind::LineTooLong, at, lf, None)));
+        }
+        self.size += (line.len() + 1) as u64;
+        if !cfg.quirks.bare_lf && line.last() != Some(&b'\r') {
+            return Some(Err(self.refuse(DecodeErrorKind::BareLf, lf, lf, None)));
+        }
+
+        match find_literal(line, cfg.quirks.bare_lf) {
+            None => {
                 self.reset();
-                if let Some(Ok(a)) = ann {
-                    if a.mode == LiteralMode::NonSync || self.side == Side::Responses {
-                        self.discarding = true;
-                        self.literal_left = a.len;
-                    }
-                }
-                return Ok(Step::Skip(lf + 1));
+                Some(Ok(Step::Complete(lf + 1)))
             }
-
-            if line.len() + 1 > limits.max_line {
-                let at = self.line_start + limits.max_line;
-                return Err(self.refuse(DecodeErrorKind::LineTooLong, at, lf, None));
+            Some(Err(())) => {
+                let at = self.line_start;
+                Some(Err(self.refuse(
+                    DecodeErrorKind::LiteralTooLarge { len: u64::MAX },
+                    at,
+                    lf,
+                    None,
+                )))
             }
-            self.size += (line.len() + 1) as u64;
-            if !cfg.quirks.bare_lf && line.last() != Some(&b'\r') {
-                return Err(self.refuse(DecodeErrorKind::BareLf, lf, lf, None));
-            }
-
-            match find_literal(line, cfg.quirks.bare_lf) {
-                None => {
-                    self.reset();
-                    return Ok(Step::Complete(lf + 1));
-                }
-                Some(Err(())) => {
-                    let at = self.line_start;
-                    return Err(self.refuse(
-                        DecodeErrorKind::LiteralTooLarge { len: u64::MAX },
+            Some(Ok(a)) => {
+                let at = self.line_start + a.start;
+                self.literals += 1;
+                if self.literals > limits.max_literals {
+                    return Some(Err(self.refuse(
+                        DecodeErrorKind::TooManyLiterals,
                         at,
                         lf,
-                        None,
-                    ));
+                        Some(a),
+                    )));
                 }
-                Some(Ok(a)) => {
-                    let at = self.line_start + a.start;
-                    self.literals += 1;
-                    if self.literals > limits.max_literals {
-                        return Err(self.refuse(DecodeErrorKind::TooManyLiterals, at, lf, Some(a)));
-                    }
-                    if a.len > limits.max_literal || self.size + a.len > limits.max_message {
-                        let kind = DecodeErrorKind::LiteralTooLarge { len: a.len };
-                        return Err(self.refuse(kind, at, lf, Some(a)));
-                    }
-                    self.size += a.len;
-                    self.scan = lf + 1;
-                    self.literal_left = a.len;
-                    self.line_start = self.scan;
-                    if a.len == 0 {
-                        continue;
-                    }
-                    let have = (buf.len() - self.scan) as u64;
-                    if self.side == Side::Commands && a.mode == LiteralMode::Sync && have < a.len {
-                        return Ok(Step::Announce { len: a.len });
-                    }
+                if a.len > limits.max_literal || self.size + a.len > limits.max_message {
+                    let kind = DecodeErrorKind::LiteralTooLarge { len: a.len };
+                    return Some(Err(self.refuse(kind, at, lf, Some(a))));
                 }
+                self.size += a.len;
+                self.scan = lf + 1;
+                self.literal_left = a.len;
+                self.line_start = self.scan;
+                if a.len == 0 {
+                    return None;
+                }
+                let have = (buf.len() - self.scan) as u64;
+                if self.side == Side::Commands && a.mode == LiteralMode::Sync && have < a.len {
+                    return Some(Ok(Step::Announce { len: a.len }));
+                }
+                None
             }
         }
     }
@@ -413,5 +497,40 @@ mod tests {
         strict.quirks.bare_lf = false;
         let e = f.step(b"A1 NOOP\n", &strict).unwrap_err();
         assert_eq!(e.kind, DecodeErrorKind::BareLf);
+    }
+
+    /// The inline path for a whole literal-free line and the general loop
+    /// agree at the inline path's edges.
+    #[test]
+    fn whole_line_edges() {
+        let mut c = cfg();
+        c.limits.max_line = 12;
+        let step = |buf: &[u8], c: &DecodeConfig| Framer::new(Side::Commands).step(buf, c);
+        // Exactly max_line bytes with the CRLF: complete; one more: refused.
+        assert_eq!(step(b"A1 NOOP xx\r\n", &c).unwrap(), Step::Complete(12));
+        let e = step(b"A1 NOOP xxx\r\n", &c).unwrap_err();
+        assert_eq!(
+            (e.kind, e.at, e.drop),
+            (DecodeErrorKind::LineTooLong, 12, 13)
+        );
+        // A lone CRLF and a lone LF (LF accepted by default, refused when strict).
+        assert_eq!(step(b"\r\nA1", &c).unwrap(), Step::Complete(2));
+        assert_eq!(step(b"\nA1", &c).unwrap(), Step::Complete(1));
+        c.quirks.bare_lf = false;
+        let e = step(b"\nA1 NOOP\r\n", &c).unwrap_err();
+        assert_eq!((e.kind, e.drop), (DecodeErrorKind::BareLf, 1));
+        // `}` before CRLF that is no literal: one line.
+        assert_eq!(step(b"A1 x}\r\nA2", &c).unwrap(), Step::Complete(7));
+        assert_eq!(step(b"}\r\n", &c).unwrap(), Step::Complete(3));
+        // A literal, empty or not, continues the message.
+        assert_eq!(step(b"A1 x {0}\r\n\r\nA2", &c).unwrap(), Step::Complete(12));
+        assert_eq!(step(b"A {2+}\r\nab\r\n", &c).unwrap(), Step::Complete(12));
+        assert_eq!(step(b"A {2+}\r\na", &c).unwrap(), Step::Incomplete);
+        // No LF yet: incomplete, and nothing is scanned twice when more comes.
+        let mut f = Framer::new(Side::Commands);
+        assert_eq!(f.step(b"A1 NO", &c).unwrap(), Step::Incomplete);
+        assert!(f.in_message());
+        assert_eq!(f.step(b"A1 NOOP\r\n", &c).unwrap(), Step::Complete(9));
+        assert!(!f.in_message());
     }
 }
