@@ -805,3 +805,57 @@ fn nomodseq_mailbox() {
     let r = c.ok("T", "STORE 1 +FLAGS (\\Seen)", "OK");
     assert!(!r.contains("MODSEQ ("), "{r}");
 }
+
+/// Bad input never panics and huge sets cost nothing: UID ranges up to
+/// 4294967295 in QRESYNC, VANISHED and the fallback, and MODSEQ values at and
+/// beyond the RFC 7162 §7 limit.
+#[test]
+fn hostile_input_is_answered_cheaply() {
+    let live = backends();
+    let mut stores: Vec<Arc<dyn Mailstore>> = live.iter().map(|b| b.store.clone()).collect();
+    stores.push(forgetful(false));
+    for store in &stores {
+        let (v, _) = qresync_scenario(store);
+        let mut c = qresync_client(store);
+        let r = c.ok(
+            "S",
+            &format!("SELECT INBOX (QRESYNC ({v} 1 1:4294967295 (1:4294967295 1:4294967295)))"),
+            "OK",
+        );
+        assert!(r.contains("* VANISHED (EARLIER) 2,4\r\n"), "{r}");
+        let r = c.ok(
+            "F",
+            "UID FETCH 1:4294967295 (FLAGS) (CHANGEDSINCE 9223372036854775807 VANISHED)",
+            "OK",
+        );
+        assert!(fetches(&r).is_empty() && !r.contains("VANISHED"), "{r}");
+        let r = c.ok(
+            "F2",
+            "UID FETCH 4294967295:* (FLAGS) (CHANGEDSINCE 1 VANISHED)",
+            "OK",
+        );
+        assert!(!r.contains("VANISHED (EARLIER) 2"), "{r}");
+        for (tag, cmd) in [
+            ("B1", "FETCH 1 (FLAGS) (CHANGEDSINCE 0)"),
+            ("B2", "FETCH 1 (FLAGS) (CHANGEDSINCE 9223372036854775808)"),
+            (
+                "B3",
+                "STORE 1 (UNCHANGEDSINCE 99999999999999999999) +FLAGS (\\Seen)",
+            ),
+            ("B4", "SELECT INBOX (QRESYNC (0 1))"),
+        ] {
+            let r = c.send(&format!("{tag} {cmd}\r\n"));
+            assert_tagged(&r, tag, "BAD");
+        }
+        let r = c.ok("S2", "SELECT INBOX", "OK");
+        assert!(r.contains("* 4 EXISTS"), "{r}");
+        let r = c.ok(
+            "T",
+            "STORE 1 (UNCHANGEDSINCE 9223372036854775807) +FLAGS (\\Seen)",
+            "OK",
+        );
+        assert_eq!(fetches(&r).len(), 1, "{r}");
+        let r = c.ok("Q", "SEARCH MODSEQ 9223372036854775807", "OK");
+        assert!(r.contains("* SEARCH\r\n"), "{r}");
+    }
+}

@@ -684,7 +684,9 @@ impl ServerConnection {
             Ok(o) => o,
             Err(e) => return self.store_error(tag, &e),
         };
-        let changed: Vec<Uid> = outcome.changed.iter().map(|e| e.uid).collect();
+        let changed: std::collections::HashSet<Uid> =
+            outcome.changed.iter().map(|e| e.uid).collect();
+        let failed: std::collections::HashSet<Uid> = outcome.modified.iter().copied().collect();
         for e in outcome.changed {
             self.set_view_entry(e);
         }
@@ -692,7 +694,7 @@ impl ServerConnection {
         let condstore = self.condstore && !self.nomodseq();
         let mut modified: Vec<u32> = Vec::new();
         for (seq_no, msg_uid) in &targets {
-            if outcome.modified.contains(msg_uid) {
+            if failed.contains(msg_uid) {
                 modified.push(if uid { msg_uid.get() } else { *seq_no as u32 });
                 continue;
             }

@@ -373,6 +373,8 @@ impl ServerConnection {
                     .collect();
             }
         }
+        expunged.sort_unstable();
+        let gone = |u: &Uid| expunged.binary_search(u).is_ok();
         let mut out: Vec<Data> = Vec::new();
         let last_uid = mailbox.messages.last().map(|m| m.uid);
         let mut newly_expunged = false;
@@ -414,19 +416,19 @@ impl ServerConnection {
         }
         if allow_expunge {
             let mut i = mailbox.messages.len();
-            let mut gone: Vec<u32> = Vec::new();
+            let mut vanished: Vec<u32> = Vec::new();
             while i > 0 {
                 i -= 1;
                 if mailbox.messages[i].expunged {
                     let m = mailbox.messages.remove(i);
                     if qresync {
-                        gone.push(m.uid.get());
+                        vanished.push(m.uid.get());
                     } else {
                         out.push(Data::Expunge(seq(i + 1)));
                     }
                 }
             }
-            if let Some(uids) = SequenceSet::from_numbers(gone) {
+            if let Some(uids) = SequenceSet::from_numbers(vanished) {
                 out.push(Data::Vanished {
                     earlier: false,
                     uids,
@@ -435,7 +437,7 @@ impl ServerConnection {
             mailbox.expunge_floor = None;
         }
         new.sort_by_key(|e| e.uid);
-        new.retain(|e| !expunged.contains(&e.uid));
+        new.retain(|e| !gone(&e.uid));
         let added = !new.is_empty();
         for e in new {
             mailbox.messages.push(ViewMessage {
@@ -449,7 +451,7 @@ impl ServerConnection {
             out.push(Data::Exists(mailbox.messages.len() as u32));
         }
         mailbox.modseq = mailbox.modseq.max(changes.highest_modseq);
-        mailbox.saved.retain(|u| !expunged.contains(u));
+        mailbox.saved.retain(|u| !gone(u));
         let floor = mailbox.expunge_floor.and_then(ModSeq::new);
         let limit = self.config.limits.max_pending_changes;
         if out.len() > limit {
