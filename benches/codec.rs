@@ -564,6 +564,19 @@ fn once(parser: &str) {
             println!("{parser}: {n} commands, {} bytes", stream.bytes.len());
             return;
         }
+        "literal2k_ours" | "literal2k_ours_parse_only" | "literal2k_peer_imap_proto" => {
+            let stream = inputs::literal_stream(2 * 1024, LITERAL_TOTAL);
+            let n = match parser {
+                "literal2k_ours" => ours_responses(&mut BytesMut::from(&stream.bytes[..])),
+                "literal2k_ours_parse_only" => {
+                    let (_, messages) = split(&stream);
+                    ours_parse_responses(&messages, &DecodeConfig::responses())
+                }
+                _ => peer_proto_responses(&stream.bytes),
+            };
+            println!("{parser}: {n} messages, {} bytes", stream.bytes.len());
+            return;
+        }
         "encode_ours" => {
             let ours = ours_parsed(&stream);
             let mut dst = BytesMut::with_capacity(input.len() * 2);
@@ -581,7 +594,8 @@ fn once(parser: &str) {
         other => panic!(
             "CODEC_BENCH_ONCE={other}: expected ours, ours_parse_only, ours_framing_only, \
              peer_imap_codec, peer_imap_proto, encode_ours, encode_peer_imap_codec, \
-             commands_ours, commands_ours_parse_only or commands_peer_imap_codec"
+             commands_ours, commands_ours_parse_only, commands_peer_imap_codec, \
+             literal2k_ours, literal2k_ours_parse_only or literal2k_peer_imap_proto"
         ),
     };
     println!("{parser}: {n} messages, {} bytes", input.len());

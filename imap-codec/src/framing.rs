@@ -212,7 +212,20 @@ impl Framer {
             let Some(i) = self.line_ends.find(&buf[self.scan..]) else {
                 return self.no_line_end(buf, &cfg.limits);
             };
-            if let Some(step) = self.line_end(buf, cfg, self.scan + i) {
+            let lf = self.scan + i;
+            // The same inline check as in `step` for a last line with no
+            // literal (typically the `)` CRLF after a literal).
+            let len = lf - self.line_start;
+            if !self.discarding
+                && len >= 1
+                && len < cfg.limits.max_line
+                && buf[lf - 1] == b'\r'
+                && (len < 2 || buf[lf - 2] != b'}')
+            {
+                self.reset();
+                return Ok(Step::Complete(lf + 1));
+            }
+            if let Some(step) = self.line_end(buf, cfg, lf) {
                 return step;
             }
         }
@@ -349,41 +362,56 @@ impl Framer {
 
 /// Find a literal announcement at the end of `line` (which excludes the LF).
 /// `Some(Err(()))` when the size does not fit in a `u64`.
+#[inline]
 pub(crate) fn find_literal(line: &[u8], bare_lf: bool) -> Option<Result<Announcement, ()>> {
-    let line = match line.strip_suffix(b"\r") {
-        Some(l) => l,
-        None if bare_lf => line,
-        None => return None,
+    let line = match line {
+        [rest @ .., b'\r'] => rest,
+        _ if bare_lf => line,
+        _ => return None,
     };
-    let (&last, rest) = line.split_last()?;
-    if last != b'}' {
-        return None;
+    match line {
+        [rest @ .., b'}'] => announcement(rest),
+        _ => None,
     }
-    let (rest, mode) = match rest.last() {
-        Some(b'+') | Some(b'-') => (&rest[..rest.len() - 1], LiteralMode::NonSync),
+}
+
+/// The announcement whose closing `}` ends `rest`, if `rest` ends in `{n`,
+/// `{n+}` or `{n-}` (and maybe a `~` before the brace).
+fn announcement(rest: &[u8]) -> Option<Result<Announcement, ()>> {
+    let (rest, mode) = match rest {
+        [r @ .., b'+' | b'-'] => (r, LiteralMode::NonSync),
         _ => (rest, LiteralMode::Sync),
     };
-    let digits = rest.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 {
+    let mut open = rest.len();
+    while open > 0 && rest[open - 1].is_ascii_digit() {
+        open -= 1;
+    }
+    let digits = &rest[open..];
+    if digits.is_empty() || open == 0 {
         return None;
     }
-    if rest.len() == digits {
-        return None;
-    }
-    let open = rest.len() - digits - 1;
+    open -= 1;
     if rest[open] != b'{' {
         return None;
     }
-    let mut len: u64 = 0;
-    for &d in &rest[open + 1..] {
-        len = match len
-            .checked_mul(10)
-            .and_then(|l| l.checked_add(u64::from(d - b'0')))
-        {
-            Some(l) => l,
-            None => return Some(Err(())),
-        };
-    }
+    let len = if digits.len() <= 19 {
+        // At most 19 digits: below 10^19, no overflow possible.
+        digits
+            .iter()
+            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'))
+    } else {
+        let mut len: u64 = 0;
+        for &d in digits {
+            len = match len
+                .checked_mul(10)
+                .and_then(|l| l.checked_add(u64::from(d - b'0')))
+            {
+                Some(l) => l,
+                None => return Some(Err(())),
+            };
+        }
+        len
+    };
     let start = if open > 0 && rest[open - 1] == b'~' {
         open - 1
     } else {
@@ -421,6 +449,19 @@ mod tests {
             find_literal(b"{99999999999999999999999}\r", false),
             Some(Err(()))
         );
+        // 19 digits take the unchecked path, 20 the checked one.
+        let max19 = find_literal(b"{9999999999999999999}\r", false);
+        assert_eq!(max19.unwrap().unwrap().len, 9_999_999_999_999_999_999);
+        let ok20 = find_literal(b"{00000000000000000042+}\r", false);
+        assert_eq!(ok20.unwrap().unwrap().len, 42);
+        let max = find_literal(b"{18446744073709551615}\r", false);
+        assert_eq!(max.unwrap().unwrap().len, u64::MAX);
+        let over = find_literal(b"{18446744073709551616}\r", false);
+        assert_eq!(over, Some(Err(())));
+        assert!(find_literal(b"5}\r", false).is_none());
+        assert!(find_literal(b"x5}\r", false).is_none());
+        assert_eq!(find_literal(b"{5}\r", false).unwrap().unwrap().start, 0);
+        assert_eq!(find_literal(b"~{5}\r", false).unwrap().unwrap().start, 0);
     }
 
     #[test]
