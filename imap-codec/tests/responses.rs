@@ -1270,6 +1270,39 @@ fn addr(name: NString, mailbox: &'static str, host: &'static str) -> Address {
     }
 }
 
+/// Sender and Reply-To repeating From's bytes are copied from From; a list
+/// that only starts like From, or From as NIL, is parsed on its own.
+#[test]
+fn envelope_repeated_address_lists() {
+    let env = |input: &[u8]| match fetch(input).1.remove(0) {
+        FetchItem::Envelope(e) => e,
+        other => panic!("not an envelope: {other:?}"),
+    };
+    let a = addr(ns("A"), "a", "x");
+    let b = addr(None, "b", "y");
+    let e = env(b"* 1 FETCH (ENVELOPE (NIL NIL ((\"A\" NIL \"a\" \"x\")) ((\"A\" NIL \"a\" \"x\")) ((\"A\" NIL \"a\" \"x\")(NIL NIL \"b\" \"y\")) ((\"A\" NIL \"a\" \"x\")) NIL NIL NIL NIL))\r\n");
+    assert_eq!(e.from, vec![a.clone()]);
+    assert_eq!(e.sender, vec![a.clone()]);
+    assert_eq!(e.reply_to, vec![a.clone(), b.clone()]);
+    assert_eq!(e.to, vec![a.clone()]);
+    assert!(e.cc.is_empty() && e.bcc.is_empty());
+    // A repeated list holding a literal; then Reply-To differs.
+    let e = env(b"* 1 FETCH (ENVELOPE (NIL NIL (({1}\r\nA NIL \"a\" \"x\")) (({1}\r\nA NIL \"a\" \"x\")) ((NIL NIL \"b\" \"y\")) NIL NIL NIL NIL NIL))\r\n");
+    assert_eq!(e.from, vec![a.clone()]);
+    assert_eq!(e.sender, vec![a]);
+    assert_eq!(e.reply_to, vec![b.clone()]);
+    // From NIL: Sender and Reply-To are their own.
+    let e = env(
+        b"* 1 FETCH (ENVELOPE (NIL NIL NIL NIL ((NIL NIL \"b\" \"y\")) NIL NIL NIL NIL NIL))\r\n",
+    );
+    assert!(e.from.is_empty() && e.sender.is_empty());
+    assert_eq!(e.reply_to, vec![b]);
+    // Bytes after a repeated list are still checked: a malformed envelope is
+    // kept raw, as `Other`.
+    let (_, items) = fetch(b"* 1 FETCH (ENVELOPE (NIL NIL ((NIL NIL \"b\" \"y\")) ((NIL NIL \"b\" \"y\"))x NIL NIL NIL NIL NIL NIL))\r\n");
+    assert!(matches!(&items[0], FetchItem::Other { .. }), "{items:?}");
+}
+
 #[test]
 fn fetch_envelope_and_body_rfc3501() {
     let input = b"* 12 FETCH (FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" RFC822.SIZE 4286 ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"IMAP4rev1 WG mtg summary and minutes\" ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((NIL NIL \"imap\" \"cac.washington.edu\")) ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) NIL NIL \"<B27397-0100000@cac.washington.edu>\") BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))\r\n";

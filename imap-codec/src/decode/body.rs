@@ -52,11 +52,17 @@ fn envelope_into(p: &mut Parser<'_>, e: &mut Envelope) -> PResult<()> {
     p.sp()?;
     p.nstring_into(&mut e.subject)?;
     p.sp()?;
+    let start = p.pos;
     addresses_into(p, &mut e.from)?;
+    let from = &p.buf[start..p.pos];
     p.sp()?;
-    addresses_into(p, &mut e.sender)?;
+    if !repeated_list(p, from, &e.from, &mut e.sender) {
+        addresses_into(p, &mut e.sender)?;
+    }
     p.sp()?;
-    addresses_into(p, &mut e.reply_to)?;
+    if !repeated_list(p, from, &e.from, &mut e.reply_to) {
+        addresses_into(p, &mut e.reply_to)?;
+    }
     p.sp()?;
     addresses_into(p, &mut e.to)?;
     p.sp()?;
@@ -69,6 +75,27 @@ fn envelope_into(p: &mut Parser<'_>, e: &mut Envelope) -> PResult<()> {
     p.nstring_into(&mut e.message_id)?;
     p.skip_space_before_close();
     p.expect(b')', ") after envelope")
+}
+
+/// Servers send the same list for From, Sender and Reply-To. When the input
+/// goes on with `text`, the bytes `list` was parsed from, `out` becomes a
+/// copy of `list` and the bytes are skipped: parsing them again would give
+/// the same value (an address list is self-delimiting, and its parse depends
+/// on nothing but its bytes). Copying the strings costs a fraction of
+/// parsing them.
+#[inline]
+fn repeated_list(
+    p: &mut Parser<'_>,
+    text: &[u8],
+    list: &[Address],
+    out: &mut Vec<Address>,
+) -> bool {
+    if list.is_empty() || !p.rest().starts_with(text) {
+        return false;
+    }
+    *out = list.to_vec();
+    p.pos += text.len();
+    true
 }
 
 /// `"(" 1*address ")" / nil`, filled into `out` (empty for NIL).
