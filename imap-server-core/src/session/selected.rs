@@ -453,8 +453,10 @@ impl ServerConnection {
         mailbox.modseq = mailbox.modseq.max(changes.highest_modseq);
         mailbox.saved.retain(|u| !gone(u));
         let floor = mailbox.expunge_floor.and_then(ModSeq::new);
+        let highest = ModSeq::new(mailbox.modseq);
         let limit = self.config.limits.max_pending_changes;
-        if out.len() > limit {
+        let overflow = out.len() > limit;
+        if overflow {
             // Far behind: tell the client, then send only the counts.
             self.push(&imap_proto::Response::Status(Status::Untagged {
                 kind: StatusKind::Ok,
@@ -475,6 +477,12 @@ impl ServerConnection {
                     Some(Code::HighestModSeq(m)),
                     "expunges pending",
                 );
+            } else if let Some(m) = highest.filter(|_| added && !overflow) {
+                // An EXISTS carries no MODSEQ: without this the client's
+                // HIGHESTMODSEQ stays below the new messages, and its next
+                // SELECT (QRESYNC …) or STATUS sees a change that is none
+                // (Dovecot sends the same; interimap relies on it).
+                self.untagged(StatusKind::Ok, Some(Code::HighestModSeq(m)), "new messages");
             }
         }
     }
