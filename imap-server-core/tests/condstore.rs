@@ -419,6 +419,43 @@ fn unsolicited_fetch_includes_modseq() {
     }
 }
 
+/// New messages raise the mailbox's HIGHESTMODSEQ: a CONDSTORE client is told
+/// the new value after the EXISTS (`* OK [HIGHESTMODSEQ n]`, §3.1.2.1), as
+/// Dovecot does, so a client that saves it (interimap) does not think the
+/// mailbox changed behind its back on the next sync.
+#[test]
+fn new_messages_announce_the_new_highestmodseq() {
+    for b in backends() {
+        let mut a = with_messages(&b.store, 1);
+        let r = a.ok("S", "SELECT INBOX (CONDSTORE)", "OK");
+        let before = highest(&r);
+        // Our own APPEND into the selected mailbox, and another session's.
+        a.append("second");
+        let r = a.ok("N", "NOOP", "OK");
+        let mut other = Client::login(&b.store);
+        other.append("third");
+        let r2 = a.ok("N2", "NOOP", "OK");
+        let all = format!("{r}{r2}");
+        assert!(all.contains("* 3 EXISTS"), "{}: {all}", b.name);
+        let after = highest(&r2);
+        assert!(after > before, "{}: {before} -> {after}: {all}", b.name);
+        // The announced value is the mailbox's: STATUS agrees.
+        let st = other.ok("T", "STATUS INBOX (HIGHESTMODSEQ)", "OK");
+        assert_eq!(
+            number_after(&st, "HIGHESTMODSEQ "),
+            Some(after),
+            "{}: {st}",
+            b.name
+        );
+        // A client that never enabled CONDSTORE hears nothing about it.
+        let mut plain = Client::login(&b.store);
+        plain.ok("S", "SELECT INBOX", "OK");
+        other.append("fourth");
+        let r = plain.ok("N", "NOOP", "OK");
+        assert!(r.contains("EXISTS") && !r.contains("HIGHESTMODSEQ"), "{r}");
+    }
+}
+
 /// §3.1 with §3.2: while expunges are held back (a FETCH by sequence number
 /// may not announce them), a CONDSTORE client is given a HIGHESTMODSEQ lower
 /// than theirs, so a reconnect does not skip them.
