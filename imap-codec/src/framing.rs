@@ -179,11 +179,67 @@ impl Framer {
             {
                 return Ok(Step::Complete(lf + 1));
             }
-            if let Some(step) = self.line_end(buf, cfg, lf) {
-                return step;
-            }
+            return self.first_line_end(buf, cfg, lf);
         }
         self.step_slow(buf, cfg)
+    }
+
+    /// [`Framer::step`] between messages, for a first line (ending at `lf`)
+    /// that is no whole message by itself. The common case, one literal whose
+    /// data and the message's last line are all in `buf` (`* n FETCH (BODY[]
+    /// {len}` CRLF data `)` CRLF), is framed here at once; otherwise the state
+    /// is left exactly as the general loop leaves it, which goes on from there.
+    #[inline(never)]
+    fn first_line_end(
+        &mut self,
+        buf: &[u8],
+        cfg: &DecodeConfig,
+        lf: usize,
+    ) -> Result<Step, FrameError> {
+        let limits = &cfg.limits;
+        let announced = if lf >= 2 && lf < limits.max_line && buf[lf - 1] == b'\r' {
+            find_literal(&buf[..lf], false)
+        } else {
+            None
+        };
+        // Within the limits and all there (so never announced).
+        let literal = match announced {
+            Some(Ok(a))
+                if a.len > 0
+                    && limits.max_literals >= 1
+                    && a.len <= limits.max_literal
+                    && (lf + 1) as u64 + a.len <= limits.max_message
+                    && a.len <= (buf.len() - (lf + 1)) as u64 =>
+            {
+                a.len as usize
+            }
+            _ => {
+                return match self.line_end(buf, cfg, lf) {
+                    Some(step) => step,
+                    None => self.step_slow(buf, cfg),
+                };
+            }
+        };
+        // The state after the line and the literal data, as `line_end` and
+        // the literal skip in `step_slow` leave it.
+        let next = lf + 1 + literal;
+        self.literals = 1;
+        self.size = (next) as u64;
+        self.scan = next;
+        self.line_start = next;
+        let Some(i) = self.line_ends.find(&buf[next..]) else {
+            return self.no_line_end(buf, limits);
+        };
+        let end = next + i;
+        if i >= 1 && i < limits.max_line && buf[end - 1] == b'\r' && (i < 2 || buf[end - 2] != b'}')
+        {
+            self.reset();
+            return Ok(Step::Complete(end + 1));
+        }
+        match self.line_end(buf, cfg, end) {
+            Some(step) => step,
+            None => self.step_slow(buf, cfg),
+        }
     }
 
     /// The general framing loop of [`Framer::step`].
@@ -573,5 +629,112 @@ mod tests {
         assert!(f.in_message());
         assert_eq!(f.step(b"A1 NOOP\r\n", &c).unwrap(), Step::Complete(9));
         assert!(!f.in_message());
+    }
+
+    /// Frame `buf` given at once and given byte by byte (which takes the
+    /// general loop): both must find the same message end.
+    fn frame_both_ways(side: Side, c: &DecodeConfig, buf: &[u8]) -> Step {
+        let all = Framer::new(side).step(buf, c).unwrap();
+        let mut f = Framer::new(side);
+        let mut by_byte = Step::Incomplete;
+        for end in 1..=buf.len() {
+            match f.step(&buf[..end], c).unwrap() {
+                Step::Incomplete | Step::Announce { .. } => {}
+                step => {
+                    by_byte = step;
+                    break;
+                }
+            }
+        }
+        assert_eq!(all, by_byte, "{:?}", String::from_utf8_lossy(buf));
+        all
+    }
+
+    /// A message with one literal, all in the buffer, is framed at once; the
+    /// limits hold on that path too, and anything else goes on as before.
+    #[test]
+    fn literal_message_edges() {
+        let r = DecodeConfig::responses();
+        let msg = b"* 1 FETCH (BODY[] {3}\r\nabc)\r\n* 2";
+        let step = frame_both_ways(Side::Responses, &r, msg);
+        assert_eq!(step, Step::Complete(msg.len() - 3));
+        // Two literals; an empty one; a last line with `}` but no literal.
+        let two = b"A {1}\r\na {2}\r\nbc\r\n";
+        assert_eq!(
+            frame_both_ways(Side::Responses, &r, two),
+            Step::Complete(two.len())
+        );
+        let empty = b"A {0}\r\n\r\n";
+        assert_eq!(
+            frame_both_ways(Side::Responses, &r, empty),
+            Step::Complete(empty.len())
+        );
+        let brace = b"A {1}\r\nx}\r\n";
+        assert_eq!(
+            frame_both_ways(Side::Responses, &r, brace),
+            Step::Complete(brace.len())
+        );
+        // A client's synchronising literal already all there is not announced.
+        let c = cfg();
+        let login = b"A1 LOGIN {1}\r\na {1+}\r\nb\r\n";
+        assert_eq!(
+            frame_both_ways(Side::Commands, &c, login),
+            Step::Complete(login.len())
+        );
+        // Data or last line still to come: the scan position is kept.
+        let mut f = Framer::new(Side::Responses);
+        assert_eq!(f.step(b"A {3}\r\nab", &r).unwrap(), Step::Incomplete);
+        assert_eq!(f.step(b"A {3}\r\nabc)", &r).unwrap(), Step::Incomplete);
+        assert!(f.in_message());
+        assert_eq!(
+            f.step(b"A {3}\r\nabc)\r\n", &r).unwrap(),
+            Step::Complete(13)
+        );
+        let mut f = Framer::new(Side::Responses);
+        assert_eq!(f.step(b"A {3}\r\nabc)", &r).unwrap(), Step::Incomplete);
+        assert_eq!(
+            f.step(b"A {3}\r\nabc)\r\n", &r).unwrap(),
+            Step::Complete(13)
+        );
+        // Limits: literal size, message size, literal count, last line length.
+        let whole = b"A {3}\r\nabc)\r\n";
+        let mut small = r.clone();
+        small.limits.max_literal = 2;
+        let e = Framer::new(Side::Responses)
+            .step(whole, &small)
+            .unwrap_err();
+        assert_eq!(
+            (e.kind, e.at, e.drop),
+            (DecodeErrorKind::LiteralTooLarge { len: 3 }, 2, 7)
+        );
+        let mut small = r.clone();
+        small.limits.max_message = 9;
+        let e = Framer::new(Side::Responses)
+            .step(whole, &small)
+            .unwrap_err();
+        assert_eq!(e.kind, DecodeErrorKind::LiteralTooLarge { len: 3 });
+        let mut small = r.clone();
+        small.limits.max_message = 10;
+        assert_eq!(
+            Framer::new(Side::Responses).step(whole, &small).unwrap(),
+            Step::Complete(13)
+        );
+        let mut small = r.clone();
+        small.limits.max_literals = 0;
+        let e = Framer::new(Side::Responses)
+            .step(whole, &small)
+            .unwrap_err();
+        assert_eq!(e.kind, DecodeErrorKind::TooManyLiterals);
+        let mut small = r;
+        small.limits.max_line = 3;
+        let e = Framer::new(Side::Responses)
+            .step(b"A {3}\r\nabc)\r\n", &small)
+            .unwrap_err();
+        assert_eq!(e.kind, DecodeErrorKind::LineTooLong);
+        small.limits.max_line = 7;
+        let e = Framer::new(Side::Responses)
+            .step(b"A {3}\r\nabcdefghij\r\n", &small)
+            .unwrap_err();
+        assert_eq!((e.kind, e.at), (DecodeErrorKind::LineTooLong, 17));
     }
 }
