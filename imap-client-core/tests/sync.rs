@@ -209,6 +209,19 @@ impl Pair {
     }
 }
 
+/// What the server offers, without CONDSTORE and QRESYNC: the in-memory
+/// tests check the plain plan (RFC 4549 §4.3) against our server, which
+/// offers both; QRESYNC against it is checked by
+/// `qresync_against_our_server_reports_the_same_changes`, CONDSTORE and QRESYNC
+/// by scripted transcripts and against Dovecot below.
+fn plain_features(c: &ClientConnection) -> ServerFeatures {
+    let mut f = ServerFeatures::of(c);
+    f.condstore = false;
+    f.qresync = false;
+    f.qresync_enabled = false;
+    f
+}
+
 fn new_sync(
     p: &Pair,
     mailbox: &str,
@@ -219,7 +232,7 @@ fn new_sync(
         Mailbox::from_utf8(mailbox),
         cache,
         journal,
-        ServerFeatures::of(&p.client),
+        plain_features(&p.client),
         SyncOptions::default(),
     )
 }
@@ -266,7 +279,7 @@ fn plain_full_sync_from_an_empty_cache_fetches_headers_in_batches() {
         Mailbox::inbox(),
         MailboxCache::new(),
         Vec::new(),
-        ServerFeatures::of(&p.client),
+        plain_features(&p.client),
         opts,
     );
     let (events, outcome, lines) = p.sync(sync);
@@ -380,6 +393,80 @@ fn second_sync_reports_exactly_what_another_session_changed() {
         MailboxCache::from_text(&outcome.cache.to_text()).unwrap(),
         outcome.cache
     );
+}
+
+/// The same changes as `second_sync_reports_exactly_what_another_session_changed`,
+/// caught up with QRESYNC (RFC 7162 §3.2.5) against our own server: one SELECT
+/// answers with VANISHED (EARLIER) and the changed messages.
+#[test]
+fn qresync_against_our_server_reports_the_same_changes() {
+    let store = Arc::new(MemStore::new());
+    let mut p = Pair::logged_in(&store);
+    for i in 1..=3 {
+        p.append("INBOX", i, &[]);
+    }
+    assert!(
+        ServerFeatures::of(&p.client).qresync,
+        "our server offers QRESYNC"
+    );
+    let qresync = |p: &Pair, cache: MailboxCache| {
+        MailboxSync::new(
+            Mailbox::inbox(),
+            cache,
+            Vec::new(),
+            ServerFeatures::of(&p.client),
+            SyncOptions::default(),
+        )
+    };
+    let (_, first, _) = p.sync(qresync(&p, MailboxCache::new()));
+    assert_eq!(first.error, None);
+    assert_eq!(first.cache.messages.len(), 3);
+    assert!(first.cache.highest_mod_seq.is_some(), "{:?}", first.cache);
+
+    let mut other = Pair::logged_in(&store);
+    other.select("INBOX");
+    other.append("INBOX", 4, &[Flag::Draft]);
+    other.store(1, StoreKind::Add, &[Flag::Flagged]);
+    other.store(2, StoreKind::Add, &[Flag::Deleted]);
+    other.run(ClientConnection::expunge);
+
+    let (events, outcome, lines) = p.sync(qresync(&p, first.cache.clone()));
+    assert_eq!(outcome.error, None, "{lines:?}");
+    assert!(lines[0].starts_with("SELECT INBOX (QRESYNC ("), "{lines:?}");
+    assert_eq!(
+        events[0],
+        SyncEvent::Plan {
+            plan: SyncPlan::QResync,
+            full: false
+        }
+    );
+    assert!(
+        events.contains(&SyncEvent::FlagsChanged {
+            uid: uid(1),
+            flags: vec![Flag::Flagged]
+        }),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&SyncEvent::Vanished { uids: vec![uid(2)] }),
+        "{events:?}"
+    );
+    assert_eq!(new_uids(&events), [4], "{events:?}");
+    assert_eq!(
+        outcome
+            .cache
+            .messages
+            .keys()
+            .map(|u| u.get())
+            .collect::<Vec<_>>(),
+        [1, 3, 4]
+    );
+    assert!(outcome.cache.highest_mod_seq > first.cache.highest_mod_seq);
+
+    // Nothing changed: no events but the plan and done.
+    let (events, again, lines) = p.sync(qresync(&p, outcome.cache.clone()));
+    assert_eq!(events.len(), 2, "{events:?} {lines:?}");
+    assert_eq!(again.cache, outcome.cache);
 }
 
 #[test]
@@ -692,7 +779,7 @@ fn without_uidplus_and_move_nothing_else_is_expunged() {
     // Someone else's \Deleted mail must survive our replay.
     other.store(5, StoreKind::Add, &[Flag::Deleted]);
 
-    let mut features = ServerFeatures::of(&p.client);
+    let mut features = plain_features(&p.client);
     features.uidplus = false;
     features.move_cmd = false;
     let journal = vec![
