@@ -902,9 +902,27 @@ fn esearch_rfc4731() {
     );
     let e = esearch(b"* ESEARCH\r\n");
     assert_eq!((e.tag, e.uid, e.items.len()), (None, false, 0));
-    // Unknown return data is skipped (RFC 4466).
-    let e = esearch(b"* ESEARCH (TAG \"x\") UID PARTIAL (1:5 1,3) COUNT 2\r\n");
-    assert_eq!(e.items, vec![ESearchItem::Count(2)]);
+    // Unknown return data survives raw (RFC 4466 §2.6.2 tagged-ext-val), and
+    // is written back as it came.
+    let line = b"* ESEARCH (TAG \"x\") UID PARTIAL (1:5 1,3) COUNT 2 RELEVANCY (4 99)\r\n";
+    let e = esearch(line);
+    assert_eq!(
+        e.items,
+        vec![
+            ESearchItem::Other {
+                name: Atom::try_from("PARTIAL").unwrap(),
+                raw: Bytes::from_static(b"(1:5 1,3)")
+            },
+            ESearchItem::Count(2),
+            ESearchItem::Other {
+                name: Atom::try_from("RELEVANCY").unwrap(),
+                raw: Bytes::from_static(b"(4 99)")
+            },
+        ]
+    );
+    let mut out = BytesMut::new();
+    encode_response(&parse(line), &mut out, &EncodeConfig::default());
+    assert_eq!(&out[..], &line[..]);
 }
 
 fn thread(ids: &[u32], children: Vec<Thread>) -> Thread {

@@ -480,6 +480,7 @@ fn esearch() -> impl Strategy<Value = ESearchResponse> {
         plain_sequence_set().prop_map(ESearchItem::All),
         any::<u32>().prop_map(ESearchItem::Count),
         mod_seq().prop_map(ESearchItem::ModSeq),
+        (ext_atom(), raw_value()).prop_map(|(name, raw)| ESearchItem::Other { name, raw }),
     ];
     (of(tag()), any::<bool>(), vec(item, 0..5)).prop_map(|(tag, uid, items)| ESearchResponse {
         tag,

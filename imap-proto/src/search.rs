@@ -2,6 +2,8 @@
 //! SAVEDATE (RFC 8514), OBJECTID (RFC 8474) and Gmail's X-GM-EXT-1; return options
 //! and ESEARCH responses (RFC 4731, RFC 5182).
 
+use bytes::Bytes;
+
 use crate::core::{AString, Atom, Tag};
 use crate::datetime::Date;
 use crate::misc::{EntryType, ObjectId};
@@ -149,6 +151,16 @@ pub enum ESearchItem {
     Count(u32),
     /// `MODSEQ n` (RFC 7162).
     ModSeq(ModSeq),
+    /// A return item the model does not know (`RELEVANCY` of RFC 6203,
+    /// `PARTIAL` of RFC 9394, a vendor's): its name and the raw bytes of its
+    /// value (`tagged-ext-val`, RFC 4466 §2.6.2), kept so one odd item never
+    /// fails or silently shrinks a response.
+    Other {
+        /// The item name.
+        name: Atom,
+        /// The raw value (one syntactically complete IMAP value).
+        raw: Bytes,
+    },
 }
 
 /// An ESEARCH response: `* ESEARCH [(TAG "t")] [UID] items…`.

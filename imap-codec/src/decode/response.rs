@@ -969,6 +969,7 @@ fn esearch(p: &mut Parser<'_>) -> PResult<ESearchResponse> {
             continue;
         }
         first = false;
+        let name_start = p.pos;
         let name = p.atom_span();
         if name.is_empty() {
             return p.err("search return data");
@@ -997,8 +998,11 @@ fn esearch(p: &mut Parser<'_>) -> PResult<ESearchResponse> {
                 items.push(ESearchItem::ModSeq(mod_seq(p)?));
             }
             _ => {
+                p.pos = name_start;
+                let name = p.atom()?;
                 p.sp()?;
-                skip_value(p)?;
+                let raw = skip_value(p)?;
+                items.push(ESearchItem::Other { name, raw });
             }
         }
         p.check_items(items.len())?;

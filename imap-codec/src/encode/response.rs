@@ -365,6 +365,11 @@ fn data(w: &mut Writer<'_>, d: &Data) {
                         w.raw(b"MODSEQ ");
                         w.number(m.get());
                     }
+                    ESearchItem::Other { name, raw } => {
+                        w.atom(name);
+                        w.sp();
+                        w.raw(raw);
+                    }
                     _ => {}
                 }
             }
