@@ -182,7 +182,15 @@ fn session(
             loop {
                 let input = match reader.read(&mut buf) {
                     Ok(0) => Input::Eof,
-                    Ok(n) => Input::Data(buf[..n].to_vec()),
+                    Ok(n) => {
+                        // Acknowledge at once (TCP_QUICKACK, reset by the
+                        // kernel, so after every read): a client that sends a
+                        // literal and its CRLF in two writes with Nagle on
+                        // otherwise waits for the 40 ms delayed ACK.
+                        #[cfg(target_os = "linux")]
+                        let _ = rustix::net::sockopt::set_tcp_quickack(&reader, true);
+                        Input::Data(buf[..n].to_vec())
+                    }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => Input::Error(e),
                 };

@@ -415,6 +415,7 @@ async fn session(
             read = stream.read(&mut buf) => match read {
                 Ok(0) => return Ok("client closed the connection"),
                 Ok(n) => {
+                    stream.quick_ack();
                     conn.set_wall_clock(common::unix_now());
                     conn.handle_input(&buf[..n], now());
                 }
@@ -561,6 +562,25 @@ impl Authenticator for ConnectionAuth {
 enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    /// Acknowledge what was just read at once instead of after Linux's
+    /// delayed-ACK timer (up to 40 ms; `TCP_QUICKACK`, tcp(7), which the
+    /// kernel resets, hence after every read). A client that writes a
+    /// synchronising literal and its closing CRLF in two writes with Nagle on
+    /// (Python's imaplib does) holds the CRLF until the literal is
+    /// acknowledged: without this every APPEND took 44 ms instead of 0.3 ms.
+    fn quick_ack(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            let tcp = match self {
+                Self::Plain(tcp) => tcp,
+                Self::Tls(tls) => tls.get_ref().0,
+            };
+            let _ = rustix::net::sockopt::set_tcp_quickack(tcp, true);
+        }
+    }
 }
 
 impl AsyncRead for Stream {
