@@ -311,7 +311,7 @@ pub enum Data {
     Fetch {
         /// The message.
         seq: SeqNum,
-        /// The items (an unknown item is kept as [`FetchItem::Other`]).
+        /// The items (an unknown item is kept as [`FetchItem::Other`](crate::FetchItem::Other)).
         items: crate::fetch::FetchItemVec,
     },
     /// `* ID (…)` / `* ID NIL` (RFC 2971); empty for NIL.

@@ -81,7 +81,22 @@ enum Mode {
     AwaitingTls,
 }
 
-/// One client connection. See the [module docs](self) for the calling order.
+/// One client connection: a sans-IO state machine.
+///
+/// Method kinds, in the manner of quinn's `Connection`:
+/// - **inputs** — [`handle_input`](Self::handle_input) (bytes from the
+///   client), [`handle_timeout`](Self::handle_timeout) (the time asked for by
+///   `poll_timeout` has come), [`handle_wakeup`](Self::handle_wakeup) (the
+///   store's waker fired: another session changed the selected mailbox),
+///   [`tls_established`](Self::tls_established);
+/// - **outputs**, drained in this order after every input —
+///   [`poll_transmit`](Self::poll_transmit) (bytes to send), then
+///   [`poll_event`](Self::poll_event) (start TLS, close), then
+///   [`poll_timeout`](Self::poll_timeout) (when to call `handle_timeout`).
+///
+/// The session never reads a clock: time comes in as `now`. Storage is called
+/// synchronously through [`Mailstore`]; the session speaks UIDs to it and keeps
+/// the client's sequence-number view itself.
 pub struct ServerConnection {
     store: Arc<dyn Mailstore>,
     auth: Arc<dyn Authenticator>,
