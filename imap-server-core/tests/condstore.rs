@@ -456,6 +456,28 @@ fn new_messages_announce_the_new_highestmodseq() {
     }
 }
 
+/// The same after another session's expunge, announced as VANISHED to a
+/// QRESYNC client (§3.2.10): its HIGHESTMODSEQ follows.
+#[test]
+fn announced_expunges_announce_the_new_highestmodseq() {
+    for b in backends() {
+        let mut a = with_messages(&b.store, 3);
+        a.ok("E", "ENABLE QRESYNC", "OK");
+        let r = a.ok("S", "SELECT INBOX", "OK");
+        let before = highest(&r);
+        let mut other = Client::login(&b.store);
+        other.ok("S", "SELECT INBOX", "OK");
+        other.ok("D", "STORE 2 +FLAGS.SILENT (\\Deleted)", "OK");
+        other.ok("X", "EXPUNGE", "OK");
+        let r = a.ok("N", "NOOP", "OK");
+        assert!(r.contains("* VANISHED 2"), "{}: {r}", b.name);
+        let after = highest(&r);
+        assert!(after > before, "{}: {before} -> {after}: {r}", b.name);
+        let st = other.ok("T", "STATUS INBOX (HIGHESTMODSEQ)", "OK");
+        assert_eq!(number_after(&st, "HIGHESTMODSEQ "), Some(after), "{st}");
+    }
+}
+
 /// §3.1 with §3.2: while expunges are held back (a FETCH by sequence number
 /// may not announce them), a CONDSTORE client is given a HIGHESTMODSEQ lower
 /// than theirs, so a reconnect does not skip them.

@@ -414,12 +414,14 @@ impl ServerConnection {
                 None => {}
             }
         }
+        let mut removed = false;
         if allow_expunge {
             let mut i = mailbox.messages.len();
             let mut vanished: Vec<u32> = Vec::new();
             while i > 0 {
                 i -= 1;
                 if mailbox.messages[i].expunged {
+                    removed = true;
                     let m = mailbox.messages.remove(i);
                     if qresync {
                         vanished.push(m.uid.get());
@@ -477,12 +479,13 @@ impl ServerConnection {
                     Some(Code::HighestModSeq(m)),
                     "expunges pending",
                 );
-            } else if let Some(m) = highest.filter(|_| added && !overflow) {
-                // An EXISTS carries no MODSEQ: without this the client's
-                // HIGHESTMODSEQ stays below the new messages, and its next
-                // SELECT (QRESYNC …) or STATUS sees a change that is none
-                // (Dovecot sends the same; interimap relies on it).
-                self.untagged(StatusKind::Ok, Some(Code::HighestModSeq(m)), "new messages");
+            } else if let Some(m) = highest.filter(|_| (added || removed) && !overflow) {
+                // EXISTS, EXPUNGE and VANISHED carry no MODSEQ: without this
+                // the client's HIGHESTMODSEQ stays below the new messages or
+                // the expunges, and its next SELECT (QRESYNC …) or STATUS sees
+                // a change that is none (Dovecot sends the same; interimap
+                // relies on it).
+                self.untagged(StatusKind::Ok, Some(Code::HighestModSeq(m)), "changes");
             }
         }
     }
