@@ -236,6 +236,23 @@ impl ServerConnection {
         matches!(&self.state, State::Selected { mailbox, .. } if mailbox.modseq == 0)
     }
 
+    /// A command uses MODSEQs (RFC 7162 §3.1: FETCH MODSEQ or CHANGEDSINCE,
+    /// STORE UNCHANGEDSINCE, SEARCH MODSEQ): it enables CONDSTORE, or, in a
+    /// NOMODSEQ mailbox (§3.1.2.2), is answered BAD. False when it was refused.
+    pub(super) fn modseq_command(&mut self, tag: &Tag) -> bool {
+        if self.nomodseq() {
+            self.tagged(
+                tag.clone(),
+                StatusKind::Bad,
+                None,
+                "this mailbox has no MODSEQs (NOMODSEQ)",
+            );
+            return false;
+        }
+        self.enable_condstore();
+        true
+    }
+
     fn set_view_entry(&mut self, e: MessageEntry) {
         if let State::Selected { mailbox, .. } = &mut self.state {
             if let Some(s) = mailbox.seq_of(e.uid) {
@@ -312,16 +329,9 @@ impl ServerConnection {
         }
         // RFC 7162 §3.1.4: CHANGEDSINCE implies MODSEQ; both enable CONDSTORE.
         if changed_since.is_some() || attrs.contains(&FetchAttribute::ModSeq) {
-            if self.nomodseq() {
-                self.tagged(
-                    tag,
-                    StatusKind::Bad,
-                    None,
-                    "this mailbox has no MODSEQs (NOMODSEQ)",
-                );
+            if !self.modseq_command(&tag) {
                 return;
             }
-            self.enable_condstore();
             if !attrs.contains(&FetchAttribute::ModSeq) {
                 attrs.push(FetchAttribute::ModSeq);
             }
@@ -646,17 +656,8 @@ impl ServerConnection {
                 return;
             }
         };
-        if unchanged_since.is_some() {
-            if self.nomodseq() {
-                self.tagged(
-                    tag,
-                    StatusKind::Bad,
-                    None,
-                    "this mailbox has no MODSEQs (NOMODSEQ)",
-                );
-                return;
-            }
-            self.enable_condstore();
+        if unchanged_since.is_some() && !self.modseq_command(&tag) {
+            return;
         }
         if read_only {
             self.tagged(

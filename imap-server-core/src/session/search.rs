@@ -274,17 +274,8 @@ impl ServerConnection {
             return;
         }
         let with_modseq = criteria.iter().any(has_modseq);
-        if with_modseq {
-            if self.nomodseq() {
-                self.tagged(
-                    tag,
-                    StatusKind::Bad,
-                    None,
-                    "this mailbox has no MODSEQs (NOMODSEQ)",
-                );
-                return;
-            }
-            self.enable_condstore();
+        if with_modseq && !self.modseq_command(&tag) {
+            return;
         }
         let State::Selected { user, mailbox } = &self.state else {
             return;
