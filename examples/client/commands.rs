@@ -60,14 +60,7 @@ fn uids_of(c: &mut Client<Transport>, body: CommandBody) -> Result<Vec<u32>, Err
                     if let ESearchItem::All(set) = item {
                         // `1:4294967295` is a few bytes on the wire and four
                         // billion UIDs in memory: refuse what no mailbox holds.
-                        let count: u64 = set
-                            .ranges()
-                            .iter()
-                            .map(|r| {
-                                let (lo, hi) = r.bounds(u32::MAX);
-                                u64::from(hi - lo) + 1
-                            })
-                            .sum();
+                        let count = set.count(u32::MAX);
                         if count + uids.len() as u64 > MAX_SEARCH_RESULTS {
                             return Err(Error::Unsupported(format!(
                                 "the server answered a search with {count} UIDs"
@@ -444,14 +437,7 @@ fn change_line(ev: &ClientEvent, exists: &mut u32) -> Option<String> {
             earlier: false,
             uids,
         }) => {
-            let gone: u64 = uids
-                .ranges()
-                .iter()
-                .map(|r| {
-                    let (lo, hi) = r.bounds(u32::MAX);
-                    u64::from(hi - lo) + 1
-                })
-                .sum();
+            let gone = uids.count(u32::MAX);
             *exists = exists.saturating_sub(u32::try_from(gone).unwrap_or(u32::MAX));
             Some(format!("VANISHED {uids}"))
         }

@@ -10,7 +10,7 @@ use imap_codec::{
 };
 use imap_proto::{
     AuthenticateData, Capability, Code, Command, CommandBody, Continue, Data, FetchItem, Greeting,
-    GreetingKind, Response, Secret, SeqRange, Status, StatusKind, Tag, Text,
+    GreetingKind, Response, Secret, Status, StatusKind, Tag, Text,
 };
 
 use crate::error::ClientError;
@@ -644,14 +644,7 @@ impl ClientConnection {
                     earlier: false,
                     uids,
                 } => {
-                    let n: u64 = uids
-                        .ranges()
-                        .iter()
-                        .map(|r: &SeqRange| {
-                            let (a, b) = r.bounds(u32::MAX);
-                            u64::from(b - a) + 1
-                        })
-                        .sum();
+                    let n = uids.count(u32::MAX);
                     m.exists = m
                         .exists
                         .saturating_sub(u32::try_from(n).unwrap_or(u32::MAX));

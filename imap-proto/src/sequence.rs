@@ -232,6 +232,18 @@ impl SequenceSet {
             lo <= n && n <= hi
         })
     }
+    /// How many numbers the ranges name, with `*` meaning `largest`, counting
+    /// overlaps twice (0 for `$`). Cheap whatever the set: use it to bound work
+    /// before [`iter`](Self::iter).
+    pub fn count(&self, largest: u32) -> u64 {
+        self.ranges()
+            .iter()
+            .map(|r| {
+                let (lo, hi) = r.bounds(largest);
+                u64::from(hi - lo) + 1
+            })
+            .sum()
+    }
     /// Iterate over every number in the set, with `*` meaning `largest`, in the
     /// order written (duplicates possible). Beware of `1:4294967295`: iterate only
     /// when `largest` bounds the work.
@@ -333,6 +345,16 @@ mod tests {
         assert_eq!(s.to_string(), "1:3,5,9:10");
         assert!(SequenceSet::from_numbers([]).is_none());
         assert!(SequenceSet::from_numbers([0]).is_none());
+    }
+
+    #[test]
+    fn count_without_iterating() {
+        let s: SequenceSet = "1:3,5,9:*".parse().unwrap();
+        assert_eq!(s.count(10), 3 + 1 + 2);
+        assert_eq!(s.count(10), s.iter(10).count() as u64);
+        let all: SequenceSet = "1:4294967295".parse().unwrap();
+        assert_eq!(all.count(u32::MAX), u64::from(u32::MAX));
+        assert_eq!(SequenceSet::saved().count(10), 0);
     }
 
     #[test]
