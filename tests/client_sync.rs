@@ -165,6 +165,12 @@ fn local_state(dir: &Path) -> (BTreeMap<u32, (String, PathBuf)>, usize) {
     (known, unknown)
 }
 
+/// UID → flag letters of [`local_state`]'s files (comparable with
+/// [`Account::server_state`]).
+fn flags_of(local: &BTreeMap<u32, (String, PathBuf)>) -> BTreeMap<u32, String> {
+    local.iter().map(|(u, (f, _))| (*u, f.clone())).collect()
+}
+
 /// Change a local file's flags as a mail reader does (a rename).
 fn set_local_flags(path: &Path, letters: &str) -> PathBuf {
     let name = path.file_name().unwrap().to_str().unwrap();
@@ -199,13 +205,7 @@ fn round_trip(acct: &Account, plan: &str) {
     let (local, unknown) = local_state(&dir);
     assert_eq!(unknown, 0);
     let server = acct.server_state();
-    assert_eq!(
-        local
-            .iter()
-            .map(|(u, (f, _))| (*u, f.clone()))
-            .collect::<BTreeMap<_, _>>(),
-        server
-    );
+    assert_eq!(flags_of(&local), server);
     let uids: Vec<u32> = local.keys().copied().collect();
     for (uid, (_, path)) in &local {
         assert_eq!(fs::read(path).unwrap(), acct.server_body(*uid), "UID {uid}");
@@ -234,13 +234,7 @@ fn round_trip(acct: &Account, plan: &str) {
     let server = acct.server_state();
     let (local, unknown) = local_state(&dir);
     assert_eq!(unknown, 0, "the draft got its UID");
-    assert_eq!(
-        local
-            .iter()
-            .map(|(u, (f, _))| (*u, f.clone()))
-            .collect::<BTreeMap<_, _>>(),
-        server
-    );
+    assert_eq!(flags_of(&local), server);
     assert!(
         !server.contains_key(&u2),
         "M2 deleted on the server: {server:?}"
@@ -283,13 +277,7 @@ fn round_trip(acct: &Account, plan: &str) {
     assert_eq!(summary_field(&s, "conflicts"), 1, "{s}");
     let (local, _) = local_state(&dir);
     assert!(!local.contains_key(&u3));
-    assert_eq!(
-        local
-            .iter()
-            .map(|(u, (f, _))| (*u, f.clone()))
-            .collect::<BTreeMap<_, _>>(),
-        acct.server_state()
-    );
+    assert_eq!(flags_of(&local), acct.server_state());
 }
 
 #[test]
