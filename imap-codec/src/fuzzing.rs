@@ -145,3 +145,74 @@ pub fn parse_framed_command(
 ) -> Result<imap_proto::Command, crate::DecodeError> {
     crate::codec::parse_framed(message, config, crate::decode::command::command)
 }
+
+/// ENVELOPE and BODYSTRUCTURE are checked by `decode::skip` when a response is
+/// decoded and built later by `decode::body` (see [`imap_proto::Lazy`]): the
+/// two must accept exactly the same input, fail at the same offset with the
+/// same expectation, and stop at the same byte; and what the checker accepts
+/// must build to the value the builder gives. This body tries both grammars at
+/// every `(` of the input (up to 64 of them), under a strict, the default and a
+/// tightly limited configuration, and panics on any disagreement. Returns how
+/// many values were accepted (so tests can tell they compared something).
+pub fn lazy_agrees(data: &[u8]) -> usize {
+    use crate::config::{Limits, Quirks};
+    use crate::decode::{body, skip, Parser};
+
+    let strict = DecodeConfig {
+        quirks: Quirks::strict(),
+        ..DecodeConfig::responses()
+    };
+    let tight = DecodeConfig {
+        limits: Limits {
+            max_depth: 3,
+            max_list_items: 2,
+            ..Limits::responses()
+        },
+        ..DecodeConfig::responses()
+    };
+    let configs = [strict, DecodeConfig::responses(), tight];
+    let mut accepted = 0;
+    let starts = data
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'(')
+        .map(|(i, _)| i)
+        .take(64);
+    for start in starts {
+        let input = Bytes::copy_from_slice(&data[start..]);
+        for cfg in &configs {
+            let mut checked = Parser::new(&input, cfg);
+            let mut built = Parser::new(&input, cfg);
+            let check = skip::envelope(&mut checked);
+            let value = body::envelope(&mut built);
+            assert_eq!(
+                check.clone().err(),
+                value.as_ref().err().cloned(),
+                "ENVELOPE check and build disagree on {input:?} under {cfg:?}"
+            );
+            if let Ok(value) = value {
+                assert_eq!(checked.pos, built.pos, "ENVELOPE end differs on {input:?}");
+                let raw = input.slice(..checked.pos);
+                assert_eq!(body::build_envelope(&raw), *value, "{raw:?}");
+                accepted += 1;
+            }
+
+            let mut checked = Parser::new(&input, cfg);
+            let mut built = Parser::new(&input, cfg);
+            let check = skip::body(&mut checked);
+            let value = body::body(&mut built);
+            assert_eq!(
+                check.clone().err(),
+                value.as_ref().err().cloned(),
+                "BODYSTRUCTURE check and build disagree on {input:?} under {cfg:?}"
+            );
+            if let Ok(value) = value {
+                assert_eq!(checked.pos, built.pos, "BODYSTRUCTURE end differs on {input:?}");
+                let raw = input.slice(..checked.pos);
+                assert_eq!(body::build_body(&raw), *value, "{raw:?}");
+                accepted += 1;
+            }
+        }
+    }
+    accepted
+}

@@ -1329,7 +1329,7 @@ fn fetch_envelope_and_body_rfc3501() {
     let gray = addr(ns("Terry Gray"), "gray", "cac.washington.edu");
     assert_eq!(
         items[3],
-        FetchItem::Envelope(Box::new(Envelope {
+        FetchItem::Envelope(Lazy::new(Envelope {
             date: ns("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)"),
             subject: ns("IMAP4rev1 WG mtg summary and minutes"),
             from: vec![gray.clone()],
@@ -1347,7 +1347,7 @@ fn fetch_envelope_and_body_rfc3501() {
     );
     assert_eq!(
         items[4],
-        FetchItem::Body(Box::new(BodyStructure::Single {
+        FetchItem::Body(Lazy::new(BodyStructure::Single {
             body: Body {
                 media_type: s("TEXT"),
                 subtype: s("PLAIN"),

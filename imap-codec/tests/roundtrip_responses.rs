@@ -360,9 +360,9 @@ fn fetch_item() -> impl Strategy<Value = FetchItem> {
         nz().prop_map(|n| FetchItem::Uid(Uid(n))),
         date_time().prop_map(FetchItem::InternalDate),
         u63().prop_map(FetchItem::Rfc822Size),
-        envelope().prop_map(|e| FetchItem::Envelope(Box::new(e))),
-        body_structure().prop_map(|b| FetchItem::Body(Box::new(b))),
-        body_structure().prop_map(|b| FetchItem::BodyStructure(Box::new(b))),
+        envelope().prop_map(|e| FetchItem::Envelope(Lazy::new(e))),
+        body_structure().prop_map(|b| FetchItem::Body(Lazy::new(b))),
+        body_structure().prop_map(|b| FetchItem::BodyStructure(Lazy::new(b))),
         (section(), of(any::<u32>()), message_data()).prop_map(|(section, origin, data)| {
             FetchItem::BodySection {
                 section,
@@ -647,7 +647,7 @@ proptest! {
     fn body_structures(b in body_structure()) {
         roundtrip(&Response::Data(Data::Fetch {
             seq: SeqNum(NonZeroU32::MIN),
-            items: [FetchItem::BodyStructure(Box::new(b))].into_iter().collect(),
+            items: [FetchItem::BodyStructure(Lazy::new(b))].into_iter().collect(),
         }))?;
     }
 

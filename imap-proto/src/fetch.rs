@@ -9,6 +9,7 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 
 use crate::body::BodyStructure;
+use crate::lazy::Lazy;
 use crate::core::{AString, Atom, IString, Literal, NString};
 use crate::datetime::DateTime;
 use crate::flag::Flag;
@@ -218,12 +219,14 @@ pub enum FetchItem {
     InternalDate(DateTime),
     /// `RFC822.SIZE n` (63-bit in IMAP4rev2).
     Rfc822Size(u64),
-    /// `ENVELOPE (…)`.
-    Envelope(Box<Envelope>),
-    /// `BODY (…)`: the structure without extension data.
-    Body(Box<BodyStructure>),
-    /// `BODYSTRUCTURE (…)`.
-    BodyStructure(Box<BodyStructure>),
+    /// `ENVELOPE (…)`. Decoded responses carry it checked but unbuilt
+    /// ([`Lazy`]): it is built on first read (`item.subject`).
+    Envelope(Lazy<Envelope>),
+    /// `BODY (…)`: the structure without extension data ([`Lazy`], as for
+    /// `Envelope`).
+    Body(Lazy<BodyStructure>),
+    /// `BODYSTRUCTURE (…)` ([`Lazy`], as for `Envelope`).
+    BodyStructure(Lazy<BodyStructure>),
     /// `BODY[section]<origin> nstring`.
     BodySection {
         /// The section.

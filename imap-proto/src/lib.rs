@@ -39,6 +39,7 @@ mod datetime;
 mod error;
 mod fetch;
 mod flag;
+mod lazy;
 mod list;
 mod mailbox;
 mod misc;
@@ -69,6 +70,7 @@ pub use crate::fetch::{
     Partial, Section, SectionText,
 };
 pub use crate::flag::{Flag, FlagPerm};
+pub use crate::lazy::Lazy;
 pub use crate::list::{ListData, ListExtendedItem, ListReturn, ListSelect, MailboxAttribute};
 pub use crate::mailbox::{decode_utf7, encode_utf7, ListMailbox, Mailbox};
 pub use crate::misc::{

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use imap_codec::{decode_response, encode_response, DecodeConfig, Decoded, EncodeConfig};
 use imap_proto::smallvec::smallvec;
 use imap_proto::{
-    Address, BodySpecific, BodyStructure, Data, Date, Envelope, FetchItem, IString, Response,
+    Address, BodySpecific, BodyStructure, Data, Date, Envelope, FetchItem, IString, Lazy, Response,
     Section, SectionText, SeqNum,
 };
 use imap_server_core::mime::{MimeLimits, ParsedMessage, UnknownCte};
@@ -87,9 +87,9 @@ fn encode(resp: &Response) -> Bytes {
 /// form back, and check the values survive: they are valid wire values.
 fn assert_wire_roundtrip(m: &ParsedMessage) {
     let resp = fetch(vec![
-        FetchItem::Envelope(Box::new(m.envelope())),
-        FetchItem::Body(Box::new(m.body_structure(false))),
-        FetchItem::BodyStructure(Box::new(m.body_structure(true))),
+        FetchItem::Envelope(Lazy::new(m.envelope())),
+        FetchItem::Body(Lazy::new(m.body_structure(false))),
+        FetchItem::BodyStructure(Lazy::new(m.body_structure(true))),
     ]);
     let wire = encode(&resp);
     match decode_response(&wire, &DecodeConfig::responses()) {
@@ -121,11 +121,11 @@ fn wire_item(item: FetchItem) -> String {
 }
 
 fn bodystructure_wire(m: &ParsedMessage) -> String {
-    wire_item(FetchItem::BodyStructure(Box::new(m.body_structure(true))))
+    wire_item(FetchItem::BodyStructure(Lazy::new(m.body_structure(true))))
 }
 
 fn body_wire(m: &ParsedMessage) -> String {
-    wire_item(FetchItem::Body(Box::new(m.body_structure(false))))
+    wire_item(FetchItem::Body(Lazy::new(m.body_structure(false))))
 }
 
 /// Nesting depth of a body structure (a leaf is 1).
@@ -281,7 +281,7 @@ fn rfc3501_example_envelope_and_body() {
         ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")\
         (\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) NIL NIL \
         \"<B27397-0100000@cac.washington.edu>\")";
-    assert_eq!(wire_item(FetchItem::Envelope(Box::new(env))), expected);
+    assert_eq!(wire_item(FetchItem::Envelope(Lazy::new(env))), expected);
     assert_eq!(
         body_wire(&m),
         "BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92)"

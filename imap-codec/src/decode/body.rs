@@ -11,7 +11,69 @@ use imap_proto::{
     SinglePartExtension,
 };
 
+use bytes::Bytes;
+
 use super::{PResult, Parser};
+use crate::config::{DecodeConfig, Limits, Quirks};
+
+// ===== building checked values =====
+
+/// The configuration [`build_envelope`] and [`build_body`] parse with: every
+/// quirk on and no limits. The bytes were checked when the response was
+/// decoded, under the caller's configuration; quirks only widen what is
+/// accepted (none changes the value of input a stricter setting accepts),
+/// and the checked bytes are finite, so this reads them the same way.
+fn permissive() -> DecodeConfig {
+    DecodeConfig {
+        limits: Limits {
+            max_depth: usize::MAX,
+            max_list_items: usize::MAX,
+            ..Limits::responses()
+        },
+        quirks: Quirks::default(),
+        utf8_mailboxes: true,
+    }
+}
+
+/// Build an ENVELOPE from bytes [`super::skip::envelope`] accepted: the
+/// `build` function of the [`imap_proto::Lazy`] in `FetchItem::Envelope`.
+/// Bytes that were not checked and do not parse give an empty envelope.
+pub(crate) fn build_envelope(raw: &Bytes) -> Envelope {
+    let cfg = permissive();
+    let mut p = Parser::new(raw, &cfg);
+    let mut e = Envelope::default();
+    match envelope_into(&mut p, &mut e) {
+        Ok(()) => e,
+        Err(_) => {
+            debug_assert!(false, "a checked ENVELOPE failed to build: {raw:?}");
+            Envelope::default()
+        }
+    }
+}
+
+/// Build a BODY or BODYSTRUCTURE from bytes [`super::skip::body`] accepted
+/// (see [`build_envelope`]). Bytes that were not checked and do not parse give
+/// an empty `TEXT/PLAIN` part.
+pub(crate) fn build_body(raw: &Bytes) -> BodyStructure {
+    let cfg = permissive();
+    let mut p = Parser::new(raw, &cfg);
+    let mut b = empty_body();
+    match body_into(&mut p, &mut b) {
+        Ok(()) => b,
+        Err(_) => {
+            debug_assert!(false, "a checked BODYSTRUCTURE failed to build: {raw:?}");
+            BodyStructure::Single {
+                body: Body {
+                    media_type: IString::from_static("TEXT"),
+                    subtype: IString::from_static("PLAIN"),
+                    fields: BodyFields::default(),
+                    specific: BodySpecific::Text { lines: 0 },
+                },
+                extension: None,
+            }
+        }
+    }
+}
 
 /// Before an optional trailing field: consume the separating space and say
 /// whether a field follows. A space that only precedes `)` is skipped when the

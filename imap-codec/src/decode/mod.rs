@@ -23,6 +23,7 @@ pub(crate) mod body;
 pub(crate) mod command;
 pub(crate) mod response;
 pub(crate) mod search_key;
+pub(crate) mod skip;
 
 /// The length of the run of ordinary quoted-string bytes at the start of `s`:
 /// it stops at `"`, `\\`, any control character below 0x20 (the caller sorts out
@@ -601,7 +602,14 @@ impl<'a> Parser<'a> {
     /// The framer has checked the announced size against the limits and that
     /// the bytes are present.
     pub(crate) fn literal(&mut self) -> PResult<(Bytes, bool)> {
-        let binary = self.eat(b'~');
+        let binary = self.peek() == Some(b'~');
+        let (start, end) = self.literal_span()?;
+        Ok((self.slice(start, end), binary))
+    }
+
+    /// [`Parser::literal`] without making the slice: the span of the data.
+    pub(crate) fn literal_span(&mut self) -> PResult<(usize, usize)> {
+        self.eat(b'~');
         self.expect(b'{', "literal")?;
         let len = self.number64()?;
         if !self.eat(b'+') {
@@ -620,7 +628,7 @@ impl<'a> Parser<'a> {
             return self.err("literal data");
         };
         self.pos = end;
-        Ok((self.slice(start, end), binary))
+        Ok((start, end))
     }
 
     /// [`Parser::string`] written into `out`, with the quoted case inlined:

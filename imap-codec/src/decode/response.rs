@@ -12,15 +12,16 @@ use std::num::NonZeroU32;
 
 use bytes::Bytes;
 use imap_proto::{
-    decode_base64, is_text_char, Atom, Capability, Code, Continue, Data, ESearchItem,
-    ESearchResponse, FetchItem, FlagPerm, Greeting, GreetingKind, IString, ListData,
+    decode_base64, is_text_char, Atom, BodyStructure, Capability, Code, Continue, Data, ESearchItem,
+    ESearchResponse, FetchItem, FlagPerm, Greeting, GreetingKind, IString, Lazy, ListData,
     ListExtendedItem, Literal, MailboxAttribute, MetadataResponse, ModSeq, NString,
     NamespaceDescription, ObjectId, QuotaResource, Response, SeqNum, SequenceSet, Status,
     StatusItem, StatusKind, Tag, Text, Thread, Uid,
 };
 use smallvec::SmallVec;
 
-use super::body::{body, envelope};
+use super::body::{build_body, build_envelope};
+use super::skip;
 use super::{kw_eq, PError, PResult, Parser};
 use crate::error::DecodeErrorKind;
 
@@ -1182,7 +1183,9 @@ fn known_fetch_item(p: &mut Parser<'_>, items: &mut imap_proto::FetchItemVec) ->
         }
         8 if kw_eq(name, b"ENVELOPE") => {
             p.sp()?;
-            FetchItem::Envelope(envelope(p)?)
+            let start = p.pos;
+            skip::envelope(p)?;
+            FetchItem::Envelope(Lazy::from_wire(p.slice(start, p.pos), build_envelope))
         }
         8 if kw_eq(name, b"THREADID") => {
             p.sp()?;
@@ -1218,7 +1221,7 @@ fn known_fetch_item(p: &mut Parser<'_>, items: &mut imap_proto::FetchItemVec) ->
         }
         13 if kw_eq(name, b"BODYSTRUCTURE") => {
             p.sp()?;
-            FetchItem::BodyStructure(body(p)?)
+            FetchItem::BodyStructure(lazy_body(p)?)
         }
         _ => return Ok(false),
     };
@@ -1234,6 +1237,13 @@ fn origin(p: &mut Parser<'_>) -> PResult<Option<u32>> {
     let n = p.number()?;
     p.expect(b'>', ">")?;
     Ok(Some(n))
+}
+
+/// A BODY or BODYSTRUCTURE value, checked and kept unbuilt.
+fn lazy_body(p: &mut Parser<'_>) -> PResult<Lazy<BodyStructure>> {
+    let start = p.pos;
+    skip::body(p)?;
+    Ok(Lazy::from_wire(p.slice(start, p.pos), build_body))
 }
 
 /// After `BODY`: `section ["<" number ">"] SP nstring`, or `SP body`.
@@ -1252,7 +1262,7 @@ fn body_item(p: &mut Parser<'_>) -> PResult<Option<FetchItem>> {
         }
         Some(b' ') => {
             p.sp()?;
-            Ok(Some(FetchItem::Body(body(p)?)))
+            Ok(Some(FetchItem::Body(lazy_body(p)?)))
         }
         _ => Ok(None),
     }

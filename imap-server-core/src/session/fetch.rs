@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use bytes::Bytes;
 use imap_proto::{
     Code, Data, Date, DateTime, FetchAttribute, FetchItem, FetchItems, FetchModifier, Flag,
-    Literal, Mailbox, ModSeq, Section, SectionText, SeqNum, SequenceSet, StatusKind, StoreKind,
+    Lazy, Literal, Mailbox, ModSeq, Section, SectionText, SeqNum, SequenceSet, StatusKind, StoreKind,
     StoreModifier, StoreTarget, Tag, Uid,
 };
 use smallvec::SmallVec;
@@ -546,13 +546,13 @@ impl ServerConnection {
                 }
             }
             FetchAttribute::Rfc822Size => FetchItem::Rfc822Size(msg.data.len() as u64),
-            FetchAttribute::Envelope => FetchItem::Envelope(Box::new(
+            FetchAttribute::Envelope => FetchItem::Envelope(Lazy::new(
                 parsed_of(cache, msg, limits, header_only).envelope(),
             )),
-            FetchAttribute::Body => FetchItem::Body(Box::new(
+            FetchAttribute::Body => FetchItem::Body(Lazy::new(
                 parsed_of(cache, msg, limits, header_only).body_structure(false),
             )),
-            FetchAttribute::BodyStructure => FetchItem::BodyStructure(Box::new(
+            FetchAttribute::BodyStructure => FetchItem::BodyStructure(Lazy::new(
                 parsed_of(cache, msg, limits, header_only).body_structure(true),
             )),
             FetchAttribute::BodySection {
