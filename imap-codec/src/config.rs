@@ -140,6 +140,16 @@ pub struct DecodeConfig {
     /// Mailbox names are UTF-8 (IMAP4rev2 or UTF8=ACCEPT enabled) rather than
     /// modified UTF-7.
     pub utf8_mailboxes: bool,
+    /// How the ENVELOPE, BODY and BODYSTRUCTURE of a FETCH response are
+    /// decoded into their [`Lazy`](imap_proto::Lazy) values. `true` (the
+    /// default): their syntax is checked and their bytes kept; each is built
+    /// the first time it is read. This is fastest when few are read (a sync
+    /// of flags, a proxy): decoding a sync stream costs about a third less.
+    /// `false`: built while decoding, in the same pass. This is fastest when
+    /// every one is read (a client listing a mailbox): checking first and
+    /// building later walks the bytes twice, about half again the cost. The
+    /// values and the errors are the same either way.
+    pub defer_structures: bool,
 }
 
 impl DecodeConfig {
@@ -149,6 +159,7 @@ impl DecodeConfig {
             limits: Limits::commands(),
             quirks: Quirks::default(),
             utf8_mailboxes: false,
+            defer_structures: true,
         }
     }
     /// Defaults for a client decoding responses.
@@ -157,6 +168,7 @@ impl DecodeConfig {
             limits: Limits::responses(),
             quirks: Quirks::default(),
             utf8_mailboxes: false,
+            defer_structures: true,
         }
     }
 }

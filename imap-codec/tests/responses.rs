@@ -1395,6 +1395,67 @@ fn bodystructure_multipart_rfc3501() {
     assert!(bs.part(&[nz(2)]).is_some());
 }
 
+/// ENVELOPE, BODY and BODYSTRUCTURE come out the same whether they are
+/// checked now and built on first read (`defer_structures`, the default) or
+/// built while decoding; only when they are built differs. Errors inside them
+/// are the same too (offset and expectation).
+#[test]
+fn deferred_and_eager_structures_agree() {
+    let input: &[u8] = b"* 3 FETCH (UID 9 ENVELOPE (\"Mon, 4 Mar 2024 10:14:58 +0100\" {5}\r\nhe\"lo ((\"A \\\"B\\\"\" NIL \"a\" \"b.c\")) NIL NIL ((NIL NIL \"x\" \"y\")) NIL NIL NIL \"<m@id>\") BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"UTF-8\") NIL NIL \"7BIT\" 12 1) BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1 NIL NIL NIL NIL)(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 9 (NIL \"in\" NIL NIL NIL NIL NIL NIL NIL NIL) (\"TEXT\" \"HTML\" NIL NIL NIL \"8BIT\" 3 1) 2) \"MIXED\" (\"BOUNDARY\" \"b\") NIL NIL NIL))\r\n";
+    let deferred = parse_with(input, &cfg()).unwrap();
+    let mut eager_cfg = cfg();
+    eager_cfg.defer_structures = false;
+    let eager = parse_with(input, &eager_cfg).unwrap();
+    let items = |r: &Response| match r {
+        Response::Data(Data::Fetch { items, .. }) => items.clone().into_vec(),
+        other => panic!("{other:?}"),
+    };
+    let (d, e) = (items(&deferred), items(&eager));
+    // Before anything is read: the deferred ones hold their bytes, unbuilt.
+    for item in &d[1..] {
+        match item {
+            FetchItem::Envelope(v) => assert!(!v.is_built() && v.raw().is_some()),
+            FetchItem::Body(v) | FetchItem::BodyStructure(v) => {
+                assert!(!v.is_built() && v.raw().is_some())
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let FetchItem::Envelope(env) = &d[1] else {
+        panic!()
+    };
+    assert_eq!(
+        env.raw().unwrap().as_ref(),
+        &input[26..input.iter().position(|&b| b == b'>').unwrap() + 3]
+    );
+    assert_eq!(env.subject, ns("he\"lo"));
+    assert_eq!(env.from[0].name, ns("A \"B\""));
+    assert!(env.is_built());
+    let FetchItem::Envelope(eager_env) = &e[1] else {
+        panic!()
+    };
+    assert!(eager_env.is_built() && eager_env.raw().is_none());
+    assert_eq!(d, e);
+    assert_eq!(encode(&deferred), encode(&eager));
+
+    // A defective structure is treated the same way in both modes (kept as
+    // an unknown item, or the response fails at the same byte).
+    for bad in [
+        &b"* 1 FETCH (ENVELOPE (NIL NIL ((NIL NIL \"a\")) NIL NIL NIL NIL NIL NIL NIL))\r\n"[..],
+        b"* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1))\r\n",
+        b"* 1 FETCH (BODY ((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1) \"MIXED\" \"x\"))\r\n",
+    ] {
+        match (parse_with(bad, &cfg()), parse_with(bad, &eager_cfg)) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b);
+                assert!(matches!(&items(&a)[0], FetchItem::Other { .. }), "{a:?}");
+            }
+            (Err(a), Err(b)) => assert_eq!((a.offset, a.expected), (b.offset, b.expected)),
+            (a, b) => panic!("{a:?} / {b:?}"),
+        }
+    }
+}
+
 /// A realistic Gmail/Dovecot line: ENVELOPE and a BODYSTRUCTURE with a
 /// multipart/alternative carrying extension data and a forwarded
 /// message/rfc822 attachment.

@@ -32,6 +32,7 @@ fn permissive() -> DecodeConfig {
         },
         quirks: Quirks::default(),
         utf8_mailboxes: true,
+        defer_structures: false,
     }
 }
 

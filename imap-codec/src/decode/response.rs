@@ -20,7 +20,7 @@ use imap_proto::{
 };
 use smallvec::SmallVec;
 
-use super::body::{build_body, build_envelope};
+use super::body::{body, build_body, build_envelope, envelope};
 use super::skip;
 use super::{kw_eq, PError, PResult, Parser};
 use crate::error::DecodeErrorKind;
@@ -1183,9 +1183,13 @@ fn known_fetch_item(p: &mut Parser<'_>, items: &mut imap_proto::FetchItemVec) ->
         }
         8 if kw_eq(name, b"ENVELOPE") => {
             p.sp()?;
-            let start = p.pos;
-            skip::envelope(p)?;
-            FetchItem::Envelope(Lazy::from_wire(p.slice(start, p.pos), build_envelope))
+            FetchItem::Envelope(if p.cfg.defer_structures {
+                let start = p.pos;
+                skip::envelope(p)?;
+                Lazy::from_wire(p.slice(start, p.pos), build_envelope)
+            } else {
+                Lazy::from(envelope(p)?)
+            })
         }
         8 if kw_eq(name, b"THREADID") => {
             p.sp()?;
@@ -1239,8 +1243,12 @@ fn origin(p: &mut Parser<'_>) -> PResult<Option<u32>> {
     Ok(Some(n))
 }
 
-/// A BODY or BODYSTRUCTURE value, checked and kept unbuilt.
+/// A BODY or BODYSTRUCTURE value: checked and kept unbuilt, or built now
+/// (`DecodeConfig::defer_structures`).
 fn lazy_body(p: &mut Parser<'_>) -> PResult<Lazy<BodyStructure>> {
+    if !p.cfg.defer_structures {
+        return Ok(Lazy::from(body(p)?));
+    }
     let start = p.pos;
     skip::body(p)?;
     Ok(Lazy::from_wire(p.slice(start, p.pos), build_body))
