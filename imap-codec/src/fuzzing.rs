@@ -207,7 +207,10 @@ pub fn lazy_agrees(data: &[u8]) -> usize {
                 "BODYSTRUCTURE check and build disagree on {input:?} under {cfg:?}"
             );
             if let Ok(value) = value {
-                assert_eq!(checked.pos, built.pos, "BODYSTRUCTURE end differs on {input:?}");
+                assert_eq!(
+                    checked.pos, built.pos,
+                    "BODYSTRUCTURE end differs on {input:?}"
+                );
                 let raw = input.slice(..checked.pos);
                 assert_eq!(body::build_body(&raw), *value, "{raw:?}");
                 accepted += 1;

@@ -9,10 +9,10 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 
 use crate::body::BodyStructure;
-use crate::lazy::Lazy;
 use crate::core::{AString, Atom, IString, Literal, NString};
 use crate::datetime::DateTime;
 use crate::flag::Flag;
+use crate::lazy::Lazy;
 use crate::misc::ObjectId;
 use crate::sequence::{ModSeq, Uid};
 

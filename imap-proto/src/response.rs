@@ -17,7 +17,7 @@ use crate::sequence::{ModSeq, SeqNum, SequenceSet, Uid};
 use crate::status::StatusItem;
 
 /// Any server-to-client message after the greeting.
-// `Data::Fetch` keeps up to four items inline so a `FETCH (UID FLAGS)` line parses
+// `Data::Fetch` keeps up to two items inline so a `FETCH (UID FLAGS)` line parses
 // without touching the heap; the size difference is the price of that.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]

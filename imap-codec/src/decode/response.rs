@@ -12,9 +12,9 @@ use std::num::NonZeroU32;
 
 use bytes::Bytes;
 use imap_proto::{
-    decode_base64, is_text_char, Atom, BodyStructure, Capability, Code, Continue, Data, ESearchItem,
-    ESearchResponse, FetchItem, FlagPerm, Greeting, GreetingKind, IString, Lazy, ListData,
-    ListExtendedItem, Literal, MailboxAttribute, MetadataResponse, ModSeq, NString,
+    decode_base64, is_text_char, Atom, BodyStructure, Capability, Code, Continue, Data,
+    ESearchItem, ESearchResponse, FetchItem, FlagPerm, Greeting, GreetingKind, IString, Lazy,
+    ListData, ListExtendedItem, Literal, MailboxAttribute, MetadataResponse, ModSeq, NString,
     NamespaceDescription, ObjectId, QuotaResource, Response, SeqNum, SequenceSet, Status,
     StatusItem, StatusKind, Tag, Text, Thread, Uid,
 };
@@ -544,7 +544,7 @@ fn mailbox_flags(p: &mut Parser<'_>) -> PResult<Vec<imap_proto::Flag>> {
 /// `message-data`, `capability-data`, `enable-data` or an extension's data.
 fn untagged(p: &mut Parser<'_>) -> PResult<Response> {
     if p.peek().is_some_and(|b| b.is_ascii_digit()) {
-        return numbered(p).map(Response::Data);
+        return numbered(p);
     }
     let name_start = p.pos;
     let name = p.atom_span();
@@ -700,13 +700,13 @@ fn other_data(p: &mut Parser<'_>, name: Atom) -> PResult<Data> {
 }
 
 /// `nz-number SP ("EXISTS" / "RECENT" / "EXPUNGE" / "FETCH" SP msg-att)`.
-fn numbered(p: &mut Parser<'_>) -> PResult<Data> {
+fn numbered(p: &mut Parser<'_>) -> PResult<Response> {
     let num_start = p.pos;
     let n = p.number()?;
     let num_end = p.pos;
     if p.at_eol() {
         let name = Atom::from_validated(p.slice(num_start, num_end));
-        return other_data(p, name);
+        return other_data(p, name).map(Response::Data);
     }
     p.sp()?;
     let name = p.atom_span();
@@ -717,10 +717,18 @@ fn numbered(p: &mut Parser<'_>) -> PResult<Data> {
                 return p.err("non-zero message number");
             };
             p.sp()?;
-            Data::Fetch {
+            // Built in place, the items filled into their final slot: a
+            // response is 240 bytes, and returning the items, then the data,
+            // then the response would copy it at each step.
+            let mut response = Response::Data(Data::Fetch {
                 seq,
-                items: fetch_items(p)?,
+                items: SmallVec::new(),
+            });
+            if let Response::Data(Data::Fetch { items, .. }) = &mut response {
+                fetch_items(p, items)?;
             }
+            p.eol()?;
+            return Ok(response);
         }
         6 if kw_eq(name, b"EXISTS") => Data::Exists(n),
         6 if kw_eq(name, b"RECENT") => Data::Recent(n),
@@ -734,11 +742,11 @@ fn numbered(p: &mut Parser<'_>) -> PResult<Data> {
         _ => {
             p.pos = num_end;
             let name = Atom::from_validated(p.slice(num_start, num_end));
-            return other_data(p, name);
+            return other_data(p, name).map(Response::Data);
         }
     };
     p.eol()?;
-    Ok(data)
+    Ok(Response::Data(data))
 }
 
 /// `*(SP capability)` (CAPABILITY and ENABLED data).
@@ -1079,17 +1087,17 @@ fn metadata_value(p: &mut Parser<'_>) -> PResult<NString> {
 // ===== FETCH =====
 
 /// `msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP …) ")"`
-/// (RFC 9051 §7.5.2). Up to four items are held without heap allocation.
-fn fetch_items(p: &mut Parser<'_>) -> PResult<imap_proto::FetchItemVec> {
+/// (RFC 9051 §7.5.2), filled into `items` (two are held without heap
+/// allocation).
+fn fetch_items(p: &mut Parser<'_>, items: &mut imap_proto::FetchItemVec) -> PResult<()> {
     p.expect(b'(', "(")?;
-    let mut items = SmallVec::new();
     p.skip_space_before_close();
     if p.eat(b')') {
         if !p.cfg.quirks.empty_lists {
             p.pos -= 1;
             return p.err("FETCH item");
         }
-        return Ok(items);
+        return Ok(());
     }
     loop {
         if items.len() == items.inline_size() {
@@ -1098,11 +1106,11 @@ fn fetch_items(p: &mut Parser<'_>) -> PResult<imap_proto::FetchItemVec> {
             // instead of growing twice.
             items.reserve(8 - items.len());
         }
-        fetch_item(p, &mut items)?;
+        fetch_item(p, items)?;
         p.check_items(items.len())?;
         p.skip_space_before_close();
         if p.eat(b')') {
-            return Ok(items);
+            return Ok(());
         }
         p.sp()?;
     }
