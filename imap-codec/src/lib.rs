@@ -14,6 +14,26 @@
 //! and what was expected, and the decoder has already skipped the bad message so
 //! the stream can go on.
 //!
+//! The ENVELOPE, BODY and BODYSTRUCTURE of a FETCH response, most of the cost
+//! of a mailbox sync, come out as [`imap_proto::Lazy`] values: their syntax is
+//! checked as the response is decoded (a malformed one is treated exactly as
+//! before), their bytes are kept, and the structure is built the first time it
+//! is read. A reader that looks at every one of them can have them built in
+//! the same pass instead ([`DecodeConfig::defer_structures`]).
+//!
+//! ```
+//! use bytes::Bytes;
+//! use imap_codec::{decode_response, DecodeConfig, Decoded};
+//! use imap_proto::{Data, FetchItem, Response};
+//!
+//! let line = Bytes::from_static(b"* 1 FETCH (ENVELOPE (NIL \"Hi\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n");
+//! let Ok(Decoded::Complete { value, .. }) = decode_response(&line, &DecodeConfig::responses()) else { panic!() };
+//! let Response::Data(Data::Fetch { items, .. }) = value else { panic!() };
+//! let FetchItem::Envelope(envelope) = &items[0] else { panic!() };
+//! assert!(!envelope.is_built());
+//! assert_eq!(envelope.subject.as_ref().map(|s| s.as_bytes()), Some(&b"Hi"[..])); // built here
+//! ```
+//!
 //! ```
 //! use bytes::BytesMut;
 //! use imap_codec::{CommandCodec, Decoded};
