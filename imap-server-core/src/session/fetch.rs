@@ -5,8 +5,8 @@ use std::num::NonZeroU32;
 
 use bytes::Bytes;
 use imap_proto::{
-    Code, Data, Date, DateTime, FetchAttribute, FetchItem, FetchItems, FetchModifier, Flag,
-    Lazy, Literal, Mailbox, ModSeq, Section, SectionText, SeqNum, SequenceSet, StatusKind, StoreKind,
+    Code, Data, Date, DateTime, FetchAttribute, FetchItem, FetchItems, FetchModifier, Flag, Lazy,
+    Literal, Mailbox, ModSeq, Section, SectionText, SeqNum, SequenceSet, StatusKind, StoreKind,
     StoreModifier, StoreTarget, Tag, Uid,
 };
 use smallvec::SmallVec;
