@@ -5,7 +5,9 @@
 //!
 //! Groups (see `benches/README.md`):
 //! - `sync_stream`: 10,000 FETCH responses of a mailbox sync (ENVELOPE and
-//!   BODYSTRUCTURE), also fed to our codec in 16 KiB chunks.
+//!   BODYSTRUCTURE), also fed to our codec in 16 KiB chunks, and decoded by
+//!   it with every (lazy) ENVELOPE and BODYSTRUCTURE built (`ours_built`;
+//!   `ours_eager` builds them while decoding).
 //! - `literal_stream`: FETCH responses carrying `BODY[]` literals of 2 KiB,
 //!   64 KiB and 1 MiB.
 //! - `command_stream`: a mixed client command stream.
@@ -30,7 +32,7 @@ use imap_codec::fuzzing::{frame_responses, parse_framed_command, parse_framed_re
 use imap_codec::{
     encode_response, CommandCodec, DecodeConfig, Decoded, EncodeConfig, ResponseCodec,
 };
-use imap_proto::Response;
+use imap_proto::{Data, FetchItem, Response};
 use peer_imap_codec::decode::Decoder as _;
 use peer_imap_codec::encode::Encoder as _;
 
@@ -92,6 +94,61 @@ fn ours_responses(buf: &mut BytesMut) -> usize {
     n
 }
 
+/// Builds every lazy value of `response` (its ENVELOPE, BODY and
+/// BODYSTRUCTURE items, which our decoder checks but builds only on first
+/// read) as a reader looking at each of them would; returns how many.
+fn build_lazy(response: &Response) -> usize {
+    let Response::Data(Data::Fetch { items, .. }) = response else {
+        return 0;
+    };
+    let mut built = 0;
+    for item in items {
+        match item {
+            FetchItem::Envelope(envelope) => {
+                black_box(envelope.get());
+                built += 1;
+            }
+            FetchItem::Body(body) | FetchItem::BodyStructure(body) => {
+                black_box(body.get());
+                built += 1;
+            }
+            _ => {}
+        }
+    }
+    built
+}
+
+/// Ours, values built: as [`ours_responses`], but every ENVELOPE, BODY and
+/// BODYSTRUCTURE is read (built, and dropped with its response), as the peers
+/// build them. `cfg` is [`DecodeConfig::responses`] (`ours_built`: built on
+/// the first read) or the same with `defer_structures` off (`ours_eager`:
+/// built while decoding, so the read finds them built). Returns the messages
+/// decoded and the values read.
+#[inline(never)]
+fn ours_built_responses(buf: &mut BytesMut, cfg: &DecodeConfig) -> (usize, usize) {
+    let mut codec = ResponseCodec::with_config(cfg.clone());
+    let mut n = 0;
+    let mut built = 0;
+    loop {
+        match codec.decode(buf) {
+            Ok(Decoded::Complete { value, .. }) => {
+                built += build_lazy(&value);
+                black_box(&value);
+                n += 1;
+            }
+            Ok(Decoded::Incomplete) => break,
+            Ok(other) => panic!("ours (built): unexpected {other:?} after {n} messages"),
+            Err(e) => panic!("ours (built) rejected message {}: {e} ({e:?})", n + 1),
+        }
+    }
+    assert!(
+        buf.is_empty(),
+        "ours (built): {} bytes left over",
+        buf.len()
+    );
+    (n, built)
+}
+
 /// Ours: the streaming ResponseCodec fed `CHUNK` bytes at a time, as from a socket.
 fn ours_responses_chunked(input: &[u8]) -> usize {
     let mut codec = ResponseCodec::new();
@@ -119,7 +176,8 @@ fn ours_responses_chunked(input: &[u8]) -> usize {
     n
 }
 
-/// Ours: parsing alone, over pre-framed messages.
+/// Ours: parsing alone, over pre-framed messages (zero-copy slices of one
+/// buffer).
 #[inline(never)]
 fn ours_parse_responses(messages: &[Bytes], cfg: &DecodeConfig) -> usize {
     for (i, m) in messages.iter().enumerate() {
@@ -275,13 +333,37 @@ fn split(stream: &Stream) -> (Bytes, Vec<Bytes>) {
     (all, messages)
 }
 
+/// [`DecodeConfig::responses`] with ENVELOPE, BODY and BODYSTRUCTURE built
+/// while decoding rather than on first read.
+fn eager_config() -> DecodeConfig {
+    let mut cfg = DecodeConfig::responses();
+    cfg.defer_structures = false;
+    cfg
+}
+
+/// The messages at `offsets` (start, length), sliced out of a fresh copy of
+/// `input`: new memory, like the buffer of the `ours` row. Made untimed
+/// before each iteration of the `*_parse_only` rows; the copy is freed
+/// (untimed) when the slices are dropped after it.
+fn fresh_messages(input: &[u8], offsets: &[(usize, usize)]) -> Vec<Bytes> {
+    let all = Bytes::copy_from_slice(input);
+    offsets
+        .iter()
+        .map(|&(start, len)| all.slice(start..start + len))
+        .collect()
+}
+
 /// Checks all response parsers on `stream` and registers the response
-/// benchmarks shared by `sync_stream` and `literal_stream`.
-fn response_benches(g: &mut Group<'_>, name: &str, stream: &Stream, chunked: bool) {
+/// benchmarks shared by `sync_stream` and `literal_stream`; `sync` adds the
+/// rows for the sync stream only (`ours_built`, `ours_eager`,
+/// `ours_chunked_16k`).
+fn response_benches(g: &mut Group<'_>, name: &str, stream: &Stream, sync: bool) {
     let want = stream.lens.len();
     let input = &stream.bytes[..];
     let (_, messages) = split(stream);
+    let offsets: Vec<(usize, usize)> = stream.messages().collect();
     let cfg = DecodeConfig::responses();
+    let eager = eager_config();
 
     check("peer imap-codec", name, peer_codec_responses(input), want);
     check("peer imap-proto", name, peer_proto_responses(input), want);
@@ -293,8 +375,28 @@ fn response_benches(g: &mut Group<'_>, name: &str, stream: &Stream, chunked: boo
             want,
         );
         check("ours (chunked)", name, ours_responses_chunked(input), want);
+        if sync {
+            for (who, cfg) in [("ours (built)", &cfg), ("ours (eager)", &eager)] {
+                let (n, built) = ours_built_responses(&mut BytesMut::from(input), cfg);
+                check(who, name, n, want);
+                // Every sync-stream message has an ENVELOPE and a BODYSTRUCTURE:
+                // the row must read both, or it measures nothing more than `ours`.
+                assert_eq!(
+                    built,
+                    2 * want,
+                    "{who} read {built} ENVELOPE/BODY/BODYSTRUCTURE values in {name}, \
+                     expected 2 per message"
+                );
+            }
+        }
         check(
             "ours (parse only)",
+            name,
+            ours_parse_responses(&fresh_messages(input, &offsets), &cfg),
+            want,
+        );
+        check(
+            "ours (parse only, hot)",
             name,
             ours_parse_responses(&messages, &cfg),
             want,
@@ -316,12 +418,42 @@ fn response_benches(g: &mut Group<'_>, name: &str, stream: &Stream, chunked: boo
                 BatchSize::PerIteration,
             )
         });
-        if chunked {
+        if sync {
+            // Ours with every ENVELOPE and BODYSTRUCTURE built, as the peers
+            // build them: `ours` only checks them and keeps their bytes.
+            g.bench_function(format!("{name}/ours_built"), |b| {
+                b.iter_batched_ref(
+                    || BytesMut::from(input),
+                    |buf| ours_built_responses(buf, &cfg),
+                    BatchSize::PerIteration,
+                )
+            });
+            // The same with `defer_structures` off: built while decoding, as
+            // a reader that will read every one can configure it.
+            g.bench_function(format!("{name}/ours_eager"), |b| {
+                b.iter_batched_ref(
+                    || BytesMut::from(input),
+                    |buf| ours_built_responses(buf, &eager),
+                    BatchSize::PerIteration,
+                )
+            });
             g.bench_function(format!("{name}/ours_chunked_16k"), |b| {
                 b.iter(|| ours_responses_chunked(black_box(input)))
             });
         }
+        // Parsing alone, over messages in a fresh copy of the input made
+        // untimed before each iteration, as for `ours`: `ours` against this
+        // row is what streaming framing costs, with the same memory beneath.
         g.bench_function(format!("{name}/ours_parse_only"), |b| {
+            b.iter_batched_ref(
+                || fresh_messages(input, &offsets),
+                |messages| ours_parse_responses(messages, &cfg),
+                BatchSize::PerIteration,
+            )
+        });
+        // The same over one reused input, hot in the caches: against
+        // `ours_parse_only`, what a cold buffer costs.
+        g.bench_function(format!("{name}/ours_parse_only_hot"), |b| {
             b.iter(|| ours_parse_responses(black_box(&messages), &cfg))
         });
         g.bench_function(format!("{name}/ours_framing_only"), |b| {
@@ -388,6 +520,7 @@ fn command_stream(c: &mut Criterion) {
     let want = stream.lens.len();
     let input = &stream.bytes[..];
     let (_, messages) = split(&stream);
+    let offsets: Vec<(usize, usize)> = stream.messages().collect();
     let cfg = DecodeConfig::commands();
 
     check("peer imap-codec", name, peer_codec_commands(input), want);
@@ -400,6 +533,12 @@ fn command_stream(c: &mut Criterion) {
         );
         check(
             "ours (parse only)",
+            name,
+            ours_parse_commands(&fresh_messages(input, &offsets), &cfg),
+            want,
+        );
+        check(
+            "ours (parse only, hot)",
             name,
             ours_parse_commands(&messages, &cfg),
             want,
@@ -417,7 +556,15 @@ fn command_stream(c: &mut Criterion) {
                 BatchSize::PerIteration,
             )
         });
+        // Fresh and hot, as for responses (see `response_benches`).
         g.bench_function("mixed/ours_parse_only", |b| {
+            b.iter_batched_ref(
+                || fresh_messages(input, &offsets),
+                |messages| ours_parse_commands(messages, &cfg),
+                BatchSize::PerIteration,
+            )
+        });
+        g.bench_function("mixed/ours_parse_only_hot", |b| {
             b.iter(|| ours_parse_commands(black_box(&messages), &cfg))
         });
     }
@@ -544,6 +691,16 @@ fn once(parser: &str) {
     let input = &stream.bytes[..];
     let n = match parser {
         "ours" => ours_responses(&mut BytesMut::from(input)),
+        "ours_built" | "ours_eager" => {
+            let cfg = if parser == "ours_built" {
+                DecodeConfig::responses()
+            } else {
+                eager_config()
+            };
+            let (n, built) = ours_built_responses(&mut BytesMut::from(input), &cfg);
+            println!("{parser}: {built} ENVELOPE/BODY/BODYSTRUCTURE values read");
+            n
+        }
         "ours_parse_only" => {
             let (_, messages) = split(&stream);
             ours_parse_responses(&messages, &DecodeConfig::responses())
@@ -564,11 +721,22 @@ fn once(parser: &str) {
             println!("{parser}: {n} commands, {} bytes", stream.bytes.len());
             return;
         }
-        "literal2k_ours" | "literal2k_ours_parse_only" | "literal2k_peer_imap_proto" => {
-            let stream = inputs::literal_stream(2 * 1024, LITERAL_TOTAL);
-            let n = match parser {
-                "literal2k_ours" => ours_responses(&mut BytesMut::from(&stream.bytes[..])),
-                "literal2k_ours_parse_only" => {
+        "literal2k_ours"
+        | "literal2k_ours_parse_only"
+        | "literal2k_peer_imap_proto"
+        | "literal1m_ours"
+        | "literal1m_ours_parse_only"
+        | "literal1m_peer_imap_proto" => {
+            let (size, which) = parser.split_at("literal2k".len());
+            let len = if size == "literal1m" {
+                1024 * 1024
+            } else {
+                2 * 1024
+            };
+            let stream = inputs::literal_stream(len, LITERAL_TOTAL);
+            let n = match which {
+                "_ours" => ours_responses(&mut BytesMut::from(&stream.bytes[..])),
+                "_ours_parse_only" => {
                     let (_, messages) = split(&stream);
                     ours_parse_responses(&messages, &DecodeConfig::responses())
                 }
@@ -592,10 +760,12 @@ fn once(parser: &str) {
             peer.len()
         }
         other => panic!(
-            "CODEC_BENCH_ONCE={other}: expected ours, ours_parse_only, ours_framing_only, \
-             peer_imap_codec, peer_imap_proto, encode_ours, encode_peer_imap_codec, \
-             commands_ours, commands_ours_parse_only, commands_peer_imap_codec, \
-             literal2k_ours, literal2k_ours_parse_only or literal2k_peer_imap_proto"
+            "CODEC_BENCH_ONCE={other}: expected ours, ours_built, ours_eager, \
+             ours_parse_only, ours_framing_only, peer_imap_codec, peer_imap_proto, \
+             encode_ours, encode_peer_imap_codec, commands_ours, commands_ours_parse_only, \
+             commands_peer_imap_codec, literal2k_ours, literal2k_ours_parse_only, \
+             literal2k_peer_imap_proto, literal1m_ours, literal1m_ours_parse_only or \
+             literal1m_peer_imap_proto"
         ),
     };
     println!("{parser}: {n} messages, {} bytes", input.len());
