@@ -611,6 +611,31 @@ impl<'a> Parser<'a> {
     pub(crate) fn literal_span(&mut self) -> PResult<(usize, usize)> {
         self.eat(b'~');
         self.expect(b'{', "literal")?;
+        // The common `{digits}` CRLF, read in one pass; anything else (a
+        // `+`/`-`, a bare LF, a size of 19 digits or more, an error) by the
+        // general path below.
+        let rest = self.rest();
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if (1..=18).contains(&digits) && rest[digits..].starts_with(b"}\r\n") {
+            let len = rest[..digits]
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+            let start = self.pos + digits + 3;
+            let end = usize::try_from(len)
+                .ok()
+                .and_then(|len| start.checked_add(len))
+                .filter(|&e| e <= self.buf.len());
+            return match end {
+                Some(end) => {
+                    self.pos = end;
+                    Ok((start, end))
+                }
+                None => {
+                    self.pos = start;
+                    self.err("literal data")
+                }
+            };
+        }
         let len = self.number64()?;
         if !self.eat(b'+') {
             self.eat(b'-');
@@ -1028,6 +1053,11 @@ impl<'a> Parser<'a> {
 
     /// `"[" [section-spec] "]"`.
     pub(crate) fn section(&mut self) -> PResult<Section> {
+        // `BODY[]`, the whole message, is most of what clients fetch.
+        if self.rest().starts_with(b"[]") {
+            self.pos += 2;
+            return Ok(Section::default());
+        }
         self.expect(b'[', "[")?;
         let part = self.section_part()?;
         if !part.is_empty() && !self.eat(b'.') {
