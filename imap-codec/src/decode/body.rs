@@ -262,18 +262,9 @@ fn multipart(p: &mut Parser<'_>, out: &mut BodyStructure) -> PResult<()> {
         let slot = bodies.len() - 1;
         body_into(p, &mut bodies[slot])?;
         p.check_items(bodies.len())?;
-        if p.peek() == Some(b'(') {
-            continue;
+        if !another_part(p) {
+            break;
         }
-        // Some servers separate the parts with a space.
-        if p.at_sp() && lenient_spaces(p) {
-            let skip = p.rest().iter().take_while(|&&b| b == b' ').count();
-            if p.rest().get(skip) == Some(&b'(') {
-                p.pos += skip;
-                continue;
-            }
-        }
-        break;
     }
     p.sp()?;
     let subtype = p.string()?;
@@ -294,6 +285,23 @@ fn multipart(p: &mut Parser<'_>, out: &mut BodyStructure) -> PResult<()> {
         extension,
     };
     Ok(())
+}
+
+/// After a part of a multipart: whether another part follows (`(` next, or,
+/// with lenient spacing, after spaces, which are then skipped: some servers
+/// separate the parts with a space).
+pub(crate) fn another_part(p: &mut Parser<'_>) -> bool {
+    if p.peek() == Some(b'(') {
+        return true;
+    }
+    if p.at_sp() && lenient_spaces(p) {
+        let skip = p.rest().iter().take_while(|&&b| b == b' ').count();
+        if p.rest().get(skip) == Some(&b'(') {
+            p.pos += skip;
+            return true;
+        }
+    }
+    false
 }
 
 /// `body-type-1part = (body-type-basic / body-type-msg / body-type-text)

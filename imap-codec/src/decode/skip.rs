@@ -13,7 +13,7 @@
 //! the same expectation; the unit tests below and the `lazy_agrees` fuzz seed
 //! test hold the two to that. Keep them in step when the grammar changes.
 
-use super::body::more;
+use super::body::{another_part, more};
 use super::{scan_quoted, PResult, Parser};
 
 /// What a validated string holds, for the few places that look at it (the
@@ -223,17 +223,9 @@ fn multipart(p: &mut Parser<'_>) -> PResult<()> {
         n += 1;
         body(p)?;
         p.check_items(n)?;
-        if p.peek() == Some(b'(') {
-            continue;
+        if !another_part(p) {
+            break;
         }
-        if p.at_sp() && lenient_spaces(p) {
-            let skip = p.rest().iter().take_while(|&&b| b == b' ').count();
-            if p.rest().get(skip) == Some(&b'(') {
-                p.pos += skip;
-                continue;
-            }
-        }
-        break;
     }
     p.sp()?;
     p.skip_string()?;
