@@ -26,6 +26,8 @@ mod cli;
 mod commands;
 #[path = "client/maildir.rs"]
 mod maildir;
+#[path = "client/net.rs"]
+mod net;
 #[path = "client/sync_cmd.rs"]
 mod sync_cmd;
 #[path = "client/tls.rs"]

@@ -17,6 +17,8 @@ mod blocking;
 #[allow(dead_code)]
 #[path = "../examples/client/cli.rs"]
 mod cli;
+#[path = "../examples/client/net.rs"]
+mod net;
 #[allow(dead_code)]
 #[path = "../examples/client/tls.rs"]
 mod tls;

@@ -129,6 +129,9 @@ fn localhost() -> ServerName<'static> {
 async fn login_select_append_fetch_and_pipelining() {
     let server = Server::start(USERS);
     let mut c = logged_in(server.port, "alice").await;
+    // Every connection gets TCP keepalive (driver::net).
+    #[cfg(target_os = "linux")]
+    assert!(rustix::net::sockopt::socket_keepalive(c.stream()).unwrap());
 
     // A wrong password is a NO in the completion, not a broken connection.
     let mut other =

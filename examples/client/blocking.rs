@@ -628,6 +628,7 @@ impl Client<Transport> {
             }
         };
         tcp.set_nodelay(true)?;
+        let _ = crate::net::keepalive(&tcp);
         tcp.set_write_timeout(Some(timeout))?;
         let transport = match config.security {
             Security::Tls => Transport::Tls(Box::new(handshake(config, tcp)?)),

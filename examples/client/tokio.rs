@@ -41,6 +41,8 @@
 
 #[path = "backoff.rs"]
 mod backoff;
+#[path = "net.rs"]
+mod net;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -268,6 +270,7 @@ impl Client<TcpStream> {
             .map_err(|_| Error::Timeout)?
             .map_err(Error::Io)?;
         let _ = tcp.set_nodelay(true);
+        let _ = net::keepalive(&tcp);
         Self::new(tcp, config, timeouts).await
     }
 }
@@ -881,6 +884,7 @@ pub(crate) async fn connect(
                 .map_err(|_| Error::Timeout)?
                 .map_err(Error::Io)?;
             let _ = tcp.set_nodelay(true);
+            let _ = net::keepalive(&tcp);
             let tls = tokio::time::timeout(opts.timeouts.tls, connector.connect(name.clone(), tcp))
                 .await
                 .map_err(|_| Error::Timeout)?
