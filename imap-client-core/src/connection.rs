@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use imap_codec::{
-    encode_authenticate_data, encode_command_fragments, encode_idle_done, Decoded, EncodeConfig,
-    Fragment, LiteralPolicy, ResponseCodec,
+    encode_authenticate_data, encode_command_fragments, encode_idle_done, DecodeConfig, Decoded,
+    EncodeConfig, Fragment, LiteralPolicy, ResponseCodec,
 };
 use imap_proto::{
     AuthenticateData, Capability, Code, Command, CommandBody, Continue, Data, FetchItem, Greeting,
@@ -132,9 +132,11 @@ impl Default for ClientConnection {
 impl ClientConnection {
     /// A new connection, waiting for the server's greeting.
     pub fn new(config: ClientConfig) -> Self {
+        let mut decode = DecodeConfig::responses();
+        decode.defer_structures = config.defer_structures;
         Self {
             config,
-            codec: ResponseCodec::new(),
+            codec: ResponseCodec::with_config(decode),
             inbuf: BytesMut::new(),
             out: BytesMut::new(),
             events: VecDeque::new(),

@@ -169,6 +169,13 @@ pub struct ClientConfig {
     /// Fetch large mailboxes in batches. Default:
     /// [`ClientConfig::DEFAULT_MAX_COMMAND_DATA`].
     pub max_command_data: usize,
+    /// Keep the ENVELOPE, BODY and BODYSTRUCTURE of FETCH responses as
+    /// checked bytes, built on first read (`imap_proto::Lazy`), rather than
+    /// building them as they are decoded. Default: true, which is cheapest
+    /// when few of them are read; set false when every one will be (a
+    /// message list), which then costs one pass instead of two
+    /// (`imap_codec::DecodeConfig::defer_structures`).
+    pub defer_structures: bool,
 }
 
 impl ClientConfig {
@@ -183,6 +190,7 @@ impl Default for ClientConfig {
             use_sasl_ir: true,
             idle_reissue: Duration::from_secs(29 * 60),
             max_command_data: Self::DEFAULT_MAX_COMMAND_DATA,
+            defer_structures: true,
         }
     }
 }

@@ -256,3 +256,45 @@ fn data_for_one_command_is_bounded() {
         .count();
     assert_eq!(limit_errors, 1, "{evs:?}");
 }
+
+/// `ClientConfig::defer_structures`: an ENVELOPE arrives checked but unbuilt
+/// by default, built already when the client was told every one will be read;
+/// the same value either way.
+#[test]
+fn envelopes_deferred_or_built_as_configured() {
+    let mut subjects = Vec::new();
+    for defer in [true, false] {
+        let now = Instant::now();
+        let mut config = ClientConfig::default();
+        config.defer_structures = defer;
+        let mut c = ClientConnection::new(config);
+        c.handle_input(b"* PREAUTH ready\r\n", now);
+        let sel = c.select(&Mailbox::inbox());
+        let f = c.fetch(
+            "1".parse().unwrap(),
+            FetchItems::Attributes(vec![FetchAttribute::Envelope]),
+        );
+        sent(&mut c);
+        c.handle_input(
+            b"* 1 EXISTS\r\nA0001 OK [READ-WRITE] selected\r\n\
+              * 1 FETCH (ENVELOPE (NIL \"Hello\" NIL NIL NIL NIL NIL NIL NIL \"<id@x>\"))\r\n\
+              A0002 OK fetched\r\n",
+            now,
+        );
+        let evs = events(&mut c);
+        completed(&evs, sel);
+        let (status, data) = completed(&evs, f);
+        assert_eq!(status, StatusKind::Ok);
+        let [Data::Fetch { items, .. }] = &data[..] else {
+            panic!("{data:?}")
+        };
+        let [FetchItem::Envelope(envelope)] = &items[..] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(envelope.is_built(), !defer);
+        assert_eq!(envelope.raw().is_some(), defer);
+        subjects.push(envelope.subject.clone());
+    }
+    assert_eq!(subjects[0], subjects[1]);
+    assert!(subjects[0].is_some());
+}
