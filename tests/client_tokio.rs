@@ -2,7 +2,7 @@
 //! server (`examples/imap-server.rs`) over loopback: login, select,
 //! append/fetch, pipelining, IDLE woken by a second connection (and IDLE
 //! abandoned mid-way), STARTTLS and implicit TLS, and a session that
-//! reconnects after the server restarts.
+//! reconnects after the server restarts (also while watching with IDLE).
 
 mod common;
 #[path = "../examples/client/tokio.rs"]
@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
 
 use common::Server;
-use driver::{BackoffConfig, Client, ConnectOptions, Error, Security, Session, Timeouts};
+use driver::{BackoffConfig, Client, ConnectOptions, Error, Security, Session, Timeouts, Watched};
 
 const USERS: &[&str] = &["--user", "alice:secret", "--user", "bob:secret"];
 
@@ -439,6 +439,126 @@ async fn session_reconnects_after_the_server_restarts() {
         .expect("an answer");
     assert_eq!(no.status, StatusKind::No);
     assert_eq!(session.reconnects(), 1);
+}
+
+/// `Session::watch`: IDLE reports an APPEND from another connection; after
+/// the server restarts, the session reconnects, re-selects, says so and
+/// watches again; the next APPEND is reported too; a break ends IDLE cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_resumes_idle_after_the_server_restarts() {
+    let data = common::TempDir::new("client-tokio-watch");
+    let mut server = Server::start_in(data.path(), USERS);
+    let target = Arc::new(AtomicU16::new(server.port));
+    let port = proxy(Arc::clone(&target)).await;
+
+    let mut opts = ConnectOptions::new(addr(port), "alice", "secret");
+    opts.mailbox = Some(Mailbox::inbox());
+    opts.timeouts = short_timeouts();
+    opts.backoff = BackoffConfig {
+        initial: Duration::from_millis(100),
+        factor: 2,
+        max_delay: Duration::from_secs(1),
+        max_attempts: Some(90),
+    };
+    let mut session = Session::open(opts).await.expect("open");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            let r = session
+                .watch(|w| {
+                    let _ = tx.send(w);
+                    if stop.load(Ordering::SeqCst) {
+                        std::ops::ControlFlow::Break(())
+                    } else {
+                        std::ops::ControlFlow::Continue(())
+                    }
+                })
+                .await;
+            (r, session)
+        })
+    };
+    // Whether the next report announces `exists` messages.
+    async fn exists(
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<Watched>,
+        n: u32,
+    ) -> Vec<ClientEvent> {
+        loop {
+            let w = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+                .await
+                .expect("a report within 20 s")
+                .expect("the watcher is running");
+            if let Watched::Changes(events) = w {
+                if events
+                    .iter()
+                    .any(|e| matches!(e, ClientEvent::Unsolicited(Data::Exists(x)) if *x == n))
+                {
+                    return events;
+                }
+            }
+        }
+    }
+
+    // Give IDLE time to start, then append from a second connection.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut alice = logged_in(server.port, "alice").await;
+    alice
+        .append(&Mailbox::inbox(), &[], message(1))
+        .await
+        .expect("append");
+    exists(&mut rx, 1).await;
+    drop(alice);
+
+    // Restart the server on the same data; the watcher must come back.
+    tokio::task::spawn_blocking(move || {
+        server.terminate();
+    })
+    .await
+    .expect("stop");
+    let server = {
+        let data = data.path().to_path_buf();
+        let target = Arc::clone(&target);
+        tokio::task::spawn_blocking(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let server = Server::start_in(&data, USERS);
+            target.store(server.port, Ordering::SeqCst);
+            server
+        })
+        .await
+        .expect("restarted")
+    };
+    loop {
+        let w = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("reconnected within 30 s")
+            .expect("the watcher is running");
+        if matches!(w, Watched::Reconnected) {
+            break;
+        }
+    }
+
+    // IDLE runs again: the next APPEND is announced, and ends the watch.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut alice = logged_in(server.port, "alice").await;
+    alice
+        .append(&Mailbox::inbox(), &[], message(2))
+        .await
+        .expect("append after the restart");
+    exists(&mut rx, 2).await;
+    let (result, mut session) = tokio::time::timeout(Duration::from_secs(20), watcher)
+        .await
+        .expect("the watch ends after the break")
+        .expect("the watcher task");
+    result.expect("a clean end");
+    assert_eq!(session.reconnects(), 1);
+    let client = session.client().expect("connected");
+    assert_eq!(client.conn().state(), ClientState::Selected);
+    client
+        .noop()
+        .await
+        .expect("IDLE ended with DONE; the connection works");
 }
 
 /// A one-connection scripted server on loopback; returns its port. The script

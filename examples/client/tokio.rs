@@ -33,7 +33,10 @@
 //! - **Reconnect.** [`Session`] connects (TCP, TLS or STARTTLS, LOGIN, SELECT)
 //!   and, when the connection dies under an operation the caller calls
 //!   idempotent, reconnects on the `backoff.rs` schedule, re-selects the
-//!   mailbox and runs the operation again.
+//!   mailbox and runs the operation again. [`Session::watch`] keeps IDLE
+//!   running across reconnects and says when it reconnected.
+//! - **Keepalive.** Every connection gets TCP keepalive (`net.rs`), so one
+//!   that dies silently fails within two minutes, IDLE or not.
 
 // Included with #[path] by the tests and by benches/client-compare; each uses
 // a different part.
@@ -49,6 +52,7 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -702,7 +706,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Idle<'_, S> {
             if let Some(c) = self.client.d.done.remove(&self.handle) {
                 self.finished = true;
                 return Err(if c.is_ok() {
-                    Error::Protocol("the server ended IDLE")
+                    Error::Protocol(IDLE_ENDED)
                 } else {
                     Error::Rejected(Box::new(c))
                 });
@@ -912,6 +916,21 @@ pub(crate) async fn connect(
     Ok(client)
 }
 
+/// What [`Session::watch`] hands to its callback.
+#[derive(Debug)]
+pub(crate) enum Watched {
+    /// Changes the server announced during IDLE (unsolicited EXISTS,
+    /// EXPUNGE, VANISHED, FETCH, status responses), at least one.
+    Changes(Vec<ClientEvent>),
+    /// The connection was lost and is back: logged in, the mailbox
+    /// re-selected, IDLE running. Changes made in between were not announced;
+    /// resynchronise (the `sync` engine, or a `UID SEARCH`).
+    Reconnected,
+}
+
+/// [`Idle::wait`]'s error when the server ends IDLE with OK.
+const IDLE_ENDED: &str = "the server ended IDLE";
+
 /// A connection that comes back: when the server goes away under an
 /// operation, [`Session::retry`] reconnects on the backoff schedule (connect,
 /// TLS, LOGIN, re-select the mailbox that was selected) and runs the operation
@@ -986,6 +1005,63 @@ impl Session {
                     return Ok(c);
                 }
                 Err(e) if e.is_connection_error() => self.client = None,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Watch the selected mailbox with IDLE (RFC 2177) until `f` returns
+    /// [`ControlFlow::Break`], across connection losses: each batch of
+    /// changes the server announces goes to `f` as [`Watched::Changes`]; when
+    /// the connection fails (reset, BYE, silence caught by TCP keepalive), the
+    /// session reconnects on the backoff schedule, logs in, re-selects the
+    /// mailbox, starts IDLE again and tells `f` ([`Watched::Reconnected`]),
+    /// since changes made while it was away were not announced. A server that
+    /// ends IDLE on its own gets a new IDLE; the client core re-issues IDLE
+    /// before 29 minutes by itself. After a break, IDLE is ended with DONE and
+    /// the mailbox stays selected. Needs a selected mailbox
+    /// ([`ConnectOptions::mailbox`], or one selected on [`Session::client`]).
+    pub(crate) async fn watch<F>(&mut self, mut f: F) -> Result<(), Error>
+    where
+        F: FnMut(Watched) -> ControlFlow<()>,
+    {
+        let mut reconnected = false;
+        loop {
+            if self.client.is_none() {
+                self.reconnect(true).await?;
+                self.reconnects += 1;
+                reconnected = true;
+            }
+            let Some(client) = self.client.as_mut() else {
+                continue;
+            };
+            self.selected = client
+                .conn()
+                .mailbox()
+                .map(|m| (m.name.clone(), m.read_only));
+            if self.selected.is_none() {
+                return Err(Error::Protocol("watch needs a selected mailbox"));
+            }
+            let backoff = &mut self.backoff;
+            let result = async {
+                let mut idle = client.idle().await?;
+                backoff.reset();
+                if std::mem::take(&mut reconnected) && f(Watched::Reconnected).is_break() {
+                    return idle.done().await.map(|_| ());
+                }
+                loop {
+                    let changes = idle.wait().await?;
+                    if f(Watched::Changes(changes)).is_break() {
+                        return idle.done().await.map(|_| ());
+                    }
+                }
+            }
+            .await;
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_connection_error() => self.client = None,
+                // The server ended IDLE with OK: start another.
+                Err(Error::Protocol(IDLE_ENDED)) => {}
                 Err(e) => return Err(e),
             }
         }
