@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -88,6 +88,20 @@ impl<T> Lazy<T> {
         }
     }
 
+    /// The value, mutably (built now if it has not been yet). The bytes it
+    /// was received as are dropped: the value may no longer match them.
+    pub fn get_mut(&mut self) -> &mut T {
+        if let State::Wire { raw, build, value } = &mut self.0 {
+            let built = value.take().unwrap_or_else(|| Box::new(build(raw)));
+            self.0 = State::Built(built);
+        }
+        match &mut self.0 {
+            State::Built(value) => value,
+            // Made `Built` just above (the borrow checker cannot see it).
+            State::Wire { .. } => unreachable!("a Lazy is built before it is lent mutably"),
+        }
+    }
+
     /// The bytes the value was received as (exactly as on the wire, from the
     /// opening parenthesis to the closing one), or `None` for a value built
     /// in code.
@@ -123,6 +137,13 @@ impl<T> Deref for Lazy<T> {
     type Target = T;
     fn deref(&self) -> &T {
         self.get()
+    }
+}
+
+impl<T> DerefMut for Lazy<T> {
+    /// See [`Lazy::get_mut`]: the received bytes are dropped.
+    fn deref_mut(&mut self) -> &mut T {
+        self.get_mut()
     }
 }
 
@@ -199,6 +220,17 @@ mod tests {
             Lazy::from_wire(Bytes::from_static(b"xy"), length).into_inner(),
             2
         );
+    }
+
+    #[test]
+    fn mutable_access_builds_and_drops_the_bytes() {
+        let mut lazy = Lazy::from_wire(Bytes::from_static(b"(abc)"), length);
+        *lazy += 1;
+        assert_eq!(*lazy, 6);
+        assert!(lazy.is_built() && lazy.raw().is_none());
+        let mut built = Lazy::new(1);
+        *built.get_mut() = 2;
+        assert_eq!(built.into_inner(), 2);
     }
 
     #[test]
