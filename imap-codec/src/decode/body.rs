@@ -89,7 +89,7 @@ pub(crate) fn more(p: &mut Parser<'_>) -> PResult<bool> {
 /// Whether lenient spacing is on (spaces where the grammar has none, as between
 /// the parts of `1*body` or `1*address`).
 #[inline]
-fn lenient_spaces(p: &Parser<'_>) -> bool {
+pub(crate) fn lenient_spaces(p: &Parser<'_>) -> bool {
     p.cfg.quirks.extra_spaces || p.cfg.quirks.trailing_space
 }
 

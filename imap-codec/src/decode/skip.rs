@@ -8,12 +8,14 @@
 //! is dropped unread); checking is a walk over the bytes.
 //!
 //! Every function here mirrors the one of the same name in [`super::body`] and
-//! accepts exactly the same input under the same [`DecodeConfig`]
-//! (crate::DecodeConfig) (quirks and limits), failing at the same offset with
-//! the same expectation; the unit tests below and the `lazy_agrees` fuzz seed
-//! test hold the two to that. Keep them in step when the grammar changes.
+//! accepts exactly the same input under the same
+//! [`DecodeConfig`](crate::DecodeConfig) (quirks and limits), failing at the
+//! same offset with the same expectation. `fuzzing::lazy_agrees`, run by
+//! `cargo test` over its seeds, every response corpus and thousands of
+//! mutations (and a fuzz target), holds the two to that. Keep them in step
+//! when the grammar changes.
 
-use super::body::{another_part, more};
+use super::body::{another_part, lenient_spaces, more};
 use super::{scan_quoted, PResult, Parser};
 
 /// What a validated string holds, for the few places that look at it (the
@@ -133,11 +135,6 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Whether lenient spacing is on (as in [`super::body`]).
-#[inline]
-fn lenient_spaces(p: &Parser<'_>) -> bool {
-    p.cfg.quirks.extra_spaces || p.cfg.quirks.trailing_space
-}
 
 // ===== envelope =====
 
