@@ -652,6 +652,20 @@ impl ParsedMessage {
         Date::new(dt.year, dt.month, dt.day).ok()
     }
 
+    /// The instant of the `Date:` header as Unix seconds (UTC: the header's time
+    /// zone applied), for SORT's DATE key (RFC 5256 §2.2). `None` when the
+    /// header is missing or unparsable (SORT then uses the internal date).
+    pub fn sent_timestamp(&self) -> Option<i64> {
+        let root = self.entity(ROOT)?;
+        let v = self.first_field(root, "date")?;
+        let text = String::from_utf8_lossy(raw_value(&self.inner.raw, v)).into_owned();
+        let dt = decode::guarded(|| mail_parser::DateTime::parse_rfc822(&text)).flatten()?;
+        if !decode::guarded(|| dt.is_valid())? {
+            return None;
+        }
+        decode::guarded(|| dt.to_timestamp())
+    }
+
     // ===== PREVIEW =====
 
     /// PREVIEW text (RFC 8970): up to 200 characters of the first inline
@@ -809,4 +823,10 @@ fn empty_text_part(ext: bool) -> BodyStructure {
             tail: None,
         }),
     }
+}
+
+/// An unstructured header value (such as a display name) with RFC 2047 encoded
+/// words decoded, for SORT's DISPLAYFROM and DISPLAYTO (RFC 5957).
+pub(crate) fn decoded_text(raw: &[u8]) -> String {
+    decode::header_text(raw)
 }

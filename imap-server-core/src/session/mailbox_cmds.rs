@@ -92,7 +92,6 @@ impl ServerConnection {
             | CommandBody::GetMetadata { .. }
             | CommandBody::SetMetadata { .. }
             | CommandBody::Notify(_)
-            | CommandBody::Sort { .. }
             | CommandBody::Thread { .. } => {
                 let name = body.name().to_owned();
                 self.tagged(
@@ -132,6 +131,13 @@ impl ServerConnection {
                 charset,
                 criteria,
             } => self.search(tag, uid, return_options, charset, criteria),
+            CommandBody::Sort {
+                uid,
+                return_options,
+                criteria,
+                charset,
+                search,
+            } => self.sort(tag, uid, return_options, criteria, charset, search),
             CommandBody::Fetch {
                 uid,
                 set,

@@ -22,6 +22,7 @@ pub use self::fetch::OUTPUT_HIGH_WATER;
 mod mailbox_cmds;
 mod search;
 mod selected;
+mod sort;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -630,6 +631,8 @@ impl ServerConnection {
                 Capability::CreateSpecialUse,
                 Capability::ESearch,
                 Capability::SearchRes,
+                Capability::Sort,
+                Capability::SortDisplay,
                 Capability::Binary,
                 Capability::StatusSize,
                 Capability::MultiAppend,

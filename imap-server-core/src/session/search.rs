@@ -230,55 +230,48 @@ impl Ctx<'_> {
 }
 
 impl ServerConnection {
-    /// SEARCH and UID SEARCH, with the MODSEQ criterion of RFC 7162 §3.1.6 and
-    /// its `(MODSEQ n)` (or ESEARCH `MODSEQ n`) result.
-    pub(super) fn search(
+    /// The messages of the selected mailbox that match every key of
+    /// `criteria`, as `(sequence number, UID)` in mailbox order, and whether
+    /// the criteria hold a `MODSEQ` key (RFC 7162 §3.1.6). Checks `charset`
+    /// (`NO [BADCHARSET …]` unless UTF-8 or US-ASCII) and the keys first; on
+    /// any failure the tagged answer has been sent and the result is `None`.
+    /// SEARCH and SORT (RFC 5256 §3) share it.
+    pub(super) fn matching(
         &mut self,
-        tag: Tag,
-        uid: bool,
-        return_options: Option<Vec<SearchReturn>>,
-        charset: Option<Charset>,
-        criteria: Vec<SearchKey>,
-    ) {
-        // RFC 9051 §6.4.4.1: a SAVE search that fails empties `$`.
-        if return_options
-            .as_ref()
-            .is_some_and(|o| o.contains(&SearchReturn::Save))
-        {
-            if let State::Selected { mailbox, .. } = &mut self.state {
-                mailbox.saved.clear();
-            }
-        }
-        if let Some(cs) = &charset {
+        tag: &Tag,
+        charset: Option<&Charset>,
+        criteria: &[SearchKey],
+    ) -> Option<(Vec<(usize, Uid)>, bool)> {
+        if let Some(cs) = charset {
             if !CHARSETS.iter().any(|c| cs.eq_ignore_case(c)) {
                 let names = CHARSETS
                     .iter()
                     .map(|c| imap_proto::IString::from_static(c))
                     .collect();
                 self.tagged(
-                    tag,
+                    tag.clone(),
                     StatusKind::No,
                     Some(Code::BadCharset(names)),
                     "unsupported charset",
                 );
-                return;
+                return None;
             }
         }
         if !criteria.iter().all(supported) {
             self.tagged(
-                tag,
+                tag.clone(),
                 StatusKind::Bad,
                 None,
                 "search key not supported by this server",
             );
-            return;
+            return None;
         }
         let with_modseq = criteria.iter().any(has_modseq);
-        if with_modseq && !self.modseq_command(&tag) {
-            return;
+        if with_modseq && !self.modseq_command(tag) {
+            return None;
         }
         let State::Selected { user, mailbox } = &self.state else {
-            return;
+            return None;
         };
         let ctx = Ctx {
             conn: self,
@@ -339,9 +332,37 @@ impl ServerConnection {
             }
         }
         if let Some(e) = failed {
-            self.store_error(tag, &e);
-            return;
+            self.store_error(tag.clone(), &e);
+            return None;
         }
+        Some((hits, with_modseq))
+    }
+
+    /// SEARCH and UID SEARCH, with the MODSEQ criterion of RFC 7162 §3.1.6 and
+    /// its `(MODSEQ n)` (or ESEARCH `MODSEQ n`) result.
+    pub(super) fn search(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        return_options: Option<Vec<SearchReturn>>,
+        charset: Option<Charset>,
+        criteria: Vec<SearchKey>,
+    ) {
+        // RFC 9051 §6.4.4.1: a SAVE search that fails empties `$`.
+        if return_options
+            .as_ref()
+            .is_some_and(|o| o.contains(&SearchReturn::Save))
+        {
+            if let State::Selected { mailbox, .. } = &mut self.state {
+                mailbox.saved.clear();
+            }
+        }
+        let Some((hits, with_modseq)) = self.matching(&tag, charset.as_ref(), &criteria) else {
+            return;
+        };
+        let State::Selected { mailbox, .. } = &self.state else {
+            return;
+        };
         // RFC 7162 §3.1.6: a search with MODSEQ reports the highest MODSEQ of
         // the messages it returns; when ESEARCH returns only MIN and/or MAX,
         // of those messages (§3.1.11).
