@@ -398,3 +398,41 @@ fn sort_needs_a_selected_mailbox() {
     c.ok("EX", "EXAMINE INBOX", "OK");
     assert_eq!(c.sort("SORT (SUBJECT) UTF-8 ALL"), [2, 1]);
 }
+
+#[test]
+fn modseq_search_key_adds_the_highest_modseq() {
+    let mut c = with_subjects(&["b", "a", "c"]);
+    c.ok("F", "STORE 2 +FLAGS (\\Flagged)", "OK");
+    let r = c.ok("M", "FETCH 1:3 (MODSEQ)", "OK");
+    let modseq = |seq: u32| -> u64 {
+        let line = r
+            .lines()
+            .find(|l| l.starts_with(&format!("* {seq} FETCH")))
+            .unwrap_or_else(|| panic!("no FETCH {seq} in {r:?}"));
+        let i = line.find("MODSEQ (").unwrap() + "MODSEQ (".len();
+        line[i..].split(')').next().unwrap().parse().unwrap()
+    };
+    let (m1, m2, m3) = (modseq(1), modseq(2), modseq(3));
+    assert!(m2 > m1 && m2 > m3, "{r}");
+    // Only message 2 changed since m3.
+    let r = c.ok(
+        "S",
+        &format!("SORT (SUBJECT) UTF-8 MODSEQ {}", m3 + 1),
+        "OK",
+    );
+    assert!(r.contains(&format!("* SORT 2 (MODSEQ {m2})\r\n")), "{r}");
+    let r = c.ok("S2", "SORT (REVERSE SUBJECT) UTF-8 MODSEQ 1", "OK");
+    assert!(
+        r.contains(&format!("* SORT 3 1 2 (MODSEQ {m2})\r\n")),
+        "{r}"
+    );
+}
+
+#[test]
+fn esort_return_options_are_refused() {
+    let mut c = with_subjects(&["a"]);
+    let r = c.ok("R", "SORT RETURN (ALL) (SUBJECT) UTF-8 ALL", "BAD");
+    assert!(!r.contains("* SORT") && !r.contains("* ESEARCH"), "{r}");
+    // Refused by the server (the codec parses RETURN), not as a syntax error.
+    assert!(tagged(&r, "R").contains("ESORT"), "{r}");
+}
