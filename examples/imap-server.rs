@@ -15,11 +15,14 @@
 //! The driver is one task per connection: socket bytes go to
 //! [`ServerConnection::handle_input`]; after every input the task drains
 //! `poll_transmit` (and writes it all), then `poll_event` (STARTTLS handshake,
-//! close), then sleeps until `poll_timeout`, the next socket read, a store
+//! COMPRESS=DEFLATE switched on (`imap-server/compress.rs`, RFC 4978), close),
+//! then sleeps until `poll_timeout`, the next socket read, a store
 //! wake-up (IDLE) or server shutdown.
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "imap-server/compress.rs"]
+mod compress;
 #[path = "imap-server/tls.rs"]
 mod tls;
 
@@ -354,6 +357,7 @@ async fn session(
     let mut config = ServerConfig::default();
     config.starttls = !implicit_tls;
     config.plaintext_auth = peer.ip().is_loopback();
+    config.compress = true;
     let notify = Arc::new(Notify::new());
     let waker: Waker = {
         let notify = Arc::clone(&notify);
@@ -381,8 +385,10 @@ async fn session(
     // session afterwards (the session itself drops what was pipelined behind
     // STARTTLS in the same read).
     let mut buf = vec![0u8; READ_BUFFER];
+    // COMPRESS=DEFLATE, once the session has accepted it.
+    let mut deflate: Option<Box<compress::Deflate>> = None;
     loop {
-        send(&mut conn, &mut stream).await?;
+        send(&mut conn, &mut stream, &mut deflate).await?;
         while let Some(event) = conn.poll_event() {
             match event {
                 ServerEvent::StartTls => {
@@ -396,14 +402,19 @@ async fn session(
                         }
                     };
                     conn.tls_established();
-                    send(&mut conn, &mut stream).await?;
+                    send(&mut conn, &mut stream, &mut deflate).await?;
                 }
-                ServerEvent::Close => return close(&mut conn, &mut stream, shutting_down).await,
+                // The tagged OK went out uncompressed just above; from here
+                // on both directions are compressed (RFC 4978 §3).
+                ServerEvent::Compress => deflate = Some(Box::new(compress::Deflate::new())),
+                ServerEvent::Close => {
+                    return close(&mut conn, &mut stream, &mut deflate, shutting_down).await
+                }
                 other => tracing::debug!(?other, "unknown session event ignored"),
             }
         }
         if conn.is_closed() {
-            return close(&mut conn, &mut stream, shutting_down).await;
+            return close(&mut conn, &mut stream, &mut deflate, shutting_down).await;
         }
 
         let deadline = conn.poll_timeout();
@@ -417,7 +428,10 @@ async fn session(
                 Ok(n) => {
                     stream.quick_ack();
                     conn.set_wall_clock(common::unix_now());
-                    conn.handle_input(&buf[..n], now());
+                    match deflate.as_mut() {
+                        Some(d) => d.inflate(&buf[..n], |chunk| conn.handle_input(chunk, now()))?,
+                        None => conn.handle_input(&buf[..n], now()),
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
                     return Ok("connection reset by the client");
@@ -434,9 +448,10 @@ async fn session(
 async fn close(
     conn: &mut ServerConnection,
     stream: &mut Stream,
+    deflate: &mut Option<Box<compress::Deflate>>,
     shutting_down: bool,
 ) -> io::Result<&'static str> {
-    send(conn, stream).await?;
+    send(conn, stream, deflate).await?;
     let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.shutdown()).await;
     Ok(if shutting_down {
         "server shutdown"
@@ -445,11 +460,24 @@ async fn close(
     })
 }
 
-/// Write everything the session has to send.
-async fn send(conn: &mut ServerConnection, stream: &mut Stream) -> io::Result<()> {
+/// Write everything the session has to send (deflated, with a sync flush
+/// per batch, once COMPRESS is on).
+async fn send(
+    conn: &mut ServerConnection,
+    stream: &mut Stream,
+    deflate: &mut Option<Box<compress::Deflate>>,
+) -> io::Result<()> {
     let mut wrote = false;
+    let mut compressed = Vec::new();
     while let Some(bytes) = conn.poll_transmit(now()) {
-        write_timeout(stream.write_all(&bytes)).await?;
+        match deflate.as_mut() {
+            Some(d) => {
+                compressed.clear();
+                d.deflate(&bytes, &mut compressed)?;
+                write_timeout(stream.write_all(&compressed)).await?;
+            }
+            None => write_timeout(stream.write_all(&bytes)).await?,
+        }
         wrote = true;
     }
     if wrote {

@@ -417,9 +417,11 @@ fn write_rc(dir: &Path, port: u16, version: (u32, u32)) -> PathBuf {
     path
 }
 
-/// Run `mbsync -c RC -a`; panics with its output on failure or timeout.
-fn mbsync(rc: &Path, server: &Server, step: &str) {
+/// Run `mbsync -Dn -c RC -a` (`-Dn`: the IMAP conversation on stdout);
+/// panics with its output on failure or timeout, returns it otherwise.
+fn mbsync(rc: &Path, server: &Server, step: &str) -> String {
     let mut child = Command::new("mbsync")
+        .arg("-Dn")
         .arg("-c")
         .arg(rc)
         .arg("-a")
@@ -463,6 +465,7 @@ fn mbsync(rc: &Path, server: &Server, step: &str) {
     match status {
         Some(s) if s.success() => {
             eprintln!("[{step}] mbsync ok\n{out}{err}");
+            out + &err
         }
         Some(s) => panic!(
             "[{step}] mbsync failed ({s})\nstdout:\n{out}\nstderr:\n{err}\nserver log (tail):\n{tail}"
@@ -535,7 +538,13 @@ fn mbsync_two_way_sync() {
         )
         .unwrap();
     }
-    mbsync(&rc, &server, "a: local -> server");
+    let conversation = mbsync(&rc, &server, "a: local -> server");
+    // mbsync takes the COMPRESS=DEFLATE our server offers (RFC 4978): the
+    // rest of this run and all the later ones go over a compressed stream.
+    assert!(
+        conversation.contains("COMPRESS DEFLATE"),
+        "mbsync did not compress:\n{conversation}"
+    );
     let mut imap = Imap::connect(server.port);
     let msgs = imap.messages();
     assert_eq!(
@@ -547,7 +556,7 @@ fn mbsync_two_way_sync() {
 
     // (b) a message appended on the server appears locally.
     imap.append(&message("remote 1", "remote1"));
-    mbsync(&rc, &server, "b: server -> local");
+    let _ = mbsync(&rc, &server, "b: server -> local");
     let local = local_messages(&inbox);
     assert!(
         local.iter().any(|(_, t)| t.contains("Subject: remote 1")),
@@ -572,7 +581,7 @@ fn mbsync_two_way_sync() {
         .join("cur")
         .join(format!("{base}:2,{}", flags.iter().collect::<String>()));
     std::fs::rename(&path, &flagged).unwrap();
-    mbsync(&rc, &server, "c: flag locally");
+    let _ = mbsync(&rc, &server, "c: flag locally");
     let msgs = imap.messages();
     let local2 = msgs
         .iter()
@@ -596,7 +605,7 @@ fn mbsync_two_way_sync() {
         .expect("remote 1 on the server")
         .uid;
     imap.add_flag(remote1, Flag::Flagged);
-    mbsync(&rc, &server, "c': flag on the server");
+    let _ = mbsync(&rc, &server, "c': flag on the server");
     let local = local_messages(&inbox);
     let (path, _) = local
         .iter()
@@ -621,7 +630,7 @@ fn mbsync_two_way_sync() {
         ["local 1", "local 2", "remote 1"],
         "{msgs:?}"
     );
-    mbsync(&rc, &server, "d: delete on the server");
+    let _ = mbsync(&rc, &server, "d: delete on the server");
     let local = local_messages(&inbox);
     assert!(
         !local.iter().any(|(_, t)| t.contains("Subject: local 3")),
@@ -631,7 +640,7 @@ fn mbsync_two_way_sync() {
     assert_eq!(local.len(), 3, "local files: {local:?}");
 
     // A final sync changes nothing on either side.
-    mbsync(&rc, &server, "e: idempotent");
+    let _ = mbsync(&rc, &server, "e: idempotent");
     let msgs = imap.messages();
     assert_eq!(
         subjects(&msgs),

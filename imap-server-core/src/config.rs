@@ -102,6 +102,10 @@ pub struct ServerConfig {
     pub greeting: String,
     /// The server's name for ID (RFC 2971).
     pub name: String,
+    /// Whether COMPRESS=DEFLATE (RFC 4978) is offered (the driver can
+    /// compress: on [`ServerEvent::Compress`](crate::ServerEvent::Compress)
+    /// it inflates what it reads and deflates what it sends). Default: false.
+    pub compress: bool,
 }
 
 impl Default for ServerConfig {
@@ -112,6 +116,7 @@ impl Default for ServerConfig {
             plaintext_auth: false,
             greeting: "imap-rs ready".into(),
             name: "imap-rs".into(),
+            compress: false,
         }
     }
 }

@@ -84,11 +84,11 @@ impl ServerConnection {
                 attributes,
             } => self.status(tag, mailbox, attributes),
             CommandBody::Append { mailbox, messages } => self.append(tag, mailbox, messages),
+            CommandBody::Compress(algorithm) => self.compress(tag, &algorithm),
             CommandBody::Unauthenticate
             | CommandBody::GetQuota(_)
             | CommandBody::GetQuotaRoot(_)
             | CommandBody::SetQuota { .. }
-            | CommandBody::Compress(_)
             | CommandBody::GetMetadata { .. }
             | CommandBody::SetMetadata { .. }
             | CommandBody::Notify(_)

@@ -51,6 +51,13 @@ pub enum ServerEvent {
     /// sent in plaintext after STARTTLS have been discarded (the CVE-2011-0411
     /// class of injection).
     StartTls,
+    /// Send everything `poll_transmit` gave (it ends with the tagged OK of
+    /// `COMPRESS DEFLATE`, which goes out uncompressed), then compress the
+    /// connection both ways with raw DEFLATE (RFC 4978, RFC 1951): inflate
+    /// what is read before [`ServerConnection::handle_input`], deflate what
+    /// `poll_transmit` gives with a sync flush after each batch. Offered only
+    /// when [`ServerConfig::compress`](crate::ServerConfig::compress) is set.
+    Compress,
     /// Send what is pending, then close the connection.
     Close,
 }
@@ -112,6 +119,8 @@ pub struct ServerConnection {
     mode: Mode,
     enc: EncodeConfig,
     tls: bool,
+    /// COMPRESS=DEFLATE is on (RFC 4978).
+    compressed: bool,
     rev2: bool,
     utf8: bool,
     /// CONDSTORE is on for this session (RFC 7162 §3.1: after the first
@@ -167,6 +176,7 @@ impl ServerConnection {
             mode: Mode::Commands,
             enc: EncodeConfig::default(),
             tls,
+            compressed: false,
             rev2: false,
             utf8: false,
             condstore: false,
@@ -510,6 +520,37 @@ impl ServerConnection {
         }
     }
 
+    /// `COMPRESS DEFLATE` (RFC 4978 §3), after login: OK, then the driver
+    /// compresses both directions from the byte after the OK's CRLF. BAD when
+    /// not offered, already active or for another algorithm.
+    pub(crate) fn compress(&mut self, tag: Tag, algorithm: &imap_proto::Compression) {
+        let refusal = if !self.config.compress {
+            Some("COMPRESS not available")
+        } else if self.compressed {
+            Some("COMPRESS already active")
+        } else if !matches!(algorithm, imap_proto::Compression::Deflate) {
+            Some("only COMPRESS DEFLATE is supported")
+        } else {
+            None
+        };
+        if let Some(text) = refusal {
+            self.tagged(tag, StatusKind::Bad, None, text);
+            return;
+        }
+        self.tagged(tag, StatusKind::Ok, None, "DEFLATE active");
+        self.compressed = true;
+        // The client may send nothing more until it has seen the OK (§3):
+        // anything pipelined behind COMPRESS is not a command in the new,
+        // compressed stream. Drop it.
+        self.inbuf.clear();
+        // A fresh framer (nothing half-read carries over), with the settings
+        // of this authenticated session.
+        let utf8 = self.codec.config_mut().utf8_mailboxes;
+        self.codec = CommandCodec::with_config(Self::decode_config(&self.config, true));
+        self.codec.config_mut().utf8_mailboxes = utf8;
+        self.events.push_back(ServerEvent::Compress);
+    }
+
     fn starttls(&mut self, tag: Tag) {
         if self.tls || !self.config.starttls {
             self.tagged(tag, StatusKind::Bad, None, "STARTTLS not available");
@@ -641,6 +682,14 @@ impl ServerConnection {
                 Capability::CondStore,
                 Capability::QResync,
             ]),
+        }
+        if self.config.compress
+            && !self.compressed
+            && !matches!(self.state, State::NotAuthenticated)
+        {
+            caps.push(Capability::Compress(imap_proto::Atom::from_static(
+                "DEFLATE",
+            )));
         }
         caps
     }
