@@ -135,7 +135,6 @@ impl<'a> Parser<'a> {
     }
 }
 
-
 // ===== envelope =====
 
 /// [`super::body::envelope`], checked only.
