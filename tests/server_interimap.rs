@@ -18,8 +18,8 @@
 //!    each (one message changed on both: interimap stores the union), an
 //!    expunge on each, a new folder on each — both sides hold exactly the
 //!    expected mailboxes, bodies (as a multiset per mailbox) and flags;
-//! 3. with nothing changed, interimap sends nothing but ENABLE and LIST to
-//!    either server (no mailbox is dirty) and neither side changes: same
+//! 3. with nothing changed, interimap sends nothing but ENABLE and LIST (and
+//!    COMPRESS DEFLATE, which it takes from our server) to either server (no mailbox is dirty) and neither side changes: same
 //!    UIDs, flags, bodies, and `STATUS (UIDNEXT HIGHESTMODSEQ)`.
 //!
 //! A failure message carries interimap's debug output (its whole IMAP
@@ -625,6 +625,13 @@ fn interimap_syncs_our_server_with_dovecot() {
     // 3. Nothing changed: nothing to do.
     let (remote_before, local_before) = (r.state(), l.state());
     let log = run_interimap(dir.path(), &config, "third run");
+    // interimap takes the COMPRESS=DEFLATE our server offers (RFC 4978).
+    assert!(
+        commands(&log, "remote")
+            .iter()
+            .any(|c| c == "COMPRESS DEFLATE"),
+        "interimap did not compress with our server:\n{log}"
+    );
     for side in ["local", "remote"] {
         let sent = commands(&log, side);
         let idle: Vec<&String> = sent
@@ -633,6 +640,7 @@ fn interimap_syncs_our_server_with_dovecot() {
                 !(c.starts_with("AUTHENTICATE ")
                     || c.starts_with("LOGIN ")
                     || *c == "ENABLE QRESYNC"
+                    || *c == "COMPRESS DEFLATE"
                     || c.starts_with("LIST "))
             })
             .collect();
