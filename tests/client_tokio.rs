@@ -810,3 +810,74 @@ async fn bye_without_close_is_a_bye_error_not_a_hang() {
     }
     assert!(c.is_broken());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compress_deflate_then_append_and_fetch_a_large_message() {
+    let server = Server::start(USERS);
+    let mut c = logged_in(server.port, "alice").await;
+    // The LOGIN OK's capabilities offer COMPRESS=DEFLATE (RFC 4978).
+    assert!(c
+        .conn()
+        .capabilities()
+        .iter()
+        .any(|cap| matches!(cap, Capability::Compress(a) if a.as_bytes() == b"DEFLATE")));
+    let h = c.conn_mut().compress().expect("compress offered");
+    let done = c.run(h).await.expect("compress");
+    assert!(done.is_ok(), "{done:?}");
+    assert!(c.conn().is_compressed());
+
+    c.select(&Mailbox::inbox()).await.expect("select");
+    // About 200 KB of varied text lines, all through DEFLATE both ways.
+    let mut big = b"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\n\
+                    Subject: large\r\nMessage-ID: <large@example.org>\r\n\r\n"
+        .to_vec();
+    let mut i = 0u64;
+    while big.len() < 200_000 {
+        i += 1;
+        let noise = i.wrapping_mul(6_364_136_223_846_793_005).rotate_left(17);
+        big.extend_from_slice(format!("line {i} {noise:016x} lorem ipsum dolor\r\n").as_bytes());
+    }
+    c.append(&Mailbox::inbox(), &[], big.clone())
+        .await
+        .expect("append");
+    let _ = c.noop().await.expect("noop");
+    let done = c
+        .uid_fetch(
+            SequenceSet::all(),
+            FetchItems::Attributes(vec![
+                FetchAttribute::Uid,
+                FetchAttribute::BodySection {
+                    peek: true,
+                    section: Section {
+                        part: Vec::new(),
+                        text: None,
+                    },
+                    partial: None,
+                },
+            ]),
+        )
+        .await
+        .expect("uid fetch");
+    let body = done
+        .data
+        .iter()
+        .find_map(|d| match d {
+            Data::Fetch { items, .. } => items.iter().find_map(|i| match i {
+                FetchItem::BodySection { data, .. } => data.as_ref().map(|b| b.to_vec()),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .expect("a body");
+    assert_eq!(body.len(), big.len());
+    assert!(body == big, "the message came back different");
+    let noop = c.noop().await.expect("noop after fetch");
+    assert!(noop.is_ok());
+    assert!(c.conn().is_compressed());
+    assert!(!c.take_events().iter().any(|e| matches!(
+        e,
+        ClientEvent::ParseError(_) | ClientEvent::ProtocolError(_)
+    )));
+    let bye = c.logout().await.expect("logout");
+    assert!(bye.is_ok());
+}

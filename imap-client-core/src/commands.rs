@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 use imap_proto::{
-    AString, AppendMessage, Capability, CommandBody, FetchItems, Flag, ListMailbox, Literal,
-    Mailbox, SearchKey, Secret, SequenceSet, StatusAttribute, StoreKind, StoreTarget,
+    AString, AppendMessage, Capability, CommandBody, Compression, FetchItems, Flag, ListMailbox,
+    Literal, Mailbox, SearchKey, Secret, SequenceSet, StatusAttribute, StoreKind, StoreTarget,
 };
 
 use crate::connection::ClientConnection;
@@ -31,6 +31,36 @@ impl ClientConnection {
     /// `STARTTLS`; on success [`crate::ClientEvent::StartTls`] follows the completion.
     pub fn starttls(&mut self) -> CommandHandle {
         self.enqueue(CommandBody::StartTls)
+    }
+
+    /// `COMPRESS DEFLATE` (RFC 4978): compress both directions of the
+    /// connection.
+    ///
+    /// Refused with [`ClientError::CompressNotOffered`] unless the server
+    /// advertised `COMPRESS=DEFLATE` (ask for [`capability`](Self::capability)
+    /// after login if it did not say so with its OK), and with
+    /// [`ClientError::CompressActive`] when compression is on or already asked
+    /// for. The command waits until nothing else is in flight, and commands
+    /// queued behind it are held until its result (RFC 4978 §3: the client
+    /// must not send more meanwhile). On OK,
+    /// [`is_compressed`](Self::is_compressed) turns true and from then on
+    /// [`poll_transmit`](Self::poll_transmit) returns raw DEFLATE, each chunk
+    /// ended with a sync flush (§4), and
+    /// [`handle_input`](Self::handle_input) expects it, including bytes that
+    /// followed the OK in the same input (§3: the server compresses right
+    /// after that line's CRLF). On NO or BAD nothing changes and the held
+    /// commands go out. If TLS is wanted too, negotiate it first (§3, §8).
+    pub fn compress(&mut self) -> Result<CommandHandle, ClientError> {
+        let offered = self.capabilities().iter().any(|c| {
+            matches!(c, Capability::Compress(a) if a.as_bytes().eq_ignore_ascii_case(b"DEFLATE"))
+        });
+        if self.is_compressed() || self.compress_requested() {
+            return Err(ClientError::CompressActive);
+        }
+        if !offered {
+            return Err(ClientError::CompressNotOffered);
+        }
+        Ok(self.enqueue(CommandBody::Compress(Compression::Deflate)))
     }
 
     /// `LOGIN user password` (strings are quoted or sent as literals as needed).

@@ -9,10 +9,11 @@ use imap_codec::{
     EncodeConfig, Fragment, LiteralPolicy, ResponseCodec,
 };
 use imap_proto::{
-    AuthenticateData, Capability, Code, Command, CommandBody, Continue, Data, FetchItem, Greeting,
-    GreetingKind, Response, Secret, Status, StatusKind, Tag, Text,
+    AuthenticateData, Capability, Code, Command, CommandBody, Compression, Continue, Data,
+    FetchItem, Greeting, GreetingKind, Response, Secret, Status, StatusKind, Tag, Text,
 };
 
+use crate::compress::{Deflate, DeflateError};
 use crate::error::ClientError;
 use crate::event::{ClientConfig, ClientEvent, ClientState, CommandHandle, MailboxState};
 use crate::routing::Route;
@@ -60,6 +61,22 @@ enum Effect {
     Unauthenticate,
     Logout,
     StartTls,
+    /// `COMPRESS DEFLATE` (RFC 4978).
+    Compress,
+}
+
+/// COMPRESS=DEFLATE (RFC 4978) on this connection.
+#[derive(Debug)]
+enum Compressor {
+    /// Bytes go out and come in as they are.
+    Off,
+    /// Both directions are DEFLATE streams.
+    On(Box<Deflate>),
+    /// On, with the [`Deflate`] taken out while input is inflated and parsed
+    /// (so that an OK to another COMPRESS cannot switch it on twice).
+    Inflating,
+    /// The compressed stream broke: nothing more is read or written.
+    Broken,
 }
 
 /// A command whose first line has been written and whose tagged status has not
@@ -84,7 +101,8 @@ struct InFlight {
 ///
 /// Methods come in four kinds, as in quinn-proto:
 /// - (A) getters: [`state`](Self::state), [`capabilities`](Self::capabilities),
-///   [`mailbox`](Self::mailbox), [`is_idle`](Self::is_idle);
+///   [`mailbox`](Self::mailbox), [`is_idle`](Self::is_idle),
+///   [`is_compressed`](Self::is_compressed);
 /// - (B) inputs: [`handle_input`](Self::handle_input),
 ///   [`handle_timeout`](Self::handle_timeout), [`tls_established`](Self::tls_established);
 /// - (C) commands: [`enqueue`](Self::enqueue) and the typed helpers
@@ -96,8 +114,14 @@ struct InFlight {
 ///
 /// Commands may be queued at any time, even before the greeting; they are
 /// written as soon as the protocol allows (after the greeting, after each
-/// synchronising literal's `+`, after STARTTLS's handshake, after IDLE's DONE)
-/// and pipelined otherwise.
+/// synchronising literal's `+`, after STARTTLS's handshake, after IDLE's DONE,
+/// after COMPRESS's result) and pipelined otherwise.
+///
+/// COMPRESS=DEFLATE (RFC 4978, [`compress`](Self::compress)) is a transform
+/// inside the connection: once the server accepted it, what
+/// [`poll_transmit`](Self::poll_transmit) returns is raw DEFLATE and what
+/// [`handle_input`](Self::handle_input) takes is inflated before parsing, so
+/// a driver writes and reads bytes exactly as before.
 #[derive(Debug)]
 pub struct ClientConnection {
     config: ClientConfig,
@@ -121,6 +145,14 @@ pub struct ClientConnection {
     awaiting_tls: bool,
     /// Wire size of the response being handled.
     last_size: usize,
+    /// COMPRESS=DEFLATE state.
+    compression: Compressor,
+    /// Bytes written before compression was switched on and not yet handed
+    /// out: they go out as they are, before anything compressed.
+    out_plain: BytesMut,
+    /// Input that followed COMPRESS's tagged OK in the same read: the server
+    /// compresses from right after that line's CRLF, so it is inflated.
+    compressed_rest: Option<BytesMut>,
 }
 
 impl Default for ClientConnection {
@@ -152,6 +184,9 @@ impl ClientConnection {
             inflight: Vec::new(),
             awaiting_tls: false,
             last_size: 0,
+            compression: Compressor::Off,
+            out_plain: BytesMut::new(),
+            compressed_rest: None,
         }
     }
 
@@ -205,6 +240,22 @@ impl ClientConnection {
         })
     }
 
+    /// Whether COMPRESS=DEFLATE is in effect (RFC 4978 §3): the server
+    /// answered [`compress`](Self::compress) with OK, so both directions are
+    /// raw DEFLATE from then on. Stays true if the compressed stream later
+    /// breaks ([`ClientError::Compression`]).
+    pub fn is_compressed(&self) -> bool {
+        !matches!(self.compression, Compressor::Off)
+    }
+
+    /// Whether a `COMPRESS DEFLATE` is queued or waiting for its result.
+    pub(crate) fn compress_requested(&self) -> bool {
+        self.queue
+            .iter()
+            .any(|q| matches!(q.body, CommandBody::Compress(Compression::Deflate)))
+            || self.inflight.iter().any(|f| f.effect == Effect::Compress)
+    }
+
     /// Commands sent whose completion has not arrived.
     pub fn in_flight(&self) -> usize {
         self.inflight.len()
@@ -221,13 +272,59 @@ impl ClientConnection {
     ///
     /// While waiting for [`tls_established`](Self::tls_established) input is
     /// ignored: it must go to the TLS layer, not here.
+    ///
+    /// Once COMPRESS is on (RFC 4978 §3) `data` is DEFLATE and is inflated
+    /// here, in bounded chunks each parsed before the next is inflated (the
+    /// usual limits apply to what it inflates to). Corrupt compressed input
+    /// ends the connection: [`ClientEvent::ProtocolError`] with
+    /// [`ClientError::Compression`], the state becomes
+    /// [`ClientState::Logout`] and later input is ignored.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) {
         if self.awaiting_tls {
             return;
         }
-        self.inbuf.extend_from_slice(data);
-        self.process(now);
+        match self.compression {
+            Compressor::Off => {
+                self.inbuf.extend_from_slice(data);
+                self.process(now);
+            }
+            Compressor::On(_) => self.inflate_input(data, now),
+            Compressor::Inflating | Compressor::Broken => return,
+        }
+        // COMPRESS's tagged OK was in `data`: what followed it is compressed.
+        if let Some(rest) = self.compressed_rest.take() {
+            self.inflate_input(&rest, now);
+        }
         self.pump();
+    }
+
+    /// Inflate compressed input into the parser, chunk by chunk.
+    fn inflate_input(&mut self, data: &[u8], now: Instant) {
+        let Compressor::On(mut z) = std::mem::replace(&mut self.compression, Compressor::Inflating)
+        else {
+            return;
+        };
+        let result = z.inflate(data, |chunk| {
+            self.inbuf.extend_from_slice(chunk);
+            self.process(now);
+        });
+        self.compression = Compressor::On(z);
+        if let Err(e) = result {
+            self.compression_failed(&e);
+        }
+    }
+
+    /// The compressed stream broke: report it and stop (RFC 4978 gives no way
+    /// to resynchronise a DEFLATE stream).
+    fn compression_failed(&mut self, e: &DeflateError) {
+        self.compression = Compressor::Broken;
+        self.inbuf.clear();
+        self.out.clear();
+        self.state = ClientState::Logout;
+        self.events
+            .push_back(ClientEvent::ProtocolError(ClientError::Compression(
+                e.to_string(),
+            )));
     }
 
     /// The time returned by [`poll_timeout`](Self::poll_timeout) has come: an
@@ -336,12 +433,32 @@ impl ClientConnection {
     // ===== (D) outputs =====
 
     /// Bytes to send to the server, in order.
+    ///
+    /// Once COMPRESS is on, each chunk is raw DEFLATE (RFC 1951) ending with a
+    /// sync flush (RFC 4978 §4), so the server can decode every command in it
+    /// at once.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if !self.out_plain.is_empty() {
+            return Some(self.out_plain.split().freeze());
+        }
         if self.out.is_empty() {
-            None
-        } else {
-            Some(self.out.split().freeze())
+            return None;
+        }
+        let raw = self.out.split();
+        match &mut self.compression {
+            Compressor::Off => Some(raw.freeze()),
+            Compressor::On(z) => {
+                let mut wire = Vec::new();
+                match z.deflate(&raw, &mut wire) {
+                    Ok(()) => Some(Bytes::from(wire)),
+                    Err(e) => {
+                        self.compression_failed(&e);
+                        None
+                    }
+                }
+            }
+            Compressor::Inflating | Compressor::Broken => None,
         }
     }
 
@@ -390,9 +507,11 @@ impl ClientConnection {
     fn blocked(&self) -> bool {
         self.awaiting_tls
             || matches!(self.state, ClientState::Greeting)
+            || matches!(self.compression, Compressor::Broken)
             || self.inflight.iter().any(|f| {
                 !f.pending.is_empty()
-                    || matches!(f.effect, Effect::StartTls)
+                    // RFC 4978 §3: nothing more until COMPRESS's result.
+                    || matches!(f.effect, Effect::StartTls | Effect::Compress)
                     // ENABLE UTF8=ACCEPT changes how later mailbox names are encoded.
                     || matches!(f.route, Route::Enable)
                     || matches!(
@@ -412,8 +531,13 @@ impl ClientConnection {
             let Some(front) = self.queue.front() else {
                 break;
             };
-            // Nothing may be in flight around STARTTLS: bytes after it belong to TLS.
-            if matches!(front.body, CommandBody::StartTls) && !self.inflight.is_empty() {
+            // Nothing may be in flight around STARTTLS (bytes after it belong
+            // to TLS) or COMPRESS (bytes after its OK are compressed).
+            if matches!(
+                front.body,
+                CommandBody::StartTls | CommandBody::Compress(Compression::Deflate)
+            ) && !self.inflight.is_empty()
+            {
                 break;
             }
             let q = self.queue.pop_front().expect("front exists");
@@ -440,6 +564,7 @@ impl ClientConnection {
             CommandBody::Unauthenticate => Effect::Unauthenticate,
             CommandBody::Logout => Effect::Logout,
             CommandBody::StartTls => Effect::StartTls,
+            CommandBody::Compress(Compression::Deflate) => Effect::Compress,
             _ => Effect::None,
         };
         let flow = match &mut body {
@@ -817,6 +942,17 @@ impl ClientConnection {
             text,
             data: f.data,
         });
+        if f.effect == Effect::Compress && ok && matches!(self.compression, Compressor::Off) {
+            // RFC 4978 §3: the server compresses from right after the CRLF of
+            // this OK, and so does the client from its next byte. Bytes
+            // already written (COMPRESS itself, if not yet handed out) go
+            // out as they are; input after the OK line is compressed.
+            self.out_plain.extend_from_slice(&self.out.split());
+            if !self.inbuf.is_empty() {
+                self.compressed_rest = Some(self.inbuf.split());
+            }
+            self.compression = Compressor::On(Box::new(Deflate::new()));
+        }
         if f.effect == Effect::StartTls && ok {
             self.caps.clear();
             self.awaiting_tls = true;

@@ -2,8 +2,9 @@
 
 use imap_proto::{Tag, ValidationError};
 
-/// What went wrong in the client core. None of these end the session: the
-/// connection state stays consistent and later input is processed normally.
+/// What went wrong in the client core. None of these end the session (the
+/// connection state stays consistent and later input is processed normally),
+/// except [`ClientError::Compression`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -33,4 +34,20 @@ pub enum ClientError {
     /// Bytes arrived before the greeting could be read and did not form one.
     #[error("unexpected data before the greeting")]
     BeforeGreeting,
+    /// [`crate::ClientConnection::compress`]: the server did not advertise
+    /// `COMPRESS=DEFLATE` (RFC 4978 §3). Nothing was queued.
+    #[error("the server does not offer COMPRESS=DEFLATE")]
+    CompressNotOffered,
+    /// [`crate::ClientConnection::compress`]: compression is already on, or a
+    /// `COMPRESS` command is already queued or waiting for its result (RFC 4978
+    /// §3 allows one per connection). Nothing was queued.
+    #[error("COMPRESS is already active or requested")]
+    CompressActive,
+    /// The compressed stream broke (RFC 4978 §3): the server's bytes are not
+    /// valid DEFLATE, or continue after the end of its DEFLATE stream. This one
+    /// is fatal: nothing more is read or written, the state becomes
+    /// [`crate::ClientState::Logout`], and the driver should close the
+    /// connection (commands in flight will not complete).
+    #[error("compressed stream broken: {0}")]
+    Compression(String),
 }

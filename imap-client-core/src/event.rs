@@ -34,8 +34,9 @@ pub enum ClientState {
     Authenticated,
     /// A mailbox is selected; see [`crate::ClientConnection::mailbox`].
     Selected,
-    /// The server said BYE; the driver should close the connection once
-    /// [`crate::ClientConnection::poll_transmit`] is drained.
+    /// The server said BYE, or the compressed stream broke
+    /// ([`crate::ClientError::Compression`]); the driver should close the
+    /// connection once [`crate::ClientConnection::poll_transmit`] is drained.
     Logout,
 }
 
@@ -146,7 +147,9 @@ pub enum ClientEvent {
     },
     /// A response could not be parsed; it was skipped and the stream goes on.
     ParseError(DecodeError),
-    /// The server broke the protocol in a way the client survived.
+    /// The server broke the protocol: in a way the client survived, or, for
+    /// [`ClientError::Compression`] (corrupt compressed input, RFC 4978), in
+    /// one that ends the connection.
     ProtocolError(ClientError),
 }
 

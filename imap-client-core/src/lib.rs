@@ -24,7 +24,10 @@
 //!   when offered; mailbox names are [`imap_proto::Mailbox`] values, encoded as
 //!   modified UTF-7 or, after `ENABLE UTF8=ACCEPT`, UTF-8;
 //! - IDLE with automatic re-issue before the 30-minute server timeout; STARTTLS
-//!   hand-off; SASL PLAIN (with SASL-IR), LOGIN, XOAUTH2 and OAUTHBEARER.
+//!   hand-off; SASL PLAIN (with SASL-IR), LOGIN, XOAUTH2 and OAUTHBEARER;
+//! - COMPRESS=DEFLATE (RFC 4978, [`ClientConnection::compress`]) as a transform
+//!   inside the connection: once on, `poll_transmit` returns DEFLATE bytes and
+//!   `handle_input` takes them, so drivers need no change.
 //!
 //! [`sync`] adds an offline synchronisation engine beside the connection: from
 //! a cached mailbox state it plans the catch-up (QRESYNC, CONDSTORE or plain
@@ -64,6 +67,7 @@
 #![forbid(unsafe_code)]
 
 mod commands;
+mod compress;
 mod connection;
 mod error;
 mod event;
