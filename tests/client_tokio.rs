@@ -881,3 +881,50 @@ async fn compress_deflate_then_append_and_fetch_a_large_message() {
     let bye = c.logout().await.expect("logout");
     assert!(bye.is_ok());
 }
+
+/// A server whose compressed stream turns to garbage: the driver fails the
+/// command at once (`Error::Broken`, a connection error the session reconnects
+/// on) instead of waiting for the response timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_compressed_input_breaks_the_connection_at_once() {
+    let port = scripted(|mut s| async move {
+        s.get_mut()
+            .write_all(b"* PREAUTH [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE] ready\r\n")
+            .await
+            .expect("greet");
+        assert_eq!(next_line(&mut s).await, "A0001 COMPRESS DEFLATE");
+        s.get_mut()
+            .write_all(b"A0001 OK DEFLATE active\r\n")
+            .await
+            .expect("ok");
+        // Whatever the client sends next is compressed; answer with bytes
+        // that are not DEFLATE, then hold the socket.
+        let mut buf = [0u8; 256];
+        let _ = tokio::io::AsyncReadExt::read(s.get_mut(), &mut buf).await;
+        s.get_mut()
+            .write_all(b"\xff\xff\xff\xff not deflate at all\r\n")
+            .await
+            .expect("garbage");
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let timeouts = Timeouts {
+        response: Duration::from_secs(20),
+        ..short_timeouts()
+    };
+    let mut c = Client::connect_tcp(addr(port), ClientConfig::default(), timeouts)
+        .await
+        .expect("connect");
+    let h = c.conn_mut().compress().expect("COMPRESS=DEFLATE offered");
+    assert!(c.run(h).await.expect("compress").is_ok());
+    let start = std::time::Instant::now();
+    let err = c.noop().await.expect_err("garbage instead of an answer");
+    assert!(matches!(err, Error::Broken), "{err:?}");
+    assert!(err.is_connection_error());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(c.is_broken());
+}

@@ -446,6 +446,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                     d.bye = Some((code.clone(), text.clone()));
                     d.events.push_back(ClientEvent::Bye { code, text });
                 }
+                // Corrupt COMPRESS=DEFLATE input ends the connection in the
+                // core (it reads and writes nothing more): fail every wait
+                // now rather than at the response timeout.
+                ClientEvent::ProtocolError(ClientError::Compression(e)) => {
+                    d.broken = true;
+                    d.events
+                        .push_back(ClientEvent::ProtocolError(ClientError::Compression(e)));
+                }
                 other => {
                     // Bounded: a caller that never takes them loses the oldest.
                     if d.events.len() >= MAX_QUEUED_EVENTS {
