@@ -15,14 +15,12 @@
 //! The driver is one task per connection: socket bytes go to
 //! [`ServerConnection::handle_input`]; after every input the task drains
 //! `poll_transmit` (and writes it all), then `poll_event` (STARTTLS handshake,
-//! COMPRESS=DEFLATE switched on (`imap-server/compress.rs`, RFC 4978), close),
+//! COMPRESS=DEFLATE switched on (`imap_codec::deflate`, RFC 4978), close),
 //! then sleeps until `poll_timeout`, the next socket read, a store
 //! wake-up (IDLE) or server shutdown.
 
 #[path = "common/mod.rs"]
 mod common;
-#[path = "imap-server/compress.rs"]
-mod compress;
 #[path = "imap-server/tls.rs"]
 mod tls;
 
@@ -36,6 +34,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use imap_codec::deflate::Deflate;
 use imap_server_core::{
     AuthError, Authenticator, MaildirStore, ServerConfig, ServerConnection, ServerEvent, Waker,
 };
@@ -386,7 +385,7 @@ async fn session(
     // STARTTLS in the same read).
     let mut buf = vec![0u8; READ_BUFFER];
     // COMPRESS=DEFLATE, once the session has accepted it.
-    let mut deflate: Option<Box<compress::Deflate>> = None;
+    let mut deflate: Option<Box<Deflate>> = None;
     loop {
         send(&mut conn, &mut stream, &mut deflate).await?;
         while let Some(event) = conn.poll_event() {
@@ -406,7 +405,7 @@ async fn session(
                 }
                 // The tagged OK went out uncompressed just above; from here
                 // on both directions are compressed (RFC 4978 §3).
-                ServerEvent::Compress => deflate = Some(Box::new(compress::Deflate::new())),
+                ServerEvent::Compress => deflate = Some(Box::new(Deflate::new())),
                 ServerEvent::Close => {
                     return close(&mut conn, &mut stream, &mut deflate, shutting_down).await
                 }
@@ -429,7 +428,9 @@ async fn session(
                     stream.quick_ack();
                     conn.set_wall_clock(common::unix_now());
                     match deflate.as_mut() {
-                        Some(d) => d.inflate(&buf[..n], |chunk| conn.handle_input(chunk, now()))?,
+                        Some(d) => d
+                            .inflate(&buf[..n], |chunk| conn.handle_input(chunk, now()))
+                            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
                         None => conn.handle_input(&buf[..n], now()),
                     }
                 }
@@ -448,7 +449,7 @@ async fn session(
 async fn close(
     conn: &mut ServerConnection,
     stream: &mut Stream,
-    deflate: &mut Option<Box<compress::Deflate>>,
+    deflate: &mut Option<Box<Deflate>>,
     shutting_down: bool,
 ) -> io::Result<&'static str> {
     send(conn, stream, deflate).await?;
@@ -465,7 +466,7 @@ async fn close(
 async fn send(
     conn: &mut ServerConnection,
     stream: &mut Stream,
-    deflate: &mut Option<Box<compress::Deflate>>,
+    deflate: &mut Option<Box<Deflate>>,
 ) -> io::Result<()> {
     let mut wrote = false;
     let mut compressed = Vec::new();
@@ -473,7 +474,8 @@ async fn send(
         match deflate.as_mut() {
             Some(d) => {
                 compressed.clear();
-                d.deflate(&bytes, &mut compressed)?;
+                d.deflate(&bytes, &mut compressed)
+                    .map_err(io::Error::other)?;
                 write_timeout(stream.write_all(&compressed)).await?;
             }
             None => write_timeout(stream.write_all(&bytes)).await?,

@@ -2,18 +2,19 @@
 //! login, the tagged OK sent uncompressed, then commands and responses
 //! compressed both ways (an APPEND with a large literal and the FETCH of it
 //! byte for byte), COMPRESS refused once active, and corrupt compressed input
-//! ending the connection. The client side uses the driver's own transform
-//! (raw DEFLATE with a sync flush per batch), whose unit tests run here too.
+//! ending the connection. The client side here uses the same transform as
+//! the server (`imap_codec::deflate`: raw DEFLATE with a sync flush per
+//! batch); mbsync and interimap check the server against other DEFLATE
+//! implementations (tests/server_mbsync.rs, tests/server_interimap.rs).
 
 mod common;
-#[path = "../examples/imap-server/compress.rs"]
-mod compress;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 use common::Server;
+use imap_codec::deflate::Deflate;
 
 const USERS: &[&str] = &["--user", "alice:secret"];
 
@@ -49,7 +50,7 @@ fn raw_command(tcp: &mut TcpStream, tag: &str, command: &str) -> Vec<String> {
 /// The compressed half of a connection.
 struct Compressed {
     tcp: TcpStream,
-    z: compress::Deflate,
+    z: Deflate,
     /// Inflated bytes not yet returned.
     inbox: Vec<u8>,
 }
@@ -112,7 +113,7 @@ fn compressed_session(port: u16) -> Compressed {
     assert!(ok[0].starts_with("a3 OK"), "{ok:?}");
     Compressed {
         tcp,
-        z: compress::Deflate::new(),
+        z: Deflate::new(),
         inbox: Vec::new(),
     }
 }

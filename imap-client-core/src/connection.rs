@@ -13,11 +13,11 @@ use imap_proto::{
     FetchItem, Greeting, GreetingKind, Response, Secret, Status, StatusKind, Tag, Text,
 };
 
-use crate::compress::{Deflate, DeflateError};
 use crate::error::ClientError;
 use crate::event::{ClientConfig, ClientEvent, ClientState, CommandHandle, MailboxState};
 use crate::routing::Route;
 use crate::sasl::Sasl;
+use imap_codec::deflate::{Deflate, DeflateError};
 
 /// A command waiting for its turn to be written.
 #[derive(Debug)]

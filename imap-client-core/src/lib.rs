@@ -67,7 +67,6 @@
 #![forbid(unsafe_code)]
 
 mod commands;
-mod compress;
 mod connection;
 mod error;
 mod event;

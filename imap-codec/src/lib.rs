@@ -54,6 +54,7 @@
 mod codec;
 mod config;
 mod decode;
+pub mod deflate;
 mod encode;
 mod error;
 mod framing;

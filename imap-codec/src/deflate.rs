@@ -1,36 +1,47 @@
-//! COMPRESS=DEFLATE (RFC 4978) inside the connection: raw DEFLATE (RFC 1951,
-//! no zlib or gzip header) in both directions, so that drivers need no change.
+//! COMPRESS=DEFLATE (RFC 4978) as a sans-IO transform: raw DEFLATE (RFC 1951,
+//! no zlib or gzip header) in both directions of a connection, for clients
+//! and servers alike.
 //!
-//! Once the server's tagged OK to `COMPRESS DEFLATE` has been read, every byte
-//! the connection hands out through `poll_transmit` is deflated and each chunk
-//! ends with a sync flush (RFC 4978 §4), so the server can act on every
-//! command as soon as it arrives; every byte given to `handle_input` is
-//! inflated before it is parsed (§3).
+//! After the tagged OK to `COMPRESS DEFLATE` (which itself is not
+//! compressed), each side passes what it sends through [`Deflate::deflate`],
+//! which ends every call with a sync flush (RFC 4978 §4) so that the peer can
+//! act on each command or response as soon as it arrives, and what it
+//! receives through [`Deflate::inflate`] before decoding (§3).
 //!
-//! Inflated input reaches the parser in chunks of at most [`INFLATE_CHUNK`]
-//! bytes, each parsed before the next is produced, so a small compressed
+//! Inflated bytes come out in chunks of at most [`INFLATE_CHUNK`] bytes: hand
+//! each to the decoder before the next is produced, and a small compressed
 //! input that inflates hugely (a decompression bomb) is never held in memory
-//! at once: the limits that apply without compression
-//! ([`crate::ClientConfig::max_command_data`]) apply to what it inflates to.
+//! at once; the decoder's limits apply to what it inflates to.
+//!
+//! ```
+//! use imap_codec::deflate::Deflate;
+//! let (mut client, mut server) = (Deflate::new(), Deflate::new());
+//! let mut wire = Vec::new();
+//! client.deflate(b"a1 NOOP\r\n", &mut wire).unwrap();
+//! let mut got = Vec::new();
+//! server.inflate(&wire, |chunk| got.extend_from_slice(chunk)).unwrap();
+//! assert_eq!(got, b"a1 NOOP\r\n");
+//! ```
 
 use std::fmt;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 /// The most inflated bytes handed to the parser at once.
-pub(crate) const INFLATE_CHUNK: usize = 64 * 1024;
+pub const INFLATE_CHUNK: usize = 64 * 1024;
 
-/// The DEFLATE level for commands: zlib's default (6), a fair trade of CPU
+/// The DEFLATE level: zlib's default (6), a fair trade of CPU
 /// for size on mail text.
 const LEVEL: u32 = 6;
 
 /// Why a compressed stream cannot go on.
-#[derive(Debug)]
-pub(crate) enum DeflateError {
-    /// The server's bytes are not valid DEFLATE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeflateError {
+    /// The peer's bytes are not valid DEFLATE.
     Corrupt(String),
-    /// The server ended its DEFLATE stream (RFC 4978 has no use for that)
-    /// and sent more bytes after the end.
+    /// The peer ended its DEFLATE stream (RFC 4978 has no use for that) and
+    /// sent more bytes after the end.
     AfterEnd,
     /// The compressor failed (not expected with in-memory buffers).
     Compress(String),
@@ -40,17 +51,19 @@ impl fmt::Display for DeflateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Corrupt(e) => write!(f, "corrupt compressed input: {e}"),
-            Self::AfterEnd => f.write_str("input after the end of the server's DEFLATE stream"),
+            Self::AfterEnd => f.write_str("input after the end of the peer's DEFLATE stream"),
             Self::Compress(e) => write!(f, "compression failed: {e}"),
         }
     }
 }
 
+impl std::error::Error for DeflateError {}
+
 /// Both directions of one compressed connection.
-pub(crate) struct Deflate {
+pub struct Deflate {
     inflate: Decompress,
     deflate: Compress,
-    /// The server ended its stream (a final block).
+    /// The peer ended its stream (a final block).
     ended: bool,
     /// Scratch space for inflated input.
     chunk: Box<[u8]>,
@@ -67,9 +80,15 @@ impl fmt::Debug for Deflate {
     }
 }
 
+impl Default for Deflate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Deflate {
     /// Fresh compressor and decompressor, without headers (raw DEFLATE).
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             inflate: Decompress::new(false),
             deflate: Compress::new(Compression::new(LEVEL), false),
@@ -78,10 +97,10 @@ impl Deflate {
         }
     }
 
-    /// Inflate `input`, bytes received from the server, handing the result to
+    /// Inflate `input`, bytes received from the peer, handing the result to
     /// `sink` in chunks of at most [`INFLATE_CHUNK`] bytes. Bytes that do not
     /// complete a block yet are kept by the decompressor for the next call.
-    pub(crate) fn inflate(
+    pub fn inflate(
         &mut self,
         mut input: &[u8],
         mut sink: impl FnMut(&[u8]),
@@ -121,11 +140,7 @@ impl Deflate {
 
     /// Deflate `data` and end with a sync flush (RFC 4978 §4), appending to
     /// `out`: everything given so far can be inflated from `out` at once.
-    pub(crate) fn deflate(
-        &mut self,
-        mut data: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), DeflateError> {
+    pub fn deflate(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), DeflateError> {
         loop {
             // Room for the data (text shrinks, random bytes grow a little)
             // and the flush marker.
@@ -178,6 +193,22 @@ mod tests {
         .unwrap();
         assert_eq!(total, zeros.len());
         assert!(largest <= INFLATE_CHUNK);
+    }
+
+    /// Input split anywhere (one byte at a time) inflates to the same bytes.
+    #[test]
+    fn inflate_any_split() {
+        let text = b"a001 LOGIN alice secret\r\na002 SELECT INBOX\r\n".repeat(20);
+        let mut tx = Deflate::new();
+        let mut wire = Vec::new();
+        tx.deflate(&text, &mut wire).unwrap();
+        let mut rx = Deflate::new();
+        let mut got = Vec::new();
+        for b in &wire {
+            rx.inflate(std::slice::from_ref(b), |c| got.extend_from_slice(c))
+                .unwrap();
+        }
+        assert_eq!(got, text);
     }
 
     #[test]
