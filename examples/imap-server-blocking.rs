@@ -23,6 +23,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use imap_codec::deflate::Deflate;
 use imap_server_core::{
     Authenticator, MemStore, ServerConfig, ServerConnection, ServerEvent, Waker,
 };
@@ -215,6 +216,7 @@ fn session(
     let mut config = ServerConfig::default();
     config.starttls = false;
     config.plaintext_auth = peer.ip().is_loopback();
+    config.compress = true;
     let mut conn =
         ServerConnection::new(store, auth, Arc::new(config), false, waker, Instant::now());
     let result = run(&mut conn, &mut stream, &rx, &woken);
@@ -228,13 +230,26 @@ fn run(
     rx: &mpsc::Receiver<Input>,
     woken: &AtomicBool,
 ) -> io::Result<&'static str> {
+    // COMPRESS=DEFLATE (RFC 4978), once the session has accepted it.
+    let mut deflate: Option<Box<Deflate>> = None;
+    let mut compressed = Vec::new();
     loop {
         while let Some(bytes) = conn.poll_transmit(Instant::now()) {
-            stream.write_all(&bytes)?;
+            match deflate.as_mut() {
+                Some(d) => {
+                    compressed.clear();
+                    d.deflate(&bytes, &mut compressed)
+                        .map_err(io::Error::other)?;
+                    stream.write_all(&compressed)?;
+                }
+                None => stream.write_all(&bytes)?,
+            }
         }
         while let Some(event) = conn.poll_event() {
             match event {
                 ServerEvent::Close => return Ok("session ended"),
+                // The tagged OK went out uncompressed just above (RFC 4978 §3).
+                ServerEvent::Compress => deflate = Some(Box::new(Deflate::new())),
                 ServerEvent::StartTls => {
                     return Err(io::Error::other("STARTTLS without TLS support"))
                 }
@@ -261,7 +276,12 @@ fn run(
             None => conn.handle_timeout(Instant::now()),
             Some(Input::Data(data)) => {
                 conn.set_wall_clock(common::unix_now());
-                conn.handle_input(&data, Instant::now());
+                match deflate.as_mut() {
+                    Some(d) => d
+                        .inflate(&data, |chunk| conn.handle_input(chunk, Instant::now()))
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
+                    None => conn.handle_input(&data, Instant::now()),
+                }
             }
             Some(Input::Eof) => return Ok("client closed the connection"),
             Some(Input::Error(e)) => return Err(e),

@@ -121,7 +121,18 @@ fn compressed_session(port: u16) -> Compressed {
 #[test]
 fn commands_and_responses_are_compressed_both_ways() {
     let server = Server::start(USERS);
-    let mut c = compressed_session(server.port);
+    compressed_round_trip(server.port);
+}
+
+/// The same against the blocking example server (threads, MemStore).
+#[test]
+fn the_blocking_server_compresses_too() {
+    let server = Server::start_blocking(USERS);
+    compressed_round_trip(server.port);
+}
+
+fn compressed_round_trip(port: u16) {
+    let mut c = compressed_session(port);
 
     let caps = c.command("b1", "CAPABILITY");
     assert!(caps.contains("b1 OK"), "{caps}");
