@@ -96,6 +96,9 @@ R['flags_after_body'] = flat(ok(A.fetch('1', '(FLAGS)'), 'FETCH FLAGS'))
 R['search_subject'] = nums(ok(A.search(None, 'SUBJECT', 'quarterly'), 'SEARCH SUBJECT'))
 R['search_unseen_after'] = nums(ok(A.search(None, 'UNSEEN'), 'SEARCH UNSEEN'))
 R['search_from'] = nums(ok(A.search(None, 'FROM', 'carol'), 'SEARCH FROM'))
+R['sort_subject'] = nums(ok(A.sort('SUBJECT', 'UTF-8', 'ALL'), 'SORT SUBJECT'))
+R['sort_from'] = nums(ok(A.sort('FROM', 'UTF-8', 'ALL'), 'SORT FROM'))
+R['sort_reverse_date'] = nums(ok(A.sort('REVERSE DATE', 'UTF-8', 'ALL'), 'SORT REVERSE DATE'))
 R['store'] = flat(ok(A.store('2', '+FLAGS', r'(\Seen \Flagged)'), 'STORE'))
 R['search_flagged'] = nums(ok(A.search(None, 'FLAGGED'), 'SEARCH FLAGGED'))
 R['copy'] = flat(ok(A.copy('1', 'Work'), 'COPY'))
@@ -347,6 +350,12 @@ fn imaplib_full_scenario() {
     assert_eq!(nums(&r, "search_subject"), [1]);
     assert_eq!(nums(&r, "search_unseen_after"), Vec::<u64>::new());
     assert_eq!(nums(&r, "search_from"), [2]);
+    // SORT (RFC 5256) through imaplib.sort on the Maildir store: base
+    // subjects "LUNCH?" < "QUARTERLY REPORT X42"; from carol after bob; the
+    // report's Date (February) before the lunch's internal date (no Date:).
+    assert_eq!(nums(&r, "sort_subject"), [2, 1]);
+    assert_eq!(nums(&r, "sort_from"), [1, 2]);
+    assert_eq!(nums(&r, "sort_reverse_date"), [2, 1]);
 
     // STORE, COPY, UID MOVE, EXPUNGE.
     let store = s(&r, "store");
