@@ -371,13 +371,14 @@ async fn proxy(target: Arc<AtomicU16>) -> u16 {
     port
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn session_reconnects_after_the_server_restarts() {
-    let data = common::TempDir::new("client-tokio-restart");
-    let mut server = Server::start_in(data.path(), USERS);
+/// A server on its own data directory, a proxy in front of it (the port the
+/// client knows, which follows restarts through `target`), and a session
+/// through the proxy with INBOX selected and a quick reconnect schedule.
+async fn restartable_session(label: &str) -> (common::TempDir, Server, Arc<AtomicU16>, Session) {
+    let data = common::TempDir::new(label);
+    let server = Server::start_in(data.path(), USERS);
     let target = Arc::new(AtomicU16::new(server.port));
     let port = proxy(Arc::clone(&target)).await;
-
     let mut opts = ConnectOptions::new(addr(port), "alice", "secret");
     opts.mailbox = Some(Mailbox::inbox());
     opts.timeouts = short_timeouts();
@@ -387,7 +388,35 @@ async fn session_reconnects_after_the_server_restarts() {
         max_delay: Duration::from_secs(1),
         max_attempts: Some(90),
     };
-    let mut session = Session::open(opts).await.expect("open");
+    let session = Session::open(opts).await.expect("open");
+    (data, server, target, session)
+}
+
+/// Stop `server` (SIGTERM: BYE to everyone), then start it again on the same
+/// data half a second later in the background and point the proxy at it.
+async fn restart(
+    mut server: Server,
+    data: &common::TempDir,
+    target: &Arc<AtomicU16>,
+) -> tokio::task::JoinHandle<Server> {
+    tokio::task::spawn_blocking(move || {
+        server.terminate();
+    })
+    .await
+    .expect("stop");
+    let data = data.path().to_path_buf();
+    let target = Arc::clone(target);
+    tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        let server = Server::start_in(&data, USERS);
+        target.store(server.port, Ordering::SeqCst);
+        server
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_reconnects_after_the_server_restarts() {
+    let (data, server, target, mut session) = restartable_session("client-tokio-restart").await;
     let client = session.client().expect("connected");
     client
         .append(&Mailbox::inbox(), &[], message(1))
@@ -397,21 +426,7 @@ async fn session_reconnects_after_the_server_restarts() {
 
     // Restart: SIGTERM (the server says BYE to everyone), then start again on
     // the same data in the background while the client already retries.
-    tokio::task::spawn_blocking(move || {
-        server.terminate();
-    })
-    .await
-    .expect("stop");
-    let restart = {
-        let data = data.path().to_path_buf();
-        let target = Arc::clone(&target);
-        tokio::task::spawn_blocking(move || {
-            std::thread::sleep(Duration::from_millis(500));
-            let server = Server::start_in(&data, USERS);
-            target.store(server.port, Ordering::SeqCst);
-            server
-        })
-    };
+    let restart = restart(server, &data, &target).await;
 
     let done = session
         .retry(|c| c.uid_fetch(SequenceSet::all(), header_items()))
@@ -446,21 +461,7 @@ async fn session_reconnects_after_the_server_restarts() {
 /// watches again; the next APPEND is reported too; a break ends IDLE cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_resumes_idle_after_the_server_restarts() {
-    let data = common::TempDir::new("client-tokio-watch");
-    let mut server = Server::start_in(data.path(), USERS);
-    let target = Arc::new(AtomicU16::new(server.port));
-    let port = proxy(Arc::clone(&target)).await;
-
-    let mut opts = ConnectOptions::new(addr(port), "alice", "secret");
-    opts.mailbox = Some(Mailbox::inbox());
-    opts.timeouts = short_timeouts();
-    opts.backoff = BackoffConfig {
-        initial: Duration::from_millis(100),
-        factor: 2,
-        max_delay: Duration::from_secs(1),
-        max_attempts: Some(90),
-    };
-    let mut session = Session::open(opts).await.expect("open");
+    let (data, server, target, mut session) = restartable_session("client-tokio-watch").await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = {
@@ -511,23 +512,10 @@ async fn watch_resumes_idle_after_the_server_restarts() {
     drop(alice);
 
     // Restart the server on the same data; the watcher must come back.
-    tokio::task::spawn_blocking(move || {
-        server.terminate();
-    })
-    .await
-    .expect("stop");
-    let server = {
-        let data = data.path().to_path_buf();
-        let target = Arc::clone(&target);
-        tokio::task::spawn_blocking(move || {
-            std::thread::sleep(Duration::from_millis(300));
-            let server = Server::start_in(&data, USERS);
-            target.store(server.port, Ordering::SeqCst);
-            server
-        })
+    let server = restart(server, &data, &target)
         .await
-        .expect("restarted")
-    };
+        .await
+        .expect("restarted");
     loop {
         let w = tokio::time::timeout(Duration::from_secs(30), rx.recv())
             .await

@@ -994,18 +994,10 @@ impl Session {
         F: FnMut(&mut ClientConnection) -> CommandHandle,
     {
         loop {
-            if self.client.is_none() {
-                self.reconnect(true).await?;
-                self.reconnects += 1;
-            }
+            self.ensure_connected().await?;
             let Some(client) = self.client.as_mut() else {
                 continue;
             };
-            // What to re-select after a failure: what is selected now.
-            self.selected = client
-                .conn()
-                .mailbox()
-                .map(|m| (m.name.clone(), m.read_only));
             let h = op(client.conn_mut());
             match client.run(h).await {
                 Ok(c) => {
@@ -1035,18 +1027,10 @@ impl Session {
     {
         let mut reconnected = false;
         loop {
-            if self.client.is_none() {
-                self.reconnect(true).await?;
-                self.reconnects += 1;
-                reconnected = true;
-            }
+            reconnected |= self.ensure_connected().await?;
             let Some(client) = self.client.as_mut() else {
                 continue;
             };
-            self.selected = client
-                .conn()
-                .mailbox()
-                .map(|m| (m.name.clone(), m.read_only));
             if self.selected.is_none() {
                 return Err(Error::Protocol("watch needs a selected mailbox"));
             }
@@ -1073,6 +1057,24 @@ impl Session {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Reconnect after a failure (on the backoff schedule) if there is no
+    /// connection, and note what is selected now, to re-select it after the
+    /// next failure. Says whether it reconnected.
+    async fn ensure_connected(&mut self) -> Result<bool, Error> {
+        let reconnected = self.client.is_none();
+        if reconnected {
+            self.reconnect(true).await?;
+            self.reconnects += 1;
+        }
+        if let Some(client) = &self.client {
+            self.selected = client
+                .conn()
+                .mailbox()
+                .map(|m| (m.name.clone(), m.read_only));
+        }
+        Ok(reconnected)
     }
 
     /// Connect until it works or the schedule runs out; `wait_first`: wait

@@ -2,12 +2,13 @@
 //! uncompressed, later commands wait for its result, and after the OK both
 //! directions are raw DEFLATE (the server side is played here with flate2).
 
+mod common;
+
+use common::{completed, events};
 use std::time::Instant;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
-use imap_client_core::{
-    ClientConfig, ClientConnection, ClientError, ClientEvent, ClientState, CommandHandle,
-};
+use imap_client_core::{ClientConfig, ClientConnection, ClientError, ClientEvent, ClientState};
 use imap_proto::{Data, FetchAttribute, FetchItem, FetchItems, Section, SequenceSet, StatusKind};
 
 const CAPS: &str = "* OK [CAPABILITY IMAP4rev1 LITERAL+ COMPRESS=DEFLATE] hi\r\n";
@@ -87,24 +88,6 @@ fn sent(c: &mut ClientConnection) -> Vec<u8> {
         s.extend_from_slice(&b);
     }
     s
-}
-
-fn events(c: &mut ClientConnection) -> Vec<ClientEvent> {
-    std::iter::from_fn(|| c.poll_event()).collect()
-}
-
-fn completed(evs: &[ClientEvent], h: CommandHandle) -> (StatusKind, Vec<Data>) {
-    evs.iter()
-        .find_map(|e| match e {
-            ClientEvent::Completed {
-                handle,
-                status,
-                data,
-                ..
-            } if *handle == h => Some((*status, data.clone())),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no completion for {h:?}: {evs:?}"))
 }
 
 /// Logged in, `COMPRESS DEFLATE` sent as `A0002` and answered OK; returns the

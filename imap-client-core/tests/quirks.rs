@@ -5,6 +5,9 @@
 //! command must complete with the server's status, and what could be parsed
 //! must reach the caller.
 
+mod common;
+
+use common::{completed, events};
 use std::time::Instant;
 
 use imap_client_core::{ClientConnection, ClientEvent, ClientState, CommandHandle};
@@ -34,26 +37,8 @@ fn drain_out(c: &mut ClientConnection) -> String {
     String::from_utf8(s).unwrap()
 }
 
-fn events(c: &mut ClientConnection) -> Vec<ClientEvent> {
-    std::iter::from_fn(|| c.poll_event()).collect()
-}
-
 fn status_of(evs: &[ClientEvent], h: CommandHandle) -> StatusKind {
-    completion(evs, h).0
-}
-
-fn completion(evs: &[ClientEvent], h: CommandHandle) -> (StatusKind, Vec<Data>) {
-    evs.iter()
-        .find_map(|e| match e {
-            ClientEvent::Completed {
-                handle,
-                status,
-                data,
-                ..
-            } if *handle == h => Some((*status, data.clone())),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no completion for {h:?}: {evs:?}"))
+    completed(evs, h).0
 }
 
 /// Send one command, answer it with `reply`, return the events.
@@ -66,7 +51,7 @@ fn exchange(
     let _ = drain_out(c);
     c.handle_input(reply, now);
     let evs = events(c);
-    let (s, d) = completion(&evs, h);
+    let (s, d) = completed(&evs, h);
     (s, d, evs)
 }
 

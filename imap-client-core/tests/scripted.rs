@@ -1,9 +1,12 @@
 //! The client against scripted server bytes: quirks, interleaved unsolicited
 //! responses, STARTTLS, SASL challenges, rejected literals.
 
+mod common;
+
+use common::{completed, events};
 use std::time::Instant;
 
-use imap_client_core::{ClientConfig, ClientConnection, ClientEvent, ClientState, CommandHandle};
+use imap_client_core::{ClientConfig, ClientConnection, ClientEvent, ClientState};
 use imap_proto::{
     Capability, Data, FetchAttribute, FetchItem, FetchItems, Flag, Mailbox, StatusKind,
 };
@@ -22,24 +25,6 @@ fn sent(c: &mut ClientConnection) -> String {
         s.extend_from_slice(&b);
     }
     String::from_utf8(s).unwrap()
-}
-
-fn events(c: &mut ClientConnection) -> Vec<ClientEvent> {
-    std::iter::from_fn(|| c.poll_event()).collect()
-}
-
-fn completed(evs: &[ClientEvent], h: CommandHandle) -> (StatusKind, Vec<Data>) {
-    evs.iter()
-        .find_map(|e| match e {
-            ClientEvent::Completed {
-                handle,
-                status,
-                data,
-                ..
-            } if *handle == h => Some((*status, data.clone())),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no completion for {h:?}: {evs:?}"))
 }
 
 #[test]
