@@ -18,6 +18,11 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most items in one list (flags, sequence ranges, search results…).
     pub max_list_items: usize,
+    /// Largest non-synchronising literal (`{n+}`) a client may send; a larger
+    /// one refuses the command (its data is read and dropped). A server
+    /// offering LITERAL- sets [`LiteralPolicy::MINUS_MAX`] (RFC 7888 §4);
+    /// `u64::MAX` (the default) for LITERAL+.
+    pub max_non_sync_literal: u64,
 }
 
 impl Limits {
@@ -46,6 +51,7 @@ impl Limits {
             max_literals: Self::MAX_LITERALS,
             max_depth: Self::MAX_DEPTH,
             max_list_items: Self::MAX_LIST_ITEMS,
+            max_non_sync_literal: u64::MAX,
         }
     }
 
@@ -58,6 +64,7 @@ impl Limits {
             max_literals: 100_000,
             max_depth: Self::MAX_DEPTH,
             max_list_items: Self::MAX_LIST_ITEMS,
+            max_non_sync_literal: u64::MAX,
         }
     }
 }

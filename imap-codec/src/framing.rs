@@ -370,7 +370,15 @@ impl Framer {
                         Some(a),
                     )));
                 }
-                if a.len > limits.max_literal || self.size + a.len > limits.max_message {
+                // RFC 7888 §4: under LITERAL- a non-synchronising literal
+                // over 4096 octets is refused (its data is dropped).
+                let too_big_non_sync = self.side == Side::Commands
+                    && a.mode == LiteralMode::NonSync
+                    && a.len > limits.max_non_sync_literal;
+                if too_big_non_sync
+                    || a.len > limits.max_literal
+                    || self.size + a.len > limits.max_message
+                {
                     let kind = DecodeErrorKind::LiteralTooLarge { len: a.len };
                     return Some(Err(self.refuse(kind, at, lf, Some(a))));
                 }

@@ -35,6 +35,12 @@ pub struct ServerLimits {
     pub login_penalty: Duration,
     /// Longest delay after failed logins.
     pub max_login_penalty: Duration,
+    /// Largest metadata value SETMETADATA accepts, in octets; larger ones
+    /// are refused with `[METADATA MAXSIZE n]` (RFC 5464 §4.3).
+    pub metadata_max_entry_size: u32,
+    /// Most metadata entries one mailbox (or the server) may hold; more are
+    /// refused with `[METADATA TOOMANY]` (RFC 5464 §4.3).
+    pub metadata_max_entries: usize,
 }
 
 impl ServerLimits {
@@ -64,6 +70,10 @@ impl ServerLimits {
     pub const LOGIN_PENALTY: Duration = Duration::from_secs(2);
     /// Default `max_login_penalty`: 15 s.
     pub const MAX_LOGIN_PENALTY: Duration = Duration::from_secs(15);
+    /// Default `metadata_max_entry_size`: 64 KiB.
+    pub const METADATA_MAX_ENTRY_SIZE: u32 = 64 * 1024;
+    /// Default `metadata_max_entries`: 256 per mailbox.
+    pub const METADATA_MAX_ENTRIES: usize = 256;
 }
 
 impl Default for ServerLimits {
@@ -82,6 +92,8 @@ impl Default for ServerLimits {
             max_pending_changes: Self::MAX_PENDING_CHANGES,
             login_penalty: Self::LOGIN_PENALTY,
             max_login_penalty: Self::MAX_LOGIN_PENALTY,
+            metadata_max_entry_size: Self::METADATA_MAX_ENTRY_SIZE,
+            metadata_max_entries: Self::METADATA_MAX_ENTRIES,
         }
     }
 }
@@ -106,6 +118,16 @@ pub struct ServerConfig {
     /// compress: on [`ServerEvent::Compress`](crate::ServerEvent::Compress)
     /// it inflates what it reads and deflates what it sends). Default: false.
     pub compress: bool,
+    /// Offer LITERAL- instead of LITERAL+ (RFC 7888), where LITERAL+ is not
+    /// wanted: clients may then send only literals of up to 4096 octets
+    /// without waiting for `+`, and a command with a larger non-synchronising
+    /// literal is answered `BAD [TOOBIG]` and its data dropped (§4).
+    /// Default: false (LITERAL+).
+    pub literal_minus: bool,
+    /// Whether `/private` metadata entries may be set (RFC 5464 §3.2). When
+    /// false, SETMETADATA of one is refused with `[METADATA NOPRIVATE]`.
+    /// Default: true.
+    pub metadata_private: bool,
 }
 
 impl Default for ServerConfig {
@@ -117,6 +139,8 @@ impl Default for ServerConfig {
             greeting: "imap-rs ready".into(),
             name: "imap-rs".into(),
             compress: false,
+            literal_minus: false,
+            metadata_private: true,
         }
     }
 }

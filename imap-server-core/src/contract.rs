@@ -36,6 +36,7 @@ use crate::store::{FlagOp, MailboxInfo, Mailstore, NewMessage, StoreError, Store
 
 mod mailboxes;
 mod messages;
+mod objects;
 
 pub use self::mailboxes::{
     create_and_list, create_errors, delete_mailbox, delete_with_children, inbox_exists,
@@ -46,6 +47,7 @@ pub use self::messages::{
     message_round_trip, move_messages, snapshot_contents, status_counters, store_flags_ops,
     store_unchanged_since, uids_never_reused,
 };
+pub use self::objects::{metadata_entries, object_ids};
 
 /// The user the checks work as.
 pub const USER: &str = "contract-user";
@@ -95,6 +97,8 @@ pub fn run_all_polling<S: Mailstore>(new_store: impl Fn() -> S) {
         watch_stops_after_drop,
         concurrent_smoke,
         names_faithful,
+        metadata_entries,
+        object_ids,
     );
 }
 

@@ -15,6 +15,7 @@ mod flags;
 mod folder;
 mod index;
 mod names;
+mod objects;
 mod ops;
 mod user;
 mod watch;
@@ -25,7 +26,8 @@ use self::user::{mailbox_dir, UserState};
 use self::watch::Watchers;
 use crate::store::{
     Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore,
-    NewMessage, StoreError, StoreErrorKind, StoreOutcome, StoredMessage, Waker, WatchGuard,
+    MessageObjects, MetadataEntry, NewMessage, StoreError, StoreErrorKind, StoreFeatures,
+    StoreOutcome, StoredMessage, Waker, WatchGuard,
 };
 
 /// Largest index file read, in octets.
@@ -514,6 +516,9 @@ impl Mailstore for MaildirStore {
             let mut st = u.lock();
             let (f, _) = st.folder(&self.ctx, &name)?;
             let uid = f.append(&self.ctx, tmp, &flags, message.internal_date)?;
+            // The message is stored: a failure to record its save date and
+            // EMAILID must not fail the APPEND (it gets them on first use).
+            let _ = objects::record(f, &[(uid, None)]);
             (f.uid_validity(), uid)
         };
         self.watchers.wake(user, std::slice::from_ref(&name));
@@ -663,6 +668,67 @@ impl Mailstore for MaildirStore {
         self.with_folder(user, name, |f| Ok(f.changes_since(modseq)))
     }
 
+    fn features(&self) -> StoreFeatures {
+        StoreFeatures {
+            metadata: true,
+            save_date: true,
+            object_id: true,
+        }
+    }
+
+    fn mailbox_id(&self, user: &str, name: &Mailbox) -> Result<Option<String>, StoreError> {
+        self.with_folder(user, name, |f| objects::mailbox_id(f).map(Some))
+    }
+
+    fn message_objects(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uids: &[Uid],
+    ) -> Result<Vec<MessageObjects>, StoreError> {
+        self.with_folder(user, name, |f| objects::lookup(f, uids))
+    }
+
+    fn get_metadata(
+        &self,
+        user: &str,
+        mailbox: Option<&Mailbox>,
+    ) -> Result<Vec<(MetadataEntry, bytes::Bytes)>, StoreError> {
+        let map = match mailbox {
+            None => {
+                let u = self.user(user)?;
+                let _st = u.lock();
+                objects::read_metadata(&u.dir, objects::SERVER_METADATA_FILE)?
+            }
+            Some(name) => self.with_folder(user, name, |f| {
+                objects::read_metadata(&f.dir, objects::METADATA_FILE)
+            })?,
+        };
+        Ok(map.into_iter().collect())
+    }
+
+    fn set_metadata(
+        &self,
+        user: &str,
+        mailbox: Option<&Mailbox>,
+        changes: &[(MetadataEntry, Option<bytes::Bytes>)],
+        max_entries: usize,
+    ) -> Result<(), StoreError> {
+        let update = |dir: &Path, file: &str| {
+            let mut map = objects::read_metadata(dir, file)?;
+            crate::store::apply_metadata(&mut map, changes, max_entries)?;
+            objects::write_metadata(dir, file, &map)
+        };
+        match mailbox {
+            None => {
+                let u = self.user(user)?;
+                let _st = u.lock();
+                update(&u.dir, objects::SERVER_METADATA_FILE)
+            }
+            Some(name) => self.with_folder(user, name, |f| update(&f.dir, objects::METADATA_FILE)),
+        }
+    }
+
     fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {
         let name = canonical(name);
         let dir = user_dir_name(user)
@@ -685,7 +751,27 @@ impl MaildirStore {
         let (from, to) = (canonical(from), canonical(to));
         let uids = sorted_uids(uids);
         self.mutate(user, |st| {
+            // RFC 8474 §5.1: the copies keep their EMAILIDs (MOVE must; COPY
+            // may, the content being the same); RFC 8514: saved now.
+            let ids: HashMap<Uid, String> = {
+                let (f, _) = st.folder(&self.ctx, &from)?;
+                objects::lookup(f, &uids)?
+                    .into_iter()
+                    .filter_map(|o| Some((o.uid, o.email_id?)))
+                    .collect()
+            };
             let out = st.transfer(&self.ctx, &from, &uids, &to, remove)?;
+            if !out.pairs.is_empty() {
+                if let Ok((f, _)) = st.folder(&self.ctx, &to) {
+                    let new: Vec<(Uid, Option<String>)> = out
+                        .pairs
+                        .iter()
+                        .map(|(old, new)| (*new, ids.get(old).cloned()))
+                        .collect();
+                    // As for APPEND: the messages are stored already.
+                    let _ = objects::record(f, &new);
+                }
+            }
             let mut touched = Vec::new();
             if !out.pairs.is_empty() {
                 touched.push(to.clone());

@@ -20,7 +20,8 @@ use self::mailbox::{
 };
 use crate::store::{
     Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore,
-    NewMessage, StoreError, StoreErrorKind, StoreOutcome, StoredMessage, Waker, WatchGuard,
+    MessageObjects, MetadataEntry, NewMessage, StoreError, StoreErrorKind, StoreFeatures,
+    StoreOutcome, StoredMessage, Waker, WatchGuard,
 };
 
 /// An in-memory mail store.
@@ -61,6 +62,17 @@ pub struct MemStore {
     max_mailboxes: usize,
     max_messages: usize,
     special_folders: bool,
+    clock: Clock,
+    next_email_id: std::sync::atomic::AtomicU64,
+}
+
+/// The wall clock the store stamps save dates with (seconds since the epoch).
+type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+fn system_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 struct State {
@@ -71,6 +83,8 @@ struct State {
 struct User {
     mailboxes: BTreeMap<Mailbox, Mbox>,
     subscriptions: BTreeSet<Mailbox>,
+    /// Server metadata entries (RFC 5464 §3.2), lower-case names.
+    server_metadata: BTreeMap<String, Bytes>,
 }
 
 type WatchKey = (String, Mailbox);
@@ -107,7 +121,24 @@ impl MemStore {
             max_mailboxes: Self::DEFAULT_MAX_MAILBOXES,
             max_messages: Self::DEFAULT_MAX_MESSAGES,
             special_folders: true,
+            clock: Arc::new(system_clock),
+            next_email_id: std::sync::atomic::AtomicU64::new(1),
         }
+    }
+
+    /// Use `clock` (seconds since the Unix epoch) for save dates (RFC 8514)
+    /// instead of the system clock; for tests.
+    pub fn with_clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// A save date and a new EMAILID for a message saved now.
+    fn new_objects(&self) -> (i64, Arc<str>) {
+        let n = self
+            .next_email_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ((self.clock)(), Arc::from(format!("M{n}")))
     }
 
     /// A store with the default limits whose users start with INBOX only.
@@ -287,6 +318,7 @@ impl State {
             User {
                 mailboxes,
                 subscriptions: BTreeSet::new(),
+                server_metadata: BTreeMap::new(),
             }
         });
         (u, counter)
@@ -414,7 +446,8 @@ impl Mailstore for MemStore {
                 inbox.remove(|_| true)?;
                 let modseq = target.next_modseq()?;
                 for m in msgs {
-                    target.push(&m.flags, m.internal_date, m.data, modseq);
+                    let now = (self.clock)();
+                    target.push(&m.flags, m.internal_date, m.data, modseq, (now, m.email_id));
                 }
                 for a in missing {
                     u.mailboxes
@@ -541,7 +574,13 @@ impl Mailstore for MemStore {
                 .ok_or_else(|| StoreError::no_mailbox(name))?;
             self.check_room(mb, 1)?;
             let modseq = mb.next_modseq()?;
-            let uid = mb.push(&message.flags, message.internal_date, message.data, modseq);
+            let uid = mb.push(
+                &message.flags,
+                message.internal_date,
+                message.data,
+                modseq,
+                self.new_objects(),
+            );
             Ok(((mb.uid_validity, uid), vec![key.clone()]))
         })
     }
@@ -698,6 +737,80 @@ impl Mailstore for MemStore {
         })
     }
 
+    fn features(&self) -> StoreFeatures {
+        StoreFeatures {
+            metadata: true,
+            save_date: true,
+            object_id: true,
+        }
+    }
+
+    /// `F` and the UIDVALIDITY: that comes from a store-wide counter, so it
+    /// is unique and never reused, and RENAME keeps it.
+    fn mailbox_id(&self, user: &str, name: &Mailbox) -> Result<Option<String>, StoreError> {
+        self.with_mailbox(user, name, |mb| Ok(Some(format!("F{}", mb.uid_validity))))
+    }
+
+    fn message_objects(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uids: &[Uid],
+    ) -> Result<Vec<MessageObjects>, StoreError> {
+        self.with_mailbox(user, name, |mb| {
+            Ok(uids
+                .iter()
+                .filter_map(|&uid| mb.find(uid).and_then(|i| mb.messages.get(i)))
+                .map(|m| MessageObjects {
+                    uid: m.uid,
+                    save_date: Some(m.save_date),
+                    email_id: Some(m.email_id.to_string()),
+                })
+                .collect())
+        })
+    }
+
+    fn get_metadata(
+        &self,
+        user: &str,
+        mailbox: Option<&Mailbox>,
+    ) -> Result<Vec<(MetadataEntry, Bytes)>, StoreError> {
+        let list = |m: &BTreeMap<String, Bytes>| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        match mailbox {
+            None => Ok(self.with_user(user, |u| list(&u.server_metadata))),
+            Some(name) => self.with_mailbox(user, name, |mb| Ok(list(&mb.metadata))),
+        }
+    }
+
+    fn set_metadata(
+        &self,
+        user: &str,
+        mailbox: Option<&Mailbox>,
+        changes: &[(MetadataEntry, Option<Bytes>)],
+        max_entries: usize,
+    ) -> Result<(), StoreError> {
+        self.mutate(user, |u, _| {
+            let map = match mailbox {
+                None => &mut u.server_metadata,
+                Some(name) => {
+                    &mut u
+                        .mailboxes
+                        .get_mut(&canonical(name))
+                        .ok_or_else(|| StoreError::no_mailbox(name))?
+                        .metadata
+                }
+            };
+            let mut next = map.clone();
+            crate::store::apply_metadata(&mut next, changes, max_entries)?;
+            *map = next;
+            Ok(((), Vec::new()))
+        })
+    }
+
     fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {
         let key: WatchKey = (user.to_owned(), canonical(name));
         let id = {
@@ -780,10 +893,15 @@ impl MemStore {
                 .mailboxes
                 .get_mut(&dst)
                 .ok_or_else(|| StoreError::no_mailbox(to))?;
+            // RFC 8514: the copy is saved now. RFC 8474 §5.1: MOVE keeps the
+            // EMAILID; so does COPY here (the content is the same).
+            let now = (self.clock)();
             let pairs: Vec<(Uid, Uid)> = msgs
                 .iter()
                 .map(|m| {
-                    let new = target.push(&m.flags, m.internal_date, m.data.clone(), modseq);
+                    let objects = (now, Arc::clone(&m.email_id));
+                    let new =
+                        target.push(&m.flags, m.internal_date, m.data.clone(), modseq, objects);
                     (m.uid, new)
                 })
                 .collect();

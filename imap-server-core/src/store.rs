@@ -226,6 +226,70 @@ pub struct Changes {
     pub expunges_from: u64,
 }
 
+/// Optional features of a store. The session advertises the matching
+/// capability only when the store says it has the feature, so a store that
+/// does not override [`Mailstore::features`] keeps compiling and the server
+/// does not offer what it cannot do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreFeatures {
+    /// [`Mailstore::get_metadata`] and [`Mailstore::set_metadata`] work:
+    /// METADATA and METADATA-SERVER (RFC 5464).
+    pub metadata: bool,
+    /// [`Mailstore::message_objects`] gives save dates: SAVEDATE (RFC 8514).
+    pub save_date: bool,
+    /// [`Mailstore::mailbox_id`] and the email ids of
+    /// [`Mailstore::message_objects`] work: OBJECTID (RFC 8474).
+    pub object_id: bool,
+}
+
+/// Per-message data beyond flags: the RFC 8514 save date and the RFC 8474
+/// email id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageObjects {
+    /// The message.
+    pub uid: Uid,
+    /// When the message was saved into this mailbox (APPEND, COPY, MOVE or
+    /// delivery), seconds since the Unix epoch; `None` when unknown (RFC 8514
+    /// §4.1: `SAVEDATE NIL`).
+    pub save_date: Option<i64>,
+    /// The EMAILID (RFC 8474 §5.1): `objectid` characters only
+    /// (`A-Za-z0-9_-`, 1 to 255 of them). Kept by MOVE; a store may keep it
+    /// on COPY too (the copy has the same content).
+    pub email_id: Option<String>,
+}
+
+/// A metadata entry name as stored: lower-case (RFC 5464 §3.2: entry names
+/// are case-insensitive), beginning with `/private/` or `/shared/`.
+pub type MetadataEntry = String;
+
+/// Apply metadata `changes` to `map` (a helper for stores): set or remove
+/// each entry, then fail with [`StoreErrorKind::Limit`] if more than
+/// `max_entries` remain and the map grew (the caller then keeps its old map).
+pub fn apply_metadata(
+    map: &mut std::collections::BTreeMap<MetadataEntry, Bytes>,
+    changes: &[(MetadataEntry, Option<Bytes>)],
+    max_entries: usize,
+) -> Result<(), StoreError> {
+    let before = map.len();
+    for (k, v) in changes {
+        match v {
+            Some(v) => {
+                map.insert(k.clone(), v.clone());
+            }
+            None => {
+                map.remove(k);
+            }
+        }
+    }
+    if map.len() > max_entries && map.len() > before {
+        return Err(StoreError::new(
+            StoreErrorKind::Limit,
+            format!("at most {max_entries} metadata entries"),
+        ));
+    }
+    Ok(())
+}
+
 /// A callback the store calls when a mailbox changes (to wake IDLE sessions).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
@@ -456,5 +520,68 @@ pub trait Mailstore: Send + Sync {
     fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {
         let _ = (user, name, waker);
         WatchGuard::none()
+    }
+
+    /// The optional features this store implements (see [`StoreFeatures`]).
+    /// The default: none.
+    fn features(&self) -> StoreFeatures {
+        StoreFeatures::default()
+    }
+
+    /// The MAILBOXID of a mailbox (RFC 8474 §4): unique among the user's
+    /// mailboxes, never reused, kept by RENAME (a RENAME of INBOX gives the
+    /// new mailbox a new id). `objectid` characters only. `Ok(None)`, the
+    /// default, when the store has no ids.
+    fn mailbox_id(&self, user: &str, name: &Mailbox) -> Result<Option<String>, StoreError> {
+        let _ = (user, name);
+        Ok(None)
+    }
+
+    /// Save dates and email ids of `uids` (those that no longer exist left
+    /// out). The default knows none.
+    fn message_objects(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uids: &[Uid],
+    ) -> Result<Vec<MessageObjects>, StoreError> {
+        let _ = (user, name, uids);
+        Ok(Vec::new())
+    }
+
+    /// Every metadata entry (RFC 5464) of a mailbox, or of the server when
+    /// `mailbox` is `None`, with its value, in any order. Entry names are
+    /// lower-case. The default fails with [`StoreErrorKind::Cannot`].
+    fn get_metadata(
+        &self,
+        user: &str,
+        mailbox: Option<&Mailbox>,
+    ) -> Result<Vec<(MetadataEntry, Bytes)>, StoreError> {
+        let _ = (user, mailbox);
+        Err(StoreError::new(
+            StoreErrorKind::Cannot,
+            "this store keeps no metadata",
+        ))
+    }
+
+    /// Set (`Some`) or remove (`None`) metadata entries of a mailbox (or of
+    /// the server when `mailbox` is `None`), all or nothing. Entry names are
+    /// lower-case. If the mailbox would then hold more than `max_entries`
+    /// entries, nothing changes and the call fails with
+    /// [`StoreErrorKind::Limit`] (the session answers `[METADATA TOOMANY]`).
+    /// Entries of a mailbox follow it through RENAME and go with DELETE. The
+    /// default fails with [`StoreErrorKind::Cannot`].
+    fn set_metadata(
+        &self,
+        user: &str,
+        mailbox: Option<&Mailbox>,
+        changes: &[(MetadataEntry, Option<Bytes>)],
+        max_entries: usize,
+    ) -> Result<(), StoreError> {
+        let _ = (user, mailbox, changes, max_entries);
+        Err(StoreError::new(
+            StoreErrorKind::Cannot,
+            "this store keeps no metadata",
+        ))
     }
 }

@@ -27,6 +27,8 @@ pub(super) struct Mbox {
     pub(super) unseen: u32,
     pub(super) deleted: u32,
     pub(super) size: u64,
+    /// Metadata entries (RFC 5464), lower-case names.
+    pub(super) metadata: std::collections::BTreeMap<String, Bytes>,
 }
 
 /// A message; `data` is shared, so copies cost no bytes.
@@ -37,6 +39,10 @@ pub(super) struct Msg {
     pub(super) modseq: u64,
     pub(super) internal_date: (i64, i16),
     pub(super) data: Bytes,
+    /// When it was saved into this mailbox (RFC 8514).
+    pub(super) save_date: i64,
+    /// Its EMAILID (RFC 8474).
+    pub(super) email_id: std::sync::Arc<str>,
 }
 
 pub(super) fn next_validity(counter: &mut u32) -> u32 {
@@ -91,6 +97,7 @@ impl Mbox {
             unseen: 0,
             deleted: 0,
             size: 0,
+            metadata: std::collections::BTreeMap::new(),
         }
     }
 
@@ -152,6 +159,7 @@ impl Mbox {
         internal_date: (i64, i16),
         data: Bytes,
         modseq: u64,
+        (save_date, email_id): (i64, std::sync::Arc<str>),
     ) -> Uid {
         let flags = self.normalise(flags);
         self.register_keywords(&flags);
@@ -165,6 +173,8 @@ impl Mbox {
             modseq,
             internal_date,
             data,
+            save_date,
+            email_id,
         });
         self.highest_modseq = self.highest_modseq.max(modseq);
         uid

@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 
 use super::{ServerConnection, State};
 use crate::mime::{MimeLimits, ParsedMessage};
-use crate::store::{FlagOp, MessageEntry, StoreErrorKind, StoredMessage};
+use crate::store::{FlagOp, MessageEntry, MessageObjects, StoreErrorKind, StoredMessage};
 
 /// A Unix time and zone as an IMAP date-time.
 pub(crate) fn datetime_from_unix(secs: i64, zone_minutes: i16) -> Option<DateTime> {
@@ -76,6 +76,9 @@ fn header_only_attr(a: &FetchAttribute) -> bool {
     match a {
         FetchAttribute::Flags
         | FetchAttribute::Uid
+        | FetchAttribute::SaveDate
+        | FetchAttribute::EmailId
+        | FetchAttribute::ThreadId
         | FetchAttribute::InternalDate
         | FetchAttribute::Rfc822Size
         | FetchAttribute::Envelope
@@ -108,6 +111,8 @@ pub(super) struct FetchJob {
     marks_seen: bool,
     header_only: bool,
     attrs: Vec<FetchAttribute>,
+    /// SAVEDATE or EMAILID asked for: read [`crate::Mailstore::message_objects`].
+    want_objects: bool,
     targets: std::collections::VecDeque<(usize, Uid)>,
     skipped: bool,
 }
@@ -120,7 +125,11 @@ fn seq(n: usize) -> SeqNum {
 fn needs_message(a: &FetchAttribute) -> bool {
     !matches!(
         a,
-        FetchAttribute::Flags | FetchAttribute::Uid | FetchAttribute::ModSeq
+        FetchAttribute::Flags
+            | FetchAttribute::Uid
+            | FetchAttribute::ModSeq
+            | FetchAttribute::SaveDate
+            | FetchAttribute::EmailId
     ) && !range_read(a)
 }
 
@@ -143,6 +152,24 @@ fn sets_seen(a: &FetchAttribute) -> bool {
             | FetchAttribute::Rfc822
             | FetchAttribute::Rfc822Text
     )
+}
+
+/// SAVEDATE (RFC 8514 §4.1: UTC, NIL when unknown) and EMAILID (RFC 8474
+/// §5.1) from the store's [`MessageObjects`]; `None` for other attributes.
+/// An EMAILID the store does not have is left out.
+fn object_item(a: &FetchAttribute, o: Option<&MessageObjects>) -> Option<Option<FetchItem>> {
+    match a {
+        FetchAttribute::SaveDate => Some(Some(FetchItem::SaveDate(
+            o.and_then(|o| o.save_date)
+                .and_then(|s| datetime_from_unix(s, 0)),
+        ))),
+        FetchAttribute::EmailId => Some(
+            o.and_then(|o| o.email_id.as_deref())
+                .and_then(|e| imap_proto::ObjectId::try_from(e).ok())
+                .map(FetchItem::EmailId),
+        ),
+        _ => None,
+    }
 }
 
 fn apply_partial(data: Bytes, partial: Option<imap_proto::Partial>) -> (Bytes, Option<u32>) {
@@ -305,16 +332,17 @@ impl ServerConnection {
             FetchItems::Attributes(a) => a,
             _ => Vec::new(),
         };
+        // SAVEDATE (RFC 8514) and EMAILID/THREADID (RFC 8474) only when the
+        // store has them (and so they are advertised).
+        let features = self.store.features();
         if attrs.iter().any(|a| {
-            matches!(
-                a,
-                FetchAttribute::EmailId
-                    | FetchAttribute::ThreadId
-                    | FetchAttribute::SaveDate
-                    | FetchAttribute::GmMsgId
-                    | FetchAttribute::GmThrId
-                    | FetchAttribute::GmLabels
-            )
+            matches!(a, FetchAttribute::SaveDate) && !features.save_date
+                || matches!(a, FetchAttribute::EmailId | FetchAttribute::ThreadId)
+                    && !features.object_id
+                || matches!(
+                    a,
+                    FetchAttribute::GmMsgId | FetchAttribute::GmThrId | FetchAttribute::GmLabels
+                )
         }) {
             self.tagged(
                 tag,
@@ -364,6 +392,9 @@ impl ServerConnection {
             want_message: attrs.iter().any(needs_message),
             marks_seen: !read_only && attrs.iter().any(sets_seen),
             header_only: attrs.iter().all(header_only_attr),
+            want_objects: attrs
+                .iter()
+                .any(|a| matches!(a, FetchAttribute::SaveDate | FetchAttribute::EmailId)),
             attrs,
             targets: targets.into_iter().collect(),
             skipped,
@@ -385,6 +416,7 @@ impl ServerConnection {
         let limits = MimeLimits::default();
         // Messages are read in batches through `Mailstore::messages`.
         let mut batch: std::collections::HashMap<Uid, StoredMessage> = Default::default();
+        let mut objects: std::collections::HashMap<Uid, MessageObjects> = Default::default();
         while let Some((seq_no, msg_uid)) = job.targets.pop_front() {
             if self.out.len() >= OUTPUT_HIGH_WATER {
                 job.targets.push_front((seq_no, msg_uid));
@@ -415,6 +447,18 @@ impl ServerConnection {
             } else {
                 None
             };
+            if job.want_objects && !objects.contains_key(&msg_uid) {
+                let mut uids = vec![msg_uid];
+                uids.extend(job.targets.iter().take(FETCH_BATCH - 1).map(|t| t.1));
+                match self.store.message_objects(&user, &name, &uids) {
+                    Ok(found) => objects = found.into_iter().map(|o| (o.uid, o)).collect(),
+                    Err(e) => {
+                        self.store_error(job.tag, &e);
+                        return true;
+                    }
+                }
+            }
+            let object = objects.remove(&msg_uid);
             let mut flags = self.view_flags(seq_no);
             let mut modseq = self.view_modseq(seq_no);
             let mut flags_changed = false;
@@ -440,6 +484,10 @@ impl ServerConnection {
             for a in &job.attrs {
                 if *a == FetchAttribute::ModSeq {
                     out.extend(ModSeq::new(modseq).map(FetchItem::ModSeq));
+                    continue;
+                }
+                if let Some(item) = object_item(a, object.as_ref()) {
+                    out.extend(item);
                     continue;
                 }
                 match self.fetch_item(
@@ -612,10 +660,19 @@ impl ServerConnection {
                 parsed_of(cache, msg, limits, header_only)
                     .section(&section_text(SectionText::Text)),
             ),
-            FetchAttribute::Preview { .. } => FetchItem::Preview(
+            // RFC 8970 §3: a message without text has the empty preview
+            // (NIL is only for LAZY when the preview is not at hand, and it
+            // always is here).
+            FetchAttribute::Preview { .. } => FetchItem::Preview(Some(
                 parsed_of(cache, msg, limits, header_only)
                     .preview()
-                    .and_then(|p| imap_proto::IString::try_from(p).ok()),
+                    .and_then(|p| imap_proto::IString::try_from(p).ok())
+                    .unwrap_or_default(),
+            )),
+            // RFC 8474 §5.2 (see `super::objects`).
+            FetchAttribute::ThreadId => FetchItem::ThreadId(
+                super::objects::thread_id(&msg.data)
+                    .and_then(|t| imap_proto::ObjectId::try_from(t.as_str()).ok()),
             ),
             _ => return Ok(None),
         }))

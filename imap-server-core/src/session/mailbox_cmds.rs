@@ -85,6 +85,17 @@ impl ServerConnection {
             } => self.status(tag, mailbox, attributes),
             CommandBody::Append { mailbox, messages } => self.append(tag, mailbox, messages),
             CommandBody::Compress(algorithm) => self.compress(tag, &algorithm),
+            // RFC 5464, when the store keeps metadata.
+            CommandBody::GetMetadata {
+                options,
+                mailbox,
+                entries,
+            } if self.store.features().metadata => {
+                self.get_metadata(tag, options, mailbox, entries)
+            }
+            CommandBody::SetMetadata { mailbox, entries } if self.store.features().metadata => {
+                self.set_metadata(tag, mailbox, entries)
+            }
             CommandBody::Unauthenticate
             | CommandBody::GetQuota(_)
             | CommandBody::GetQuotaRoot(_)
@@ -233,7 +244,14 @@ impl ServerConnection {
         let r = self
             .store
             .create(&user, &name, special_use.into_iter().next());
-        self.simple(tag, r, "CREATE completed");
+        // RFC 8474 §4.1: the tagged OK of CREATE carries the new MAILBOXID.
+        match (&r, self.mailbox_id_code(&user, &name)) {
+            (Ok(()), Some(code)) => {
+                self.sync_mailbox(true);
+                self.tagged(tag, StatusKind::Ok, Some(code), "CREATE completed");
+            }
+            _ => self.simple(tag, r, "CREATE completed"),
+        }
     }
 
     /// LIST (RFC 9051 §6.3.9, RFC 5258, RFC 5819, RFC 6154) and LSUB.
@@ -433,6 +451,10 @@ impl ServerConnection {
                     }
                     // RFC 7162 §3.1.7 (0 for a mailbox without MODSEQs).
                     StatusAttribute::HighestModSeq => StatusItem::HighestModSeq(st.highest_modseq),
+                    // RFC 8474 §4.3.
+                    StatusAttribute::MailboxId => {
+                        StatusItem::MailboxId(self.mailbox_object_id(user, name)?)
+                    }
                     _ => return None,
                 })
             })

@@ -20,6 +20,8 @@ mod fetch;
 
 pub use self::fetch::OUTPUT_HIGH_WATER;
 mod mailbox_cmds;
+mod metadata;
+mod objects;
 mod search;
 mod selected;
 mod sort;
@@ -218,6 +220,10 @@ impl ServerConnection {
             .max_literal
             .saturating_add(d.limits.max_line as u64 * 4);
         d.limits.max_literals = l.max_literals_per_command;
+        if config.literal_minus {
+            // RFC 7888 §4: LITERAL- allows `{n+}` up to 4096 octets only.
+            d.limits.max_non_sync_literal = imap_codec::LiteralPolicy::MINUS_MAX as u64;
+        }
         d
     }
 
@@ -642,7 +648,11 @@ impl ServerConnection {
         let mut caps = vec![
             Capability::Imap4Rev1,
             Capability::Imap4Rev2,
-            Capability::LiteralPlus,
+            if self.config.literal_minus {
+                Capability::LiteralMinus
+            } else {
+                Capability::LiteralPlus
+            },
             Capability::SaslIr,
             Capability::Id,
             Capability::Enable,
@@ -682,6 +692,20 @@ impl ServerConnection {
                 Capability::CondStore,
                 Capability::QResync,
             ]),
+        }
+        if !matches!(self.state, State::NotAuthenticated) {
+            let f = self.store.features();
+            if f.metadata {
+                caps.push(Capability::Metadata);
+                caps.push(Capability::MetadataServer);
+            }
+            if f.save_date {
+                caps.push(Capability::SaveDate);
+            }
+            if f.object_id {
+                caps.push(Capability::ObjectId);
+            }
+            caps.push(Capability::Preview);
         }
         if self.config.compress
             && !self.compressed

@@ -9,24 +9,24 @@ use imap_proto::{
 
 use super::{ServerConnection, State};
 use crate::mime::{MimeLimits, ParsedMessage};
-use crate::store::StoredMessage;
+use crate::store::{StoreFeatures, StoredMessage};
 
 /// Charsets SEARCH accepts (all text is compared as UTF-8).
 const CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
 
-/// Whether the evaluator supports every key in `k`.
-fn supported(k: &SearchKey) -> bool {
+/// Whether the evaluator supports every key in `k` (SAVEDATE and OBJECTID
+/// keys when the store has the feature).
+fn supported(k: &SearchKey, f: StoreFeatures) -> bool {
     match k {
-        SearchKey::Not(k) => supported(k),
-        SearchKey::Or(a, b) => supported(a) && supported(b),
-        SearchKey::And(v) => v.iter().all(supported),
+        SearchKey::Not(k) => supported(k, f),
+        SearchKey::Or(a, b) => supported(a, f) && supported(b, f),
+        SearchKey::And(v) => v.iter().all(|k| supported(k, f)),
         SearchKey::SavedBefore(_)
         | SearchKey::SavedOn(_)
         | SearchKey::SavedSince(_)
-        | SearchKey::SaveDateSupported
-        | SearchKey::EmailId(_)
-        | SearchKey::ThreadId(_)
-        | SearchKey::GmRaw(_)
+        | SearchKey::SaveDateSupported => f.save_date,
+        SearchKey::EmailId(_) | SearchKey::ThreadId(_) => f.object_id,
+        SearchKey::GmRaw(_)
         | SearchKey::GmMsgId(_)
         | SearchKey::GmThrId(_)
         | SearchKey::GmLabels(_) => false,
@@ -82,6 +82,8 @@ struct Ctx<'a> {
     now: i64,
     limits: MimeLimits,
     header_only: bool,
+    /// Save dates and email ids (RFC 8514, RFC 8474), read on first use.
+    objects: super::objects::ObjectsCache,
 }
 
 impl Ctx<'_> {
@@ -143,6 +145,12 @@ impl Ctx<'_> {
             SearchKey::And(v) => SearchKey::And(v.iter().map(|k| self.to_uids(k)).collect()),
             other => other.clone(),
         }
+    }
+
+    fn object(&self, uid: Uid) -> Option<&crate::store::MessageObjects> {
+        let store = &*self.conn.store;
+        self.objects
+            .get(store, self.user, self.mailbox, &self.uids, uid)
     }
 
     fn in_set(&self, set: &SequenceSet, n: u32, largest: u32, uid: Uid) -> bool {
@@ -224,6 +232,22 @@ impl Ctx<'_> {
             }
             SearchKey::Body(s) => self.parsed(c).is_some_and(|p| p.body_contains(&text(s))),
             SearchKey::Text(s) => self.parsed(c).is_some_and(|p| p.text_contains(&text(s))),
+            // RFC 8514 §4.2 (the internal date when the save date is unknown).
+            SearchKey::SavedBefore(_) | SearchKey::SavedOn(_) | SearchKey::SavedSince(_) => {
+                let saved = self.object(c.uid).and_then(|o| o.save_date);
+                let saved = saved.or_else(|| self.stored(c).map(|m| m.internal_date.0));
+                super::objects::saved_matches(k, saved)
+            }
+            SearchKey::SaveDateSupported => self.conn.store.features().save_date,
+            // RFC 8474 §6.
+            SearchKey::EmailId(id) => self
+                .object(c.uid)
+                .and_then(|o| o.email_id.as_deref())
+                .is_some_and(|e| e.as_bytes() == id.as_bytes()),
+            SearchKey::ThreadId(id) => self
+                .stored(c)
+                .and_then(|m| super::objects::thread_id(&m.data))
+                .is_some_and(|t| t.as_bytes() == id.as_bytes()),
             _ => false,
         }
     }
@@ -257,7 +281,8 @@ impl ServerConnection {
                 return None;
             }
         }
-        if !criteria.iter().all(supported) {
+        let features = self.store.features();
+        if !criteria.iter().all(|k| supported(k, features)) {
             self.tagged(
                 tag.clone(),
                 StatusKind::Bad,
@@ -285,6 +310,7 @@ impl ServerConnection {
             now: self.wall_clock,
             limits: MimeLimits::default(),
             header_only: !criteria.iter().any(needs_body),
+            objects: Default::default(),
         };
         let candidates: Vec<Uid> = mailbox
             .messages

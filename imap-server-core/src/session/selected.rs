@@ -187,6 +187,10 @@ impl ServerConnection {
         if let Some(u) = Uid::new(snap.uid_next) {
             self.untagged(StatusKind::Ok, Some(Code::UidNext(u)), "Predicted next UID");
         }
+        // RFC 8474 §4.2.
+        if let Some(code) = self.mailbox_id_code(&user, &name) {
+            self.untagged(StatusKind::Ok, Some(code), "Mailbox id");
+        }
         self.data(Data::Flags(flags.clone()));
         let perm = if read_only {
             Vec::new()
