@@ -208,6 +208,9 @@ impl Framer {
                 if a.len > 0
                     && limits.max_literals >= 1
                     && a.len <= limits.max_literal
+                    && (a.mode == LiteralMode::Sync
+                        || self.side == Side::Responses
+                        || a.len <= limits.max_non_sync_literal)
                     && (lf + 1) as u64 + a.len <= limits.max_message
                     && a.len <= (buf.len() - (lf + 1)) as u64 =>
             {
@@ -592,6 +595,37 @@ mod tests {
         let e = f.step(b"A1 APPEND x {10}\r\n", &c).unwrap_err();
         assert_eq!(e.drop, 18);
         assert_eq!(f.step(b"A2 NOOP\r\n", &c).unwrap(), Step::Complete(9));
+    }
+
+    /// RFC 7888 §4 (LITERAL-): a `{n+}` over `max_non_sync_literal` is
+    /// refused and its data skipped, whether it is all there (the first-line
+    /// path) or not; `{n+}` within it and `{n}` of any size pass.
+    #[test]
+    fn literal_minus_limit() {
+        let mut c = cfg();
+        c.limits.max_non_sync_literal = 4;
+        let mut f = Framer::new(Side::Commands);
+        assert_eq!(
+            f.step(b"A1 X {4+}\r\n0123\r\n", &c).unwrap(),
+            Step::Complete(17)
+        );
+        let mut f = Framer::new(Side::Commands);
+        let e = f
+            .step(b"A1 X {5+}\r\n01234\r\nA2 NOOP\r\n", &c)
+            .unwrap_err();
+        assert_eq!(e.kind, DecodeErrorKind::LiteralTooLarge { len: 5 });
+        assert_eq!(e.drop, 11);
+        assert_eq!(f.step(b"01234\r\nA2 NOOP\r\n", &c).unwrap(), Step::Skip(5));
+        assert_eq!(f.step(b"\r\nA2 NOOP\r\n", &c).unwrap(), Step::Skip(2));
+        assert_eq!(f.step(b"A2 NOOP\r\n", &c).unwrap(), Step::Complete(9));
+        let mut f = Framer::new(Side::Commands);
+        let e = f.step(b"A1 X {5+}\r\n01", &c).unwrap_err();
+        assert_eq!(e.kind, DecodeErrorKind::LiteralTooLarge { len: 5 });
+        let mut f = Framer::new(Side::Commands);
+        assert_eq!(
+            f.step(b"A1 X {5}\r\n01234\r\n", &c).unwrap(),
+            Step::Complete(17)
+        );
     }
 
     #[test]
