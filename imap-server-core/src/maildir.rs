@@ -103,6 +103,9 @@ impl User {
 /// DATA/USER/imap-rs-uidlist     INBOX's index (UIDs, MODSEQs, tombstones)
 /// DATA/USER/dovecot-keywords    INBOX's keyword letters
 /// DATA/USER/subscriptions       subscribed names, one a line
+/// DATA/USER/imap-rs-objects     INBOX's MAILBOXID, save dates and EMAILIDs
+/// DATA/USER/imap-rs-metadata    INBOX's metadata entries (RFC 5464)
+/// DATA/USER/imap-rs-server-metadata   the user's server metadata entries
 /// DATA/USER/.Sent/              a folder (cur/ new/ tmp/, maildirfolder, index, keywords)
 /// DATA/USER/.Lists.rust/        the mailbox "Lists/rust"
 /// ```
@@ -148,6 +151,11 @@ impl User {
 ///   never handed out), an entry without a file is expunged. A missing or
 ///   damaged index is rebuilt from the files with a new UIDVALIDITY (the old
 ///   order kept); a torn last record is dropped.
+/// - **Object ids, save dates, metadata** (OBJECTID, SAVEDATE, METADATA):
+///   in files of their own in each folder directory (see the `objects`
+///   module), so they follow RENAME and go with DELETE, and the index format
+///   is unchanged. MOVE and COPY keep a message's EMAILID and give the copy
+///   the time of the operation as its save date.
 /// - **One process**: [`MaildirStore::open`] takes an exclusive `flock` on
 ///   `DATA/.imap-rs.lock` and fails if another process holds it.
 /// - **Watch**: own changes wake watchers at once; one background thread
@@ -164,6 +172,7 @@ pub struct MaildirStore {
     ctx: Ctx,
     users: Mutex<HashMap<String, Arc<User>>>,
     watchers: Watchers,
+    objects: objects::Cache,
     _lock: File,
 }
 
@@ -222,6 +231,7 @@ impl MaildirStore {
             },
             users: Mutex::new(HashMap::new()),
             watchers: Watchers::default(),
+            objects: objects::Cache::default(),
             _lock: lock,
         })
     }
@@ -518,7 +528,7 @@ impl Mailstore for MaildirStore {
             let uid = f.append(&self.ctx, tmp, &flags, message.internal_date)?;
             // The message is stored: a failure to record its save date and
             // EMAILID must not fail the APPEND (it gets them on first use).
-            let _ = objects::record(f, &[(uid, None)]);
+            let _ = objects::record(&self.objects, f, &[(uid, None)]);
             (f.uid_validity(), uid)
         };
         self.watchers.wake(user, std::slice::from_ref(&name));
@@ -677,7 +687,9 @@ impl Mailstore for MaildirStore {
     }
 
     fn mailbox_id(&self, user: &str, name: &Mailbox) -> Result<Option<String>, StoreError> {
-        self.with_folder(user, name, |f| objects::mailbox_id(f).map(Some))
+        self.with_folder(user, name, |f| {
+            objects::mailbox_id(&self.objects, f).map(Some)
+        })
     }
 
     fn message_objects(
@@ -686,7 +698,7 @@ impl Mailstore for MaildirStore {
         name: &Mailbox,
         uids: &[Uid],
     ) -> Result<Vec<MessageObjects>, StoreError> {
-        self.with_folder(user, name, |f| objects::lookup(f, uids))
+        self.with_folder(user, name, |f| objects::lookup(&self.objects, f, uids))
     }
 
     fn get_metadata(
@@ -755,7 +767,7 @@ impl MaildirStore {
             // may, the content being the same); RFC 8514: saved now.
             let ids: HashMap<Uid, String> = {
                 let (f, _) = st.folder(&self.ctx, &from)?;
-                objects::lookup(f, &uids)?
+                objects::lookup(&self.objects, f, &uids)?
                     .into_iter()
                     .filter_map(|o| Some((o.uid, o.email_id?)))
                     .collect()
@@ -769,7 +781,7 @@ impl MaildirStore {
                         .map(|(old, new)| (*new, ids.get(old).cloned()))
                         .collect();
                     // As for APPEND: the messages are stored already.
-                    let _ = objects::record(f, &new);
+                    let _ = objects::record(&self.objects, f, &new);
                 }
             }
             let mut touched = Vec::new();

@@ -24,16 +24,23 @@
 //! newline; each change rewrites the file atomically. The folder files live
 //! in the folder's directory, so they follow RENAME and go with DELETE.
 //!
+//! The object file of the folders used last is kept in memory
+//! ([`Cache`]) and read again only when its inode or length is not what this
+//! store left (no other program writes it; the store runs in one process).
+//!
 //! Ids are `F` (mailboxes) or `M` (messages) and 32 hex digits drawn from the
 //! process's random hasher keys, the clock and a counter: unique in practice
 //! and never reused.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::OpenOptions;
+use std::fs::{self, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -80,6 +87,63 @@ pub(super) fn new_id(prefix: char) -> String {
         out.push_str(&format!("{:016x}", h.finish()));
     }
     out
+}
+
+/// Object files kept in memory: at most this many folders.
+const CACHE_FOLDERS: usize = 256;
+
+/// The object files of recently used folders, by folder directory, with the
+/// inode and length they had when this store last read or wrote them.
+#[derive(Debug, Default)]
+pub(super) struct Cache {
+    map: Mutex<HashMap<PathBuf, Cached>>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    stamp: Option<(u64, u64)>,
+    uid_validity: u32,
+    objects: Objects,
+}
+
+fn stamp(dir: &Path) -> Option<(u64, u64)> {
+    fs::metadata(dir.join(OBJECTS_FILE))
+        .ok()
+        .map(|m| (m.ino(), m.len()))
+}
+
+impl Cache {
+    /// Run `op` on the folder's object file contents (from memory when they
+    /// are current), keeping the result in memory if `op` succeeds.
+    fn with<R>(
+        &self,
+        f: &Folder,
+        op: impl FnOnce(&mut Objects) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let lock = || self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = stamp(&f.dir);
+        let cached = lock().remove(&f.dir);
+        let mut o = match cached {
+            Some(c) if c.stamp == now && now.is_some() && c.uid_validity == f.uid_validity => {
+                c.objects
+            }
+            _ => read_objects(&f.dir, f.uid_validity)?,
+        };
+        let out = op(&mut o)?;
+        let mut map = lock();
+        if map.len() >= CACHE_FOLDERS {
+            map.clear();
+        }
+        map.insert(
+            f.dir.clone(),
+            Cached {
+                stamp: stamp(&f.dir),
+                uid_validity: f.uid_validity,
+                objects: o,
+            },
+        );
+        Ok(out)
+    }
 }
 
 /// What an object file holds.
@@ -196,26 +260,34 @@ fn append(f: &Folder, o: &mut Objects, records: &[(Uid, i64, String)]) -> Result
 }
 
 /// The folder's MAILBOXID, made and saved on first use.
-pub(super) fn mailbox_id(f: &Folder) -> Result<String, StoreError> {
-    let mut o = read_objects(&f.dir, f.uid_validity)?;
-    if let Some(id) = &o.mailbox_id {
-        return Ok(id.clone());
-    }
-    rewrite(f, &mut o)?;
-    Ok(o.mailbox_id.unwrap_or_default())
+pub(super) fn mailbox_id(cache: &Cache, f: &Folder) -> Result<String, StoreError> {
+    cache.with(f, |o| {
+        if let Some(id) = &o.mailbox_id {
+            return Ok(id.clone());
+        }
+        rewrite(f, o)?;
+        Ok(o.mailbox_id.clone().unwrap_or_default())
+    })
 }
 
 /// Save dates and EMAILIDs of `uids` (those not in the folder left out);
 /// messages without a record get one now (see the module docs).
-pub(super) fn lookup(f: &Folder, uids: &[Uid]) -> Result<Vec<MessageObjects>, StoreError> {
-    let mut o = read_objects(&f.dir, f.uid_validity)?;
+pub(super) fn lookup(
+    cache: &Cache,
+    f: &Folder,
+    uids: &[Uid],
+) -> Result<Vec<MessageObjects>, StoreError> {
+    cache.with(f, |o| lookup_in(f, o, uids))
+}
+
+fn lookup_in(f: &Folder, o: &mut Objects, uids: &[Uid]) -> Result<Vec<MessageObjects>, StoreError> {
     let missing: Vec<(Uid, i64, String)> = uids
         .iter()
         .filter(|u| !o.records.contains_key(u))
         .filter_map(|u| f.messages.get(u).map(|m| (*u, m.date, new_id('M'))))
         .collect();
     if !missing.is_empty() {
-        append(f, &mut o, &missing)?;
+        append(f, o, &missing)?;
     }
     Ok(uids
         .iter()
@@ -231,17 +303,24 @@ pub(super) fn lookup(f: &Folder, uids: &[Uid]) -> Result<Vec<MessageObjects>, St
 }
 
 /// Record new messages: UID, save date and EMAILID (`None`: a new one).
-pub(super) fn record(f: &Folder, new: &[(Uid, Option<String>)]) -> Result<(), StoreError> {
+pub(super) fn record(
+    cache: &Cache,
+    f: &Folder,
+    new: &[(Uid, Option<String>)],
+) -> Result<(), StoreError> {
     if new.is_empty() {
         return Ok(());
     }
-    let mut o = read_objects(&f.dir, f.uid_validity)?;
+    cache.with(f, |o| record_in(f, o, new))
+}
+
+fn record_in(f: &Folder, o: &mut Objects, new: &[(Uid, Option<String>)]) -> Result<(), StoreError> {
     let now = epoch_secs(SystemTime::now());
     let records: Vec<(Uid, i64, String)> = new
         .iter()
         .map(|(u, id)| (*u, now, id.clone().unwrap_or_else(|| new_id('M'))))
         .collect();
-    append(f, &mut o, &records)
+    append(f, o, &records)
 }
 
 /// The metadata entries in `dir/file` (none if the file does not exist).
@@ -297,4 +376,42 @@ pub(super) fn write_metadata(
         out.push(b'\n');
     }
     write_atomic(dir, file, &out).map_err(|e| io_failure("cannot write the metadata file", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_file_reading() {
+        let dir = std::env::temp_dir().join(format!("imap-rs-objects-unit-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let text = "imap-rs-objects 1 Fabc\n7 1 100 Mone\n8 2 200 Mold\n7 2 300 Mtwo\n7 3 bad Mx\n7 4 400 M!x\n7 5 500 Mtorn";
+        fs::write(dir.join(OBJECTS_FILE), text).unwrap();
+        let o = read_objects(&dir, 7).unwrap();
+        assert_eq!(o.mailbox_id.as_deref(), Some("Fabc"));
+        let mut got: Vec<_> = o
+            .records
+            .iter()
+            .map(|(u, (d, i))| (u.get(), *d, i.clone()))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![(1, 100, "Mone".to_owned()), (2, 300, "Mtwo".to_owned())]
+        );
+        assert!(!o.clean_end, "a torn last line is noticed");
+        let mut m = BTreeMap::new();
+        m.insert("/shared/a b".to_owned(), Bytes::from_static(b"x\ny"));
+        m.insert("/private/e".to_owned(), Bytes::new());
+        write_metadata(&dir, METADATA_FILE, &m).unwrap();
+        assert_eq!(read_metadata(&dir, METADATA_FILE).unwrap(), m);
+        fs::write(dir.join(METADATA_FILE), "imap-rs-metadata 1\n9 9\nshort").unwrap();
+        assert!(read_metadata(&dir, METADATA_FILE).is_err());
+        let a = new_id('M');
+        assert_eq!(a.len(), 33);
+        assert_ne!(a, new_id('M'));
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
