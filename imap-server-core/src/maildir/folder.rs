@@ -138,6 +138,8 @@ pub(super) struct Folder {
     pub(super) needs_rewrite: bool,
     /// Logging a change failed: reload from disk before the next use.
     pub(super) broken: bool,
+    /// The structure cache, read on first use (see [`super::cache`]).
+    pub(super) summaries: Option<super::cache::SummaryCache>,
 }
 
 impl Folder {
@@ -158,6 +160,7 @@ impl Folder {
             index_ino: None,
             needs_rewrite: false,
             broken: false,
+            summaries: None,
         }
     }
 
@@ -808,6 +811,30 @@ impl Folder {
             // Every tombstone is kept.
             expunges_from: 0,
         }
+    }
+
+    /// The structure cache, read now if it has not been. Entries of messages
+    /// that are gone are dropped once they are many.
+    pub(super) fn summaries(&mut self) -> &mut super::cache::SummaryCache {
+        let messages = &self.messages;
+        let live = |uid: u32, size: u64| {
+            Uid::new(uid).and_then(|u| messages.get(&u)).map(|m| m.size) == Some(size)
+        };
+        match &mut self.summaries {
+            Some(c) => {
+                if c.len() > messages.len() + super::cache::PRUNE_SLACK {
+                    c.retain(live);
+                }
+            }
+            None => {
+                self.summaries = Some(super::cache::SummaryCache::load(
+                    &self.dir,
+                    self.uid_validity,
+                    live,
+                ));
+            }
+        }
+        self.summaries.as_mut().expect("set just above")
     }
 
     /// Where a message's file is, with its entry and internal date.
