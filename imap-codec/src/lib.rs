@@ -58,6 +58,7 @@ pub mod deflate;
 mod encode;
 mod error;
 mod framing;
+pub mod structure;
 #[cfg(feature = "tokio-util")]
 mod tokio;
 

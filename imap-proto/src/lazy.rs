@@ -48,6 +48,8 @@ enum State<T> {
         raw: Bytes,
         build: fn(&Bytes) -> T,
         value: OnceLock<Box<T>>,
+        /// `raw` is in the encoder's own form: it may be written unchanged.
+        verbatim: bool,
     },
 }
 
@@ -66,6 +68,20 @@ impl<T> Lazy<T> {
             raw,
             build,
             value: OnceLock::new(),
+            verbatim: false,
+        })
+    }
+
+    /// As [`Lazy::from_wire`], for bytes that are already in the form an
+    /// encoder would write for the value (a server's cache of structures it
+    /// encoded itself): [`Lazy::verbatim`] offers them to encoders, which
+    /// copy them instead of building and encoding the value.
+    pub fn from_wire_verbatim(raw: Bytes, build: fn(&Bytes) -> T) -> Self {
+        Self(State::Wire {
+            raw,
+            build,
+            value: OnceLock::new(),
+            verbatim: true,
         })
     }
 
@@ -73,7 +89,9 @@ impl<T> Lazy<T> {
     pub fn get(&self) -> &T {
         match &self.0 {
             State::Built(value) => value,
-            State::Wire { raw, build, value } => value.get_or_init(|| Box::new(build(raw))),
+            State::Wire {
+                raw, build, value, ..
+            } => value.get_or_init(|| Box::new(build(raw))),
         }
     }
 
@@ -81,7 +99,9 @@ impl<T> Lazy<T> {
     pub fn into_inner(self) -> T {
         match self.0 {
             State::Built(value) => *value,
-            State::Wire { raw, build, value } => match value.into_inner() {
+            State::Wire {
+                raw, build, value, ..
+            } => match value.into_inner() {
                 Some(value) => *value,
                 None => build(&raw),
             },
@@ -91,7 +111,10 @@ impl<T> Lazy<T> {
     /// The value, mutably (built now if it has not been yet). The bytes it
     /// was received as are dropped: the value may no longer match them.
     pub fn get_mut(&mut self) -> &mut T {
-        if let State::Wire { raw, build, value } = &mut self.0 {
+        if let State::Wire {
+            raw, build, value, ..
+        } = &mut self.0
+        {
             let built = value.take().unwrap_or_else(|| Box::new(build(raw)));
             self.0 = State::Built(built);
         }
@@ -109,6 +132,19 @@ impl<T> Lazy<T> {
         match &self.0 {
             State::Built(_) => None,
             State::Wire { raw, .. } => Some(raw),
+        }
+    }
+
+    /// The bytes to write for this value unchanged, when it was made with
+    /// [`Lazy::from_wire_verbatim`] (whether or not it has been built since).
+    pub fn verbatim(&self) -> Option<&Bytes> {
+        match &self.0 {
+            State::Wire {
+                raw,
+                verbatim: true,
+                ..
+            } => Some(raw),
+            _ => None,
         }
     }
 
@@ -157,13 +193,19 @@ impl<T: Clone> Clone for Lazy<T> {
     fn clone(&self) -> Self {
         Self(match &self.0 {
             State::Built(value) => State::Built(value.clone()),
-            State::Wire { raw, build, value } => State::Wire {
+            State::Wire {
+                raw,
+                build,
+                value,
+                verbatim,
+            } => State::Wire {
                 raw: raw.clone(),
                 build: *build,
                 value: match value.get() {
                     Some(value) => OnceLock::from(value.clone()),
                     None => OnceLock::new(),
                 },
+                verbatim: *verbatim,
             },
         })
     }

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use imap_proto::{Flag, Mailbox, MailboxAttribute, Uid};
 
+mod cache;
 mod files;
 mod flags;
 mod folder;
@@ -25,9 +26,9 @@ use self::names::{cannot, canonical, check_name, user_dir_name, DELIM};
 use self::user::{mailbox_dir, UserState};
 use self::watch::Watchers;
 use crate::store::{
-    Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore,
-    MessageObjects, MetadataEntry, NewMessage, StoreError, StoreErrorKind, StoreFeatures,
-    StoreOutcome, StoredMessage, Waker, WatchGuard,
+    CachedMessage, Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MailboxStatus,
+    Mailstore, MessageObjects, MessageSummary, MetadataEntry, NewMessage, StoreError,
+    StoreErrorKind, StoreFeatures, StoreOutcome, StoredMessage, Waker, WatchGuard,
 };
 
 /// Largest index file read, in octets.
@@ -567,6 +568,46 @@ impl Mailstore for MaildirStore {
             StoreErrorKind::NonExistent,
             format!("no message with UID {uid} in {name}"),
         ))
+    }
+
+    fn cached_messages(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uids: &[Uid],
+    ) -> Result<Vec<CachedMessage>, StoreError> {
+        self.with_folder(user, name, |f| {
+            let mut out = Vec::with_capacity(uids.len());
+            for &uid in uids {
+                let Some(m) = f.messages.get(&uid) else {
+                    continue;
+                };
+                let (size, internal_date) = (m.size, (m.date, m.zone));
+                let summary = f
+                    .summaries()
+                    .get(uid.get(), size)
+                    .cloned()
+                    .unwrap_or_default();
+                out.push(CachedMessage {
+                    uid,
+                    internal_date,
+                    size,
+                    summary,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn cache_summaries(&self, user: &str, name: &Mailbox, summaries: Vec<(Uid, MessageSummary)>) {
+        let _ = self.with_folder(user, name, |f| {
+            let items: Vec<_> = summaries
+                .into_iter()
+                .filter_map(|(uid, s)| f.messages.get(&uid).map(|m| (uid.get(), m.size, s)))
+                .collect();
+            f.summaries().put(items);
+            Ok(())
+        });
     }
 
     fn messages(

@@ -290,6 +290,32 @@ pub fn apply_metadata(
     Ok(())
 }
 
+/// What a store may cache about a message so that FETCH need not read and
+/// parse it again: values that depend only on the message's bytes (which
+/// never change), in wire form, as `imap_codec::structure` writes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageSummary {
+    /// ENVELOPE.
+    pub envelope: Option<Bytes>,
+    /// BODY (BODYSTRUCTURE without extension data).
+    pub body: Option<Bytes>,
+    /// BODYSTRUCTURE.
+    pub body_structure: Option<Bytes>,
+}
+
+/// A message as [`Mailstore::cached_messages`] knows it without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedMessage {
+    /// Its UID.
+    pub uid: Uid,
+    /// Internal date (seconds since the epoch, zone minutes).
+    pub internal_date: (i64, i16),
+    /// RFC822.SIZE: the length of the message in octets.
+    pub size: u64,
+    /// What is cached of its structure (any part may be missing).
+    pub summary: MessageSummary,
+}
+
 /// A callback the store calls when a mailbox changes (to wake IDLE sessions).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
@@ -445,6 +471,31 @@ pub trait Mailstore: Send + Sync {
             }
         }
         Ok(out)
+    }
+
+    /// What the store knows of `uids` without reading them: internal date,
+    /// size and any cached [`MessageSummary`], in the order of `uids`, those
+    /// that no longer exist (or that the store cannot answer for without
+    /// reading) left out. FETCH asks this first when every item it wants can
+    /// come from here (UID, FLAGS, MODSEQ, INTERNALDATE, RFC822.SIZE,
+    /// ENVELOPE, BODY, BODYSTRUCTURE) and reads only the messages left out or
+    /// whose summary lacks a wanted value. The default knows nothing.
+    fn cached_messages(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uids: &[Uid],
+    ) -> Result<Vec<CachedMessage>, StoreError> {
+        let _ = (user, name, uids);
+        Ok(Vec::new())
+    }
+
+    /// Keep summaries that FETCH computed, for [`Mailstore::cached_messages`]
+    /// (each value present replaces what was kept; absent ones are left as
+    /// they are). A cache may drop them at any time; a failure to keep them
+    /// is not an error. The default keeps nothing.
+    fn cache_summaries(&self, user: &str, name: &Mailbox, summaries: Vec<(Uid, MessageSummary)>) {
+        let _ = (user, name, summaries);
     }
 
     /// Evaluate SEARCH criteria itself (with an index or a full-text engine):

@@ -624,15 +624,24 @@ fn fetch_item(w: &mut Writer<'_>, item: &FetchItem) {
         }
         FetchItem::Envelope(e) => {
             w.raw(b"ENVELOPE ");
-            envelope(w, e);
+            match e.verbatim() {
+                Some(raw) => w.raw(raw),
+                None => envelope(w, e),
+            }
         }
         FetchItem::Body(b) => {
             w.raw(b"BODY ");
-            body(w, b);
+            match b.verbatim() {
+                Some(raw) => w.raw(raw),
+                None => body(w, b),
+            }
         }
         FetchItem::BodyStructure(b) => {
             w.raw(b"BODYSTRUCTURE ");
-            body(w, b);
+            match b.verbatim() {
+                Some(raw) => w.raw(raw),
+                None => body(w, b),
+            }
         }
         FetchItem::BodySection {
             section,

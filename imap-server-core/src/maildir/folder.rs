@@ -103,6 +103,47 @@ struct Found {
     size: u64,
 }
 
+/// `cur/`, opened once for a scan: files are looked at relative to it
+/// (`fstatat`), not by full path, so the kernel resolves one name per file
+/// instead of the whole path.
+struct CurDir {
+    path: PathBuf,
+    fd: Option<rustix::fd::OwnedFd>,
+}
+
+impl CurDir {
+    fn open(path: PathBuf) -> Self {
+        use rustix::fs::{Mode, OFlags};
+        let fd = rustix::fs::open(
+            &path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok();
+        Self { path, fd }
+    }
+
+    /// The modification time (seconds) and size of regular file `name`, not
+    /// following symbolic links; `None` for anything else or a vanished file.
+    fn stat_file(&self, name: &str) -> Option<(i64, u64)> {
+        match &self.fd {
+            Some(fd) => {
+                let st =
+                    rustix::fs::statat(fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).ok()?;
+                rustix::fs::FileType::from_raw_mode(st.st_mode)
+                    .is_file()
+                    .then(|| (st.st_mtime, st.st_size.max(0) as u64))
+            }
+            None => {
+                let meta = fs::symlink_metadata(self.path.join(name)).ok()?;
+                meta.file_type()
+                    .is_file()
+                    .then(|| (meta.modified().map(epoch_secs).unwrap_or(0), meta.len()))
+            }
+        }
+    }
+}
+
 /// The directory state the cache was last checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Stamp {
@@ -138,6 +179,8 @@ pub(super) struct Folder {
     pub(super) needs_rewrite: bool,
     /// Logging a change failed: reload from disk before the next use.
     pub(super) broken: bool,
+    /// The structure cache, read on first use (see [`super::cache`]).
+    pub(super) summaries: Option<super::cache::SummaryCache>,
 }
 
 impl Folder {
@@ -158,6 +201,7 @@ impl Folder {
             index_ino: None,
             needs_rewrite: false,
             broken: false,
+            summaries: None,
         }
     }
 
@@ -366,8 +410,9 @@ impl Folder {
             let moved = self.deliver_new()?;
             let mut flag_changes = Vec::new();
             let mut unknown = Vec::new();
+            let cur = CurDir::open(self.cur());
             for file in moved {
-                self.classify(file, &mut flag_changes, &mut unknown);
+                self.classify(&cur, file, &mut flag_changes, &mut unknown);
             }
             let changed = !(flag_changes.is_empty() && unknown.is_empty());
             if changed {
@@ -390,17 +435,26 @@ impl Folder {
         }
         let moved = self.deliver_new()?;
         let (found, renamed) = self.scan_cur()?;
-        let seen: HashSet<&str> = found.iter().map(|f| base_of(f)).collect();
-        let missing: Vec<Uid> = self
-            .messages
-            .iter()
-            .filter(|(_, m)| !seen.contains(base_of(&m.file)))
-            .map(|(u, _)| *u)
-            .collect();
+        // (A first scan knows no messages: nothing can be missing.)
+        let missing: Vec<Uid> = if self.messages.is_empty() {
+            Vec::new()
+        } else {
+            let seen: HashSet<&str> = found.iter().map(|f| base_of(f)).collect();
+            self.messages
+                .iter()
+                .filter(|(_, m)| !seen.contains(base_of(&m.file)))
+                .map(|(u, _)| *u)
+                .collect()
+        };
         let mut flag_changes = Vec::new();
-        let mut unknown = Vec::new();
+        let mut unknown = Vec::with_capacity(if self.messages.is_empty() {
+            found.len()
+        } else {
+            0
+        });
+        let cur = CurDir::open(self.cur());
         for file in found {
-            self.classify(file, &mut flag_changes, &mut unknown);
+            self.classify(&cur, file, &mut flag_changes, &mut unknown);
         }
         let changed = !(flag_changes.is_empty() && unknown.is_empty() && missing.is_empty());
         if changed || self.needs_rewrite {
@@ -428,6 +482,7 @@ impl Folder {
     /// unknown file (looked at only then).
     fn classify(
         &self,
+        cur: &CurDir,
         file: String,
         flag_changes: &mut Vec<(Uid, String)>,
         unknown: &mut Vec<Found>,
@@ -439,15 +494,8 @@ impl Folder {
                 }
             }
             None => {
-                let Ok(meta) = fs::symlink_metadata(self.cur().join(&file)) else {
-                    return;
-                };
-                if meta.file_type().is_file() {
-                    unknown.push(Found {
-                        mtime: meta.modified().map(epoch_secs).unwrap_or(0),
-                        size: meta.len(),
-                        file,
-                    });
+                if let Some((mtime, size)) = cur.stat_file(&file) {
+                    unknown.push(Found { mtime, size, file });
                 }
             }
         }
@@ -808,6 +856,30 @@ impl Folder {
             // Every tombstone is kept.
             expunges_from: 0,
         }
+    }
+
+    /// The structure cache, read now if it has not been. Entries of messages
+    /// that are gone are dropped once they are many.
+    pub(super) fn summaries(&mut self) -> &mut super::cache::SummaryCache {
+        let messages = &self.messages;
+        let live = |uid: u32, size: u64| {
+            Uid::new(uid).and_then(|u| messages.get(&u)).map(|m| m.size) == Some(size)
+        };
+        match &mut self.summaries {
+            Some(c) => {
+                if c.len() > messages.len() + super::cache::PRUNE_SLACK {
+                    c.retain(live);
+                }
+            }
+            None => {
+                self.summaries = Some(super::cache::SummaryCache::load(
+                    &self.dir,
+                    self.uid_validity,
+                    live,
+                ));
+            }
+        }
+        self.summaries.as_mut().expect("set just above")
     }
 
     /// Where a message's file is, with its entry and internal date.

@@ -3,7 +3,8 @@
 
 use std::num::NonZeroU32;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use imap_codec::structure;
 use imap_proto::{
     Code, Data, Date, DateTime, FetchAttribute, FetchItem, FetchItems, FetchModifier, Flag, Lazy,
     Literal, Mailbox, ModSeq, Section, SectionText, SeqNum, SequenceSet, StatusKind, StoreKind,
@@ -13,7 +14,10 @@ use smallvec::SmallVec;
 
 use super::{ServerConnection, State};
 use crate::mime::{MimeLimits, ParsedMessage};
-use crate::store::{FlagOp, MessageEntry, MessageObjects, StoreErrorKind, StoredMessage};
+use crate::store::{
+    CachedMessage, FlagOp, MessageEntry, MessageObjects, MessageSummary, StoreErrorKind,
+    StoredMessage,
+};
 
 /// A Unix time and zone as an IMAP date-time.
 pub(crate) fn datetime_from_unix(secs: i64, zone_minutes: i16) -> Option<DateTime> {
@@ -110,6 +114,9 @@ pub(super) struct FetchJob {
     want_message: bool,
     marks_seen: bool,
     header_only: bool,
+    /// Every item can come from [`crate::Mailstore::cached_messages`], and
+    /// one at least needs the message otherwise.
+    from_cache: bool,
     attrs: Vec<FetchAttribute>,
     /// SAVEDATE or EMAILID asked for: read [`crate::Mailstore::message_objects`].
     want_objects: bool,
@@ -141,6 +148,78 @@ fn range_read(a: &FetchAttribute) -> bool {
         FetchAttribute::BodySection { section, partial: Some(_), .. }
             if section.part.is_empty() && section.text.is_none()
     )
+}
+
+/// Whether `a` can be answered from what [`crate::Mailstore::cached_messages`]
+/// knows, without the message's bytes.
+fn summary_attr(a: &FetchAttribute) -> bool {
+    matches!(
+        a,
+        FetchAttribute::Flags
+            | FetchAttribute::Uid
+            | FetchAttribute::ModSeq
+            | FetchAttribute::InternalDate
+            | FetchAttribute::Rfc822Size
+            | FetchAttribute::Envelope
+            | FetchAttribute::Body
+            | FetchAttribute::BodyStructure
+    )
+}
+
+/// Whether `summary` holds every structure `attrs` asks for.
+fn summary_covers(summary: &MessageSummary, attrs: &[FetchAttribute]) -> bool {
+    attrs.iter().all(|a| match a {
+        FetchAttribute::Envelope => summary.envelope.is_some(),
+        FetchAttribute::Body => summary.body.is_some(),
+        FetchAttribute::BodyStructure => summary.body_structure.is_some(),
+        _ => true,
+    })
+}
+
+/// The FETCH item for `a` from a cached message, or `None` when the cache
+/// cannot give it (a damaged value: the message is then read instead).
+fn item_from_cache(a: &FetchAttribute, c: &CachedMessage) -> Option<Option<FetchItem>> {
+    Some(match a {
+        FetchAttribute::InternalDate => {
+            datetime_from_unix(c.internal_date.0, c.internal_date.1).map(FetchItem::InternalDate)
+        }
+        FetchAttribute::Rfc822Size => Some(FetchItem::Rfc822Size(c.size)),
+        FetchAttribute::Envelope => Some(FetchItem::Envelope(
+            structure::envelope_from_wire(c.summary.envelope.clone()?).ok()?,
+        )),
+        FetchAttribute::Body => Some(FetchItem::Body(
+            structure::body_from_wire(c.summary.body.clone()?).ok()?,
+        )),
+        FetchAttribute::BodyStructure => Some(FetchItem::BodyStructure(
+            structure::body_from_wire(c.summary.body_structure.clone()?).ok()?,
+        )),
+        _ => return None,
+    })
+}
+
+/// What of `items` (just computed from a message) a store may cache.
+fn summary_of(items: &[FetchItem]) -> MessageSummary {
+    let mut s = MessageSummary::default();
+    for item in items {
+        let mut out = BytesMut::new();
+        let slot = match item {
+            FetchItem::Envelope(e) => {
+                structure::encode_envelope(e, &mut out);
+                &mut s.envelope
+            }
+            FetchItem::Body(b) => {
+                structure::encode_body(b, &mut out);
+                &mut s.body
+            }
+            FetchItem::BodyStructure(b) => {
+                structure::encode_body(b, &mut out);
+                &mut s.body_structure
+            }
+            _ => continue,
+        };
+        *slot = Some(out.freeze());
+    }
+    s
 }
 
 /// Whether fetching `a` sets `\Seen` (RFC 9051 §6.4.5).
@@ -395,6 +474,9 @@ impl ServerConnection {
             want_objects: attrs
                 .iter()
                 .any(|a| matches!(a, FetchAttribute::SaveDate | FetchAttribute::EmailId)),
+            from_cache: !attrs.iter().any(sets_seen)
+                && attrs.iter().all(summary_attr)
+                && attrs.iter().any(needs_message),
             attrs,
             targets: targets.into_iter().collect(),
             skipped,
@@ -417,19 +499,81 @@ impl ServerConnection {
         // Messages are read in batches through `Mailstore::messages`.
         let mut batch: std::collections::HashMap<Uid, StoredMessage> = Default::default();
         let mut objects: std::collections::HashMap<Uid, MessageObjects> = Default::default();
+        // From `Mailstore::cached_messages`, for a job that can use it.
+        let mut cached: std::collections::HashMap<Uid, CachedMessage> = Default::default();
+        // Structures computed here, for the store to cache.
+        let mut to_cache: Vec<(Uid, MessageSummary)> = Vec::new();
         while let Some((seq_no, msg_uid)) = job.targets.pop_front() {
             if self.out.len() >= OUTPUT_HIGH_WATER {
                 job.targets.push_front((seq_no, msg_uid));
                 self.fetch_job = Some(job);
+                self.flush_summaries(&user, &name, to_cache);
                 return false;
             }
-            if job.want_message && !batch.contains_key(&msg_uid) {
+            if job.want_message && !batch.contains_key(&msg_uid) && !cached.contains_key(&msg_uid) {
                 let mut uids = vec![msg_uid];
                 uids.extend(job.targets.iter().take(FETCH_BATCH - 1).map(|t| t.1));
-                match self.store.messages(&user, &name, &uids) {
-                    Ok(found) => {
-                        batch = found.into_iter().map(|m| (m.entry.uid, m)).collect();
+                if job.from_cache {
+                    match self.store.cached_messages(&user, &name, &uids) {
+                        Ok(found) => {
+                            cached = found
+                                .into_iter()
+                                .filter(|c| summary_covers(&c.summary, &job.attrs))
+                                .map(|c| (c.uid, c))
+                                .collect();
+                            uids.retain(|u| !cached.contains_key(u));
+                        }
+                        Err(e) => {
+                            self.store_error(job.tag, &e);
+                            return true;
+                        }
                     }
+                }
+                batch.clear();
+                if !uids.is_empty() {
+                    match self.store.messages(&user, &name, &uids) {
+                        Ok(found) => {
+                            batch = found.into_iter().map(|m| (m.entry.uid, m)).collect();
+                        }
+                        Err(e) => {
+                            self.store_error(job.tag, &e);
+                            return true;
+                        }
+                    }
+                }
+            }
+            if let Some(c) = cached.remove(&msg_uid) {
+                let mut items: imap_proto::FetchItemVec = SmallVec::new();
+                let mut complete = true;
+                for a in &job.attrs {
+                    let item = match a {
+                        FetchAttribute::Uid => Some(FetchItem::Uid(msg_uid)),
+                        FetchAttribute::Flags => Some(FetchItem::Flags(
+                            self.view_flags(seq_no).into_iter().collect(),
+                        )),
+                        FetchAttribute::ModSeq => {
+                            ModSeq::new(self.view_modseq(seq_no)).map(FetchItem::ModSeq)
+                        }
+                        _ => match item_from_cache(a, &c) {
+                            Some(item) => item,
+                            None => {
+                                complete = false;
+                                break;
+                            }
+                        },
+                    };
+                    items.extend(item);
+                }
+                if complete {
+                    self.data(Data::Fetch {
+                        seq: seq(seq_no),
+                        items,
+                    });
+                    continue;
+                }
+                // A damaged cached value: read the message after all.
+                match self.store.messages(&user, &name, &[msg_uid]) {
+                    Ok(found) => batch.extend(found.into_iter().map(|m| (m.entry.uid, m))),
                     Err(e) => {
                         self.store_error(job.tag, &e);
                         return true;
@@ -507,6 +651,9 @@ impl ServerConnection {
                     }
                 }
             }
+            if job.from_cache {
+                to_cache.push((msg_uid, summary_of(&out)));
+            }
             if flags_changed && !job.attrs.contains(&FetchAttribute::Flags) {
                 out.push(FetchItem::Flags(flags.into_iter().collect()));
             }
@@ -525,6 +672,7 @@ impl ServerConnection {
                 items: out,
             });
         }
+        self.flush_summaries(&user, &name, to_cache);
         self.sync_mailbox(job.uid);
         // UID FETCH ignores UIDs that no longer exist (§6.4.9); FETCH by sequence
         // number of an expunged message gets NO [EXPUNGEISSUED] (RFC 2180 §4.1.2).
@@ -539,6 +687,13 @@ impl ServerConnection {
             self.tagged(job.tag, StatusKind::Ok, None, "FETCH completed");
         }
         true
+    }
+
+    /// Hand structures computed by a FETCH to the store's cache.
+    fn flush_summaries(&self, user: &str, name: &Mailbox, items: Vec<(Uid, MessageSummary)>) {
+        if !items.is_empty() {
+            self.store.cache_summaries(user, name, items);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
