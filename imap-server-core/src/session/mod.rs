@@ -16,6 +16,7 @@
 //! the client's sequence-number view itself.
 
 mod auth_cmds;
+mod catenate;
 mod fetch;
 
 pub use self::fetch::OUTPUT_HIGH_WATER;
@@ -677,6 +678,7 @@ impl ServerConnection {
                 Capability::Binary,
                 Capability::StatusSize,
                 Capability::MultiAppend,
+                Capability::Catenate,
                 Capability::AppendLimit(Some(self.config.limits.max_literal)),
                 Capability::Utf8Accept,
                 Capability::CondStore,
