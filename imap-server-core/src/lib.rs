@@ -25,9 +25,9 @@ pub use crate::mem::MemStore;
 pub use crate::session::{ServerConnection, ServerEvent, OUTPUT_HIGH_WATER};
 
 pub use crate::store::{
-    Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore,
-    MessageEntry, NewMessage, StoreError, StoreErrorKind, StoreOutcome, StoredMessage, Waker,
-    WatchGuard,
+    Changes, CopyOutcome, FlagOp, MailboxEvent, MailboxEventSink, MailboxInfo, MailboxSnapshot,
+    MailboxStatus, Mailstore, MessageEntry, NewMessage, StoreError, StoreErrorKind, StoreOutcome,
+    StoredMessage, Waker, WatchGuard,
 };
 
 pub use imap_codec as codec;

@@ -23,6 +23,7 @@ use self::files::{io_error, io_failure, read_control, read_regular, write_atomic
 use self::names::{cannot, canonical, check_name, user_dir_name, DELIM};
 use self::user::{mailbox_dir, UserState};
 use self::watch::Watchers;
+use crate::store::{mailbox_events, MailboxEvent, MailboxEventHub, MailboxEventSink};
 use crate::store::{
     Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore,
     NewMessage, StoreError, StoreErrorKind, StoreOutcome, StoredMessage, Waker, WatchGuard,
@@ -162,6 +163,8 @@ pub struct MaildirStore {
     ctx: Ctx,
     users: Mutex<HashMap<String, Arc<User>>>,
     watchers: Watchers,
+    /// Mailbox list and subscription watchers (NOTIFY).
+    events: MailboxEventHub,
     _lock: File,
 }
 
@@ -220,6 +223,7 @@ impl MaildirStore {
             },
             users: Mutex::new(HashMap::new()),
             watchers: Watchers::default(),
+            events: MailboxEventHub::default(),
             _lock: lock,
         })
     }
@@ -399,6 +403,32 @@ fn storable(flags: &[Flag]) -> Vec<Flag> {
     out
 }
 
+impl MaildirStore {
+    /// Run a change to the mailbox list and report it to mailbox-list
+    /// watchers (computed only when someone watches `user`).
+    fn list_change(
+        &self,
+        user: &str,
+        rename: Option<(&Mailbox, &Mailbox)>,
+        f: impl FnOnce() -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let names = |s: &Self| -> Vec<Mailbox> {
+            s.list(user)
+                .map(|l| l.into_iter().map(|m| m.name).collect())
+                .unwrap_or_default()
+        };
+        let before = self.events.watching(user).then(|| names(self));
+        f()?;
+        if let Some(before) = before {
+            let after = names(self);
+            let rename = rename.map(|(a, b)| (a, b, DELIM));
+            self.events
+                .emit(user, &mailbox_events(&before, &after, rename));
+        }
+        Ok(())
+    }
+}
+
 impl Mailstore for MaildirStore {
     fn delimiter(&self) -> u8 {
         DELIM
@@ -416,45 +446,52 @@ impl Mailstore for MaildirStore {
         name: &Mailbox,
         special_use: Option<MailboxAttribute>,
     ) -> Result<(), StoreError> {
-        let name = canonical(name);
-        if name.is_inbox() {
-            return Err(StoreError::new(
-                StoreErrorKind::AlreadyExists,
-                "INBOX always exists",
-            ));
-        }
-        check_name(&name, self.ctx.max_name_len)?;
-        if let Some(a) = &special_use {
-            if !a.is_special_use() {
+        self.list_change(user, None, || {
+            let name = canonical(name);
+            if name.is_inbox() {
                 return Err(StoreError::new(
-                    StoreErrorKind::Cannot,
-                    format!("{a:?} is not a special-use attribute"),
+                    StoreErrorKind::AlreadyExists,
+                    "INBOX always exists",
                 ));
             }
-        }
-        self.mutate(user, |st| {
-            st.create(&self.ctx, &name, special_use)?;
-            Ok(((), Vec::new()))
+            check_name(&name, self.ctx.max_name_len)?;
+            if let Some(a) = &special_use {
+                if !a.is_special_use() {
+                    return Err(StoreError::new(
+                        StoreErrorKind::Cannot,
+                        format!("{a:?} is not a special-use attribute"),
+                    ));
+                }
+            }
+            self.mutate(user, |st| {
+                st.create(&self.ctx, &name, special_use)?;
+                Ok(((), Vec::new()))
+            })
         })
     }
 
     fn delete(&self, user: &str, name: &Mailbox) -> Result<(), StoreError> {
-        let name = canonical(name);
-        self.mutate(user, |st| {
-            st.delete(&name)?;
-            Ok(((), vec![name.clone()]))
+        self.list_change(user, None, || {
+            let name = canonical(name);
+            self.mutate(user, |st| {
+                st.delete(&name)?;
+                Ok(((), vec![name.clone()]))
+            })
         })
     }
 
     fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError> {
-        let (from, to) = (canonical(from), canonical(to));
-        self.mutate(user, |st| {
-            let touched = if from.is_inbox() {
-                st.rename_inbox(&self.ctx, &to)?
-            } else {
-                st.rename(&self.ctx, &from, &to)?
-            };
-            Ok(((), touched))
+        let (f, t) = (canonical(from), canonical(to));
+        self.list_change(user, Some((&f, &t)), || {
+            let (from, to) = (canonical(from), canonical(to));
+            self.mutate(user, |st| {
+                let touched = if from.is_inbox() {
+                    st.rename_inbox(&self.ctx, &to)?
+                } else {
+                    st.rename(&self.ctx, &from, &to)?
+                };
+                Ok(((), touched))
+            })
         })
     }
 
@@ -474,7 +511,16 @@ impl Mailstore for MaildirStore {
         self.mutate(user, |st| {
             st.set_subscribed(&self.ctx, &name, subscribed)?;
             Ok(((), Vec::new()))
-        })
+        })?;
+        self.events.emit(
+            user,
+            &[if subscribed {
+                MailboxEvent::Subscribed(name)
+            } else {
+                MailboxEvent::Unsubscribed(name)
+            }],
+        );
+        Ok(())
     }
 
     fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
@@ -661,6 +707,10 @@ impl Mailstore for MaildirStore {
         modseq: u64,
     ) -> Result<Changes, StoreError> {
         self.with_folder(user, name, |f| Ok(f.changes_since(modseq)))
+    }
+
+    fn watch_mailboxes(&self, user: &str, sink: MailboxEventSink) -> WatchGuard {
+        self.events.watch(user, sink)
     }
 
     fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {

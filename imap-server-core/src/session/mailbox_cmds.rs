@@ -88,13 +88,13 @@ impl ServerConnection {
                 self.append_catenate(tag, mailbox, messages)
             }
             CommandBody::Compress(algorithm) => self.compress(tag, &algorithm),
+            CommandBody::Notify(set) => self.notify_cmd(tag, set),
             CommandBody::Unauthenticate
             | CommandBody::GetQuota(_)
             | CommandBody::GetQuotaRoot(_)
             | CommandBody::SetQuota { .. }
             | CommandBody::GetMetadata { .. }
             | CommandBody::SetMetadata { .. }
-            | CommandBody::Notify(_)
             | CommandBody::Thread { .. } => {
                 let name = body.name().to_owned();
                 self.tagged(
