@@ -299,7 +299,7 @@ impl ServerConnection {
             out.push(NewMessage {
                 flags: m.flags.into_iter().filter(|f| *f != Flag::Recent).collect(),
                 internal_date: (secs, zone),
-                data,
+                data: super::append_binary::convert_binary_parts(data),
             });
         }
         self.append_all(tag, mailbox, out);

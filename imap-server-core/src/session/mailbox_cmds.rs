@@ -538,7 +538,7 @@ impl ServerConnection {
                 NewMessage {
                     flags: m.flags.into_iter().filter(|f| *f != Flag::Recent).collect(),
                     internal_date: (secs, zone),
-                    data: m.data.into_data(),
+                    data: super::append_binary::convert_binary_parts(m.data.into_data()),
                 }
             })
             .collect();

@@ -15,6 +15,7 @@
 //! synchronously through [`Mailstore`]; the session speaks UIDs to it and keeps
 //! the client's sequence-number view itself.
 
+mod append_binary;
 mod auth_cmds;
 mod catenate;
 mod fetch;
