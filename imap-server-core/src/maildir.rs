@@ -495,6 +495,12 @@ impl Mailstore for MaildirStore {
         })
     }
 
+    fn subscriptions(&self, user: &str) -> Result<Vec<Mailbox>, StoreError> {
+        let u = self.user(user)?;
+        let mut st = u.lock();
+        st.subscribed_names()
+    }
+
     fn set_subscribed(
         &self,
         user: &str,

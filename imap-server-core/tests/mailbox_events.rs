@@ -87,3 +87,23 @@ fn maildir_store() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Subscriptions outlive their mailboxes (RFC 9051 §6.3.7), which LIST
+/// (SUBSCRIBED) shows as `\NonExistent` (RFC 5258 §3.1).
+#[cfg(unix)]
+#[test]
+fn maildir_subscriptions_outlive_mailboxes() {
+    let dir = std::env::temp_dir().join(format!(
+        "imap-subs-{}-{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+    ));
+    {
+        let store = imap_server_core::MaildirStore::open(&dir).unwrap();
+        store.create("alice", &mbx("gone"), None).unwrap();
+        store.set_subscribed("alice", &mbx("gone"), true).unwrap();
+        store.delete("alice", &mbx("gone")).unwrap();
+        assert_eq!(store.subscriptions("alice").unwrap(), vec![mbx("gone")]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
