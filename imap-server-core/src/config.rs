@@ -35,6 +35,16 @@ pub struct ServerLimits {
     pub login_penalty: Duration,
     /// Longest delay after failed logins.
     pub max_login_penalty: Duration,
+    /// Most mailboxes one session's NOTIFY watches (RFC 5465); NOTIFY SET
+    /// naming more fails with `NO [LIMIT]`.
+    pub notify_max_mailboxes: usize,
+    /// Most mailbox-list events queued for a NOTIFY session between two
+    /// deliveries; past it the session is sent `[NOTIFICATIONOVERFLOW]` and
+    /// NOTIFY is turned off (RFC 5465 §5.8).
+    pub notify_max_pending: usize,
+    /// Most parts (TEXT and URL) in one CATENATE message (RFC 4469); each URL
+    /// part reads a message from the store.
+    pub catenate_max_parts: usize,
 }
 
 impl ServerLimits {
@@ -64,6 +74,12 @@ impl ServerLimits {
     pub const LOGIN_PENALTY: Duration = Duration::from_secs(2);
     /// Default `max_login_penalty`: 15 s.
     pub const MAX_LOGIN_PENALTY: Duration = Duration::from_secs(15);
+    /// Default `notify_max_mailboxes`: 1,000.
+    pub const NOTIFY_MAX_MAILBOXES: usize = 1000;
+    /// Default `notify_max_pending`: 1,000.
+    pub const NOTIFY_MAX_PENDING: usize = 1000;
+    /// Default `catenate_max_parts`: 256.
+    pub const CATENATE_MAX_PARTS: usize = 256;
 }
 
 impl Default for ServerLimits {
@@ -82,6 +98,9 @@ impl Default for ServerLimits {
             max_pending_changes: Self::MAX_PENDING_CHANGES,
             login_penalty: Self::LOGIN_PENALTY,
             max_login_penalty: Self::MAX_LOGIN_PENALTY,
+            notify_max_mailboxes: Self::NOTIFY_MAX_MAILBOXES,
+            notify_max_pending: Self::NOTIFY_MAX_PENDING,
+            catenate_max_parts: Self::CATENATE_MAX_PARTS,
         }
     }
 }

@@ -259,3 +259,24 @@ fn overflow_turns_notify_off() {
     assert!(b.send("U SUBSCRIBE y\r\n").contains("U OK"));
     assert_eq!(wake(&mut a), "");
 }
+
+#[test]
+fn too_many_mailboxes_is_limit() {
+    let s = store();
+    let mut cfg = ServerConfig::default();
+    cfg.plaintext_auth = true;
+    cfg.limits.notify_max_mailboxes = 2;
+    let (mut a, _) = Client::start(&s, Arc::new(cfg), false);
+    assert!(a.send("L1 LOGIN alice secret\r\n").contains("L1 OK"));
+    for m in ["m1", "m2", "m3"] {
+        assert!(a.send(&format!("C CREATE {m}\r\n")).contains("C OK"));
+    }
+    assert_eq!(
+        a.send("N NOTIFY SET (MAILBOXES (m1 m2) (MessageNew MessageExpunge))\r\n"),
+        "N OK NOTIFY completed\r\n"
+    );
+    assert_eq!(
+        a.send("N NOTIFY SET (SUBTREE m (MessageNew MessageExpunge)) (PERSONAL (MessageNew))\r\n"),
+        "N NO [LIMIT] NOTIFY watches at most 2 mailboxes\r\n"
+    );
+}

@@ -22,11 +22,6 @@ use super::ServerConnection;
 use crate::mime::{MimeLimits, ParsedMessage};
 use crate::store::NewMessage;
 
-/// Most parts (TEXT and URL together) in one CATENATE message. Each URL part
-/// reads a message from the store, so the work of one command stays bounded
-/// (the codec separately bounds the number of literals per command).
-pub(crate) const MAX_CATENATE_PARTS: usize = 256;
-
 /// A parsed relative IMAP URL (RFC 5092 §6, `ipath-query` after the server).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ImapUrl {
@@ -218,7 +213,7 @@ impl ServerConnection {
 
     /// Put one CATENATE message together.
     fn catenate_parts(&self, user: &str, parts: &[CatenatePart]) -> Result<Bytes, CatError> {
-        if parts.len() > MAX_CATENATE_PARTS {
+        if parts.len() > self.config.limits.catenate_max_parts {
             return Err(CatError::TooManyParts);
         }
         let max = self.config.limits.max_literal;

@@ -10,8 +10,8 @@
 //! calls [`ServerConnection::handle_wakeup`], which sends the notifications
 //! whenever no command is in progress (RFC 5465 §3: also outside IDLE).
 //! STATUS notifications compare the mailbox's counters with the last ones
-//! the session saw. Work is bounded by [`MAX_NOTIFY_MAILBOXES`] watched
-//! mailboxes and [`MAX_NOTIFY_PENDING`] queued list events; past the latter
+//! the session saw. Work is bounded by `ServerLimits::notify_max_mailboxes`
+//! watched mailboxes and `notify_max_pending` queued list events; past the latter
 //! the session sends `* OK [NOTIFICATIONOVERFLOW]` and stops notifying, as
 //! if NOTIFY NONE had been given (RFC 5465 §5.8).
 //!
@@ -35,16 +35,6 @@ use imap_proto::{
 
 use super::{ServerConnection, State};
 use crate::store::{MailboxEvent, MailboxEventSink, MailboxStatus, Waker, WatchGuard};
-
-/// Most mailboxes one session's NOTIFY watches (each is a store watch, and a
-/// STATUS computed on every change). NOTIFY SET naming more fails with
-/// `NO [LIMIT]`; if later CREATEs push the set past it, the session sends
-/// `[NOTIFICATIONOVERFLOW]` and stops notifying.
-pub(crate) const MAX_NOTIFY_MAILBOXES: usize = 1000;
-
-/// Most mailbox-list events queued for one session between two deliveries;
-/// past it the session sends `[NOTIFICATIONOVERFLOW]` and stops notifying.
-pub(crate) const MAX_NOTIFY_PENDING: usize = 1000;
 
 /// The events this server can deliver, as `[BADEVENT]` lists them.
 const SUPPORTED: &str = "(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)";
@@ -83,7 +73,7 @@ struct Pending {
     dirty: BTreeSet<Mailbox>,
     /// Mailbox-list events, in order.
     list: Vec<MailboxEvent>,
-    /// More than [`MAX_NOTIFY_PENDING`] list events came in.
+    /// More than `notify_max_pending` list events came in.
     overflow: bool,
 }
 
@@ -283,13 +273,15 @@ impl ServerConnection {
         // Drop the old watches first.
         self.notify = None;
         let pending = Arc::new(Mutex::new(Pending::default()));
+        let max_pending = self.config.limits.notify_max_pending;
+        let max_mailboxes = self.config.limits.notify_max_mailboxes;
         let sink: MailboxEventSink = {
             let pending = Arc::clone(&pending);
             let waker = Arc::clone(&self.waker);
             Arc::new(move |e: &MailboxEvent| {
                 {
                     let mut p = lock(&pending);
-                    if p.list.len() >= MAX_NOTIFY_PENDING {
+                    if p.list.len() >= max_pending {
                         p.overflow = true;
                     } else {
                         p.list.push(e.clone());
@@ -327,12 +319,12 @@ impl ServerConnection {
             Ok(t) => t,
             Err(e) => return self.store_error(tag, &e),
         };
-        if targets.len() > MAX_NOTIFY_MAILBOXES {
+        if targets.len() > max_mailboxes {
             return self.tagged(
                 tag,
                 StatusKind::No,
                 Some(Code::Limit),
-                &format!("NOTIFY watches at most {MAX_NOTIFY_MAILBOXES} mailboxes"),
+                &format!("NOTIFY watches at most {max_mailboxes} mailboxes"),
             );
         }
         let selected_name = self.selected_mailbox().cloned();
@@ -611,7 +603,7 @@ impl ServerConnection {
             self.notify = Some(n);
             return;
         };
-        if targets.len() > MAX_NOTIFY_MAILBOXES {
+        if targets.len() > self.config.limits.notify_max_mailboxes {
             return self.notify_overflow();
         }
         let keep: BTreeSet<&Mailbox> = targets.iter().collect();
