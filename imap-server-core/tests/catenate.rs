@@ -113,7 +113,7 @@ fn bad_urls_append_nothing() {
             lit("good\r\n"),
             lit("x")
         ));
-        assert_eq!(r, format!("B NO [BADURL \"{shown}\"] bad URL\r\n"));
+        assert_eq!(r, format!("B NO [BADURL {shown}] bad URL\r\n"));
     }
     let r = c.send("S STATUS dst (MESSAGES)\r\n");
     assert!(r.contains("* STATUS dst (MESSAGES 0)"), "{r}");

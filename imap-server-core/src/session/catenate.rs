@@ -255,10 +255,7 @@ impl ServerConnection {
                 AppendContent::Catenate(parts) => match self.catenate_parts(&user, parts) {
                     Ok(d) => d,
                     Err(CatError::BadUrl(url)) => {
-                        let code = Code::Other {
-                            name: imap_proto::Atom::from_static("BADURL"),
-                            text: Some(Bytes::from(quote(&url))),
-                        };
+                        let code = Code::BadUrl(url_resp_text(&url));
                         return self.tagged(tag, StatusKind::No, Some(code), "bad URL");
                     }
                     Err(CatError::TooBig) => {
@@ -301,21 +298,17 @@ impl ServerConnection {
     }
 }
 
-/// A URL as a quoted string for the BADURL code (RFC 4469 §6: `"BADURL" SP
-/// url-resp-text`); quotes and backslashes are escaped.
-fn quote(s: &str) -> String {
-    let mut q = String::with_capacity(s.len() + 2);
-    q.push('"');
-    for c in s.chars() {
-        if matches!(c, '"' | '\\') {
-            q.push('\\');
-        }
-        if !matches!(c, '\r' | '\n' | '\0' | ']') {
-            q.push(c);
-        }
+/// A URL as BADURL's `url-resp-text` (RFC 4469 §6): TEXT-CHARs but `]`.
+fn url_resp_text(s: &str) -> Bytes {
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|&b| !matches!(b, b'\r' | b'\n' | b'\0' | b']'))
+        .collect();
+    if clean.is_empty() {
+        Bytes::from_static(b"URL")
+    } else {
+        Bytes::from(clean)
     }
-    q.push('"');
-    q
 }
 
 #[cfg(test)]

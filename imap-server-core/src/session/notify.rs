@@ -26,7 +26,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use bytes::Bytes;
 use imap_proto::{
     Atom, Code, Data, FetchAttribute, FetchItems, ListData, ListExtendedItem, Mailbox,
     MailboxAttribute, NotifyEvent, NotifyFilter, NotifySet, SequenceSet, StatusItem, StatusKind,
@@ -37,7 +36,13 @@ use super::{ServerConnection, State};
 use crate::store::{MailboxEvent, MailboxEventSink, MailboxStatus, Waker, WatchGuard};
 
 /// The events this server can deliver, as `[BADEVENT]` lists them.
-const SUPPORTED: &str = "(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)";
+const SUPPORTED: [&str; 5] = [
+    "MessageNew",
+    "MessageExpunge",
+    "FlagChange",
+    "MailboxName",
+    "SubscriptionChange",
+];
 
 /// The tag of the FETCH run for MessageNew's attributes; its tagged
 /// completion is not sent.
@@ -261,10 +266,7 @@ impl ServerConnection {
                 return self.tagged(tag, StatusKind::Bad, Some(Code::ClientBug), why);
             }
             Some(Refusal::BadEvent) => {
-                let code = Code::Other {
-                    name: Atom::from_static("BADEVENT"),
-                    text: Some(Bytes::from_static(SUPPORTED.as_bytes())),
-                };
+                let code = Code::BadEvent(SUPPORTED.iter().map(|e| Atom::from_static(e)).collect());
                 return self.tagged(tag, StatusKind::No, Some(code), "unsupported event");
             }
             None => {}
@@ -581,6 +583,12 @@ impl ServerConnection {
                     n.swallow = true;
                 }
                 self.fetch(tag, false, set, FetchItems::Attributes(atts), Vec::new());
+                if self.fetch_job.is_none() {
+                    // Done (or refused) at once: its tagged reply is gone.
+                    if let Some(n) = self.notify.as_deref_mut() {
+                        n.swallow = false;
+                    }
+                }
             }
         }
     }
