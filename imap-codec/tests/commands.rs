@@ -749,7 +749,7 @@ fn append() {
     assert_eq!(err(r"a APPEND INBOX (\Seen)").expected, "SP");
     assert_eq!(
         err(r"a APPEND INBOX (\Seen) hello").expected,
-        "literal, literal8 or UTF8"
+        "literal, literal8, UTF8 or CATENATE"
     );
 }
 

@@ -122,6 +122,8 @@ fn code() -> impl Strategy<Value = Code> {
         any::<u32>().prop_map(Code::MetadataLongEntries),
         any::<u32>().prop_map(Code::MetadataMaxSize),
         code_text().prop_map(Code::Referral),
+        vec(atom(), 1..4).prop_map(Code::BadEvent),
+        "[!-\\\\^-~][ -\\\\^-~]{0,20}".prop_map(|s| Code::BadUrl(Bytes::from(s.into_bytes()))),
         (ext_atom(), of(code_text())).prop_map(|(name, text)| Code::Other { name, text }),
     ]
 }

@@ -104,6 +104,47 @@ pub struct AppendMessage {
     pub utf8: bool,
 }
 
+/// One part of a `CATENATE` message (RFC 4469 §5): `cat-part = text-literal /
+/// url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CatenatePart {
+    /// `TEXT literal`: bytes to add as they are (a `literal8` needs BINARY,
+    /// RFC 4469 §5 / RFC 3516).
+    Text(Literal),
+    /// `URL astring`: an IMAP URL (RFC 5092, usually relative to the server:
+    /// `/mailbox;uidvalidity=n/;uid=n/;section=x`) whose data is added.
+    Url(AString),
+}
+
+/// What one message of an APPEND with CATENATE is made of (RFC 4469 §5:
+/// `append-data = literal / literal8 / append-data-ext`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AppendContent {
+    /// A plain message literal; `utf8` as in [`AppendMessage::utf8`].
+    Literal {
+        /// The message.
+        data: Literal,
+        /// Wrapped as `UTF8 (literal8)` (RFC 6855 §4).
+        utf8: bool,
+    },
+    /// `CATENATE (part …)`: at least one part.
+    Catenate(Vec<CatenatePart>),
+}
+
+/// One message of an APPEND that uses CATENATE (RFC 4469), possibly mixed
+/// with plain messages under MULTIAPPEND (RFC 3502).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatenateMessage {
+    /// Flags to set; sent as a parenthesised list when non-empty.
+    pub flags: Vec<Flag>,
+    /// The internal date to record.
+    pub date: Option<DateTime>,
+    /// The message, or the parts to put it together from.
+    pub content: AppendContent,
+}
+
 /// A client line sent during AUTHENTICATE (RFC 9051 §6.2.2): SASL data, or `*`
 /// to cancel. Parsed by the codec's dedicated entry point, since it is not a
 /// command.
@@ -219,6 +260,16 @@ pub enum CommandBody {
         mailbox: Mailbox,
         /// At least one message.
         messages: Vec<AppendMessage>,
+    },
+    /// `APPEND mailbox message…` where at least one message uses
+    /// `CATENATE (…)` (RFC 4469). The decoder gives [`CommandBody::Append`]
+    /// when no message does, so values of this variant should hold at least
+    /// one [`AppendContent::Catenate`] to survive a round trip.
+    AppendCatenate {
+        /// The target mailbox.
+        mailbox: Mailbox,
+        /// At least one message.
+        messages: Vec<CatenateMessage>,
     },
     /// `IDLE` (RFC 2177); the client ends it with `DONE` (a separate entry point).
     Idle,
@@ -381,7 +432,7 @@ impl CommandBody {
             Self::Lsub { .. } => "LSUB",
             Self::Namespace => "NAMESPACE",
             Self::Status { .. } => "STATUS",
-            Self::Append { .. } => "APPEND",
+            Self::Append { .. } | Self::AppendCatenate { .. } => "APPEND",
             Self::Idle => "IDLE",
             Self::Unauthenticate => "UNAUTHENTICATE",
             Self::GetQuota(_) => "GETQUOTA",

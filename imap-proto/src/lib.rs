@@ -56,8 +56,8 @@ pub use crate::body::{
 };
 pub use crate::capability::{AuthMechanism, Capability};
 pub use crate::command::{
-    AppendMessage, AuthenticateData, Command, CommandBody, FetchModifier, QResyncParam,
-    SelectParam, StoreKind, StoreModifier, StoreTarget,
+    AppendContent, AppendMessage, AuthenticateData, CatenateMessage, CatenatePart, Command,
+    CommandBody, FetchModifier, QResyncParam, SelectParam, StoreKind, StoreModifier, StoreTarget,
 };
 pub use crate::core::{
     is_astring_char, is_atom_char, is_list_char, is_tag_char, is_text_char, AString, Atom, Charset,

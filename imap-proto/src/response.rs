@@ -224,6 +224,12 @@ pub enum Code {
     UseAttr,
     /// `NOTIFICATIONOVERFLOW` (RFC 5465).
     NotificationOverflow,
+    /// `BADEVENT (event …)` (RFC 5465 §3.1): NOTIFY named an event the
+    /// server cannot deliver; lists the events it can.
+    BadEvent(Vec<Atom>),
+    /// `BADURL url-resp-text` (RFC 4469 §6): a CATENATE URL that cannot be
+    /// resolved; the raw text (no CR, LF or `]`), normally the URL.
+    BadUrl(Bytes),
     /// `MAILBOXID (id)` (RFC 8474).
     MailboxId(ObjectId),
     /// `METADATA LONGENTRIES n` (RFC 5464).

@@ -41,6 +41,16 @@ pub struct ServerLimits {
     /// Most metadata entries one mailbox (or the server) may hold; more are
     /// refused with `[METADATA TOOMANY]` (RFC 5464 §4.3).
     pub metadata_max_entries: usize,
+    /// Most mailboxes one session's NOTIFY watches (RFC 5465); NOTIFY SET
+    /// naming more fails with `NO [LIMIT]`.
+    pub notify_max_mailboxes: usize,
+    /// Most mailbox-list events queued for a NOTIFY session between two
+    /// deliveries; past it the session is sent `[NOTIFICATIONOVERFLOW]` and
+    /// NOTIFY is turned off (RFC 5465 §5.8).
+    pub notify_max_pending: usize,
+    /// Most parts (TEXT and URL) in one CATENATE message (RFC 4469); each URL
+    /// part reads a message from the store.
+    pub catenate_max_parts: usize,
 }
 
 impl ServerLimits {
@@ -74,6 +84,12 @@ impl ServerLimits {
     pub const METADATA_MAX_ENTRY_SIZE: u32 = 64 * 1024;
     /// Default `metadata_max_entries`: 256 per mailbox.
     pub const METADATA_MAX_ENTRIES: usize = 256;
+    /// Default `notify_max_mailboxes`: 1,000.
+    pub const NOTIFY_MAX_MAILBOXES: usize = 1000;
+    /// Default `notify_max_pending`: 1,000.
+    pub const NOTIFY_MAX_PENDING: usize = 1000;
+    /// Default `catenate_max_parts`: 256.
+    pub const CATENATE_MAX_PARTS: usize = 256;
 }
 
 impl Default for ServerLimits {
@@ -92,8 +108,11 @@ impl Default for ServerLimits {
             max_pending_changes: Self::MAX_PENDING_CHANGES,
             login_penalty: Self::LOGIN_PENALTY,
             max_login_penalty: Self::MAX_LOGIN_PENALTY,
-            metadata_max_entry_size: Self::METADATA_MAX_ENTRY_SIZE,
+            catenate_max_parts: Self::CATENATE_MAX_PARTS,
             metadata_max_entries: Self::METADATA_MAX_ENTRIES,
+            metadata_max_entry_size: Self::METADATA_MAX_ENTRY_SIZE,
+            notify_max_mailboxes: Self::NOTIFY_MAX_MAILBOXES,
+            notify_max_pending: Self::NOTIFY_MAX_PENDING,
         }
     }
 }

@@ -25,10 +25,10 @@ pub use crate::mem::MemStore;
 pub use crate::session::{ServerConnection, ServerEvent, OUTPUT_HIGH_WATER};
 
 pub use crate::store::{
-    apply_metadata, CachedMessage, Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot,
-    MailboxStatus, Mailstore, MessageEntry, MessageObjects, MessageSummary, MetadataEntry,
-    NewMessage, StoreError, StoreErrorKind, StoreFeatures, StoreOutcome, StoredMessage, Waker,
-    WatchGuard,
+    apply_metadata, CachedMessage, Changes, CopyOutcome, FlagOp, MailboxEvent, MailboxEventSink,
+    MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore, MessageEntry, MessageObjects,
+    MessageSummary, MetadataEntry, NewMessage, StoreError, StoreErrorKind, StoreFeatures,
+    StoreOutcome, StoredMessage, Waker, WatchGuard,
 };
 
 pub use imap_codec as codec;

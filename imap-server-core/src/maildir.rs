@@ -25,6 +25,7 @@ use self::files::{io_error, io_failure, read_control, read_regular, write_atomic
 use self::names::{cannot, canonical, check_name, user_dir_name, DELIM};
 use self::user::{mailbox_dir, UserState};
 use self::watch::Watchers;
+use crate::store::{mailbox_events, MailboxEvent, MailboxEventHub, MailboxEventSink};
 use crate::store::{
     CachedMessage, Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MailboxStatus,
     Mailstore, MessageObjects, MessageSummary, MetadataEntry, NewMessage, StoreError,
@@ -174,6 +175,8 @@ pub struct MaildirStore {
     users: Mutex<HashMap<String, Arc<User>>>,
     watchers: Watchers,
     objects: objects::Cache,
+    /// Mailbox list and subscription watchers (NOTIFY).
+    events: MailboxEventHub,
     _lock: File,
 }
 
@@ -233,6 +236,7 @@ impl MaildirStore {
             users: Mutex::new(HashMap::new()),
             watchers: Watchers::default(),
             objects: objects::Cache::default(),
+            events: MailboxEventHub::default(),
             _lock: lock,
         })
     }
@@ -412,6 +416,32 @@ fn storable(flags: &[Flag]) -> Vec<Flag> {
     out
 }
 
+impl MaildirStore {
+    /// Run a change to the mailbox list and report it to mailbox-list
+    /// watchers (computed only when someone watches `user`).
+    fn list_change(
+        &self,
+        user: &str,
+        rename: Option<(&Mailbox, &Mailbox)>,
+        f: impl FnOnce() -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let names = |s: &Self| -> Vec<Mailbox> {
+            s.list(user)
+                .map(|l| l.into_iter().map(|m| m.name).collect())
+                .unwrap_or_default()
+        };
+        let before = self.events.watching(user).then(|| names(self));
+        f()?;
+        if let Some(before) = before {
+            let after = names(self);
+            let rename = rename.map(|(a, b)| (a, b, DELIM));
+            self.events
+                .emit(user, &mailbox_events(&before, &after, rename));
+        }
+        Ok(())
+    }
+}
+
 impl Mailstore for MaildirStore {
     fn delimiter(&self) -> u8 {
         DELIM
@@ -429,46 +459,59 @@ impl Mailstore for MaildirStore {
         name: &Mailbox,
         special_use: Option<MailboxAttribute>,
     ) -> Result<(), StoreError> {
-        let name = canonical(name);
-        if name.is_inbox() {
-            return Err(StoreError::new(
-                StoreErrorKind::AlreadyExists,
-                "INBOX always exists",
-            ));
-        }
-        check_name(&name, self.ctx.max_name_len)?;
-        if let Some(a) = &special_use {
-            if !a.is_special_use() {
+        self.list_change(user, None, || {
+            let name = canonical(name);
+            if name.is_inbox() {
                 return Err(StoreError::new(
-                    StoreErrorKind::Cannot,
-                    format!("{a:?} is not a special-use attribute"),
+                    StoreErrorKind::AlreadyExists,
+                    "INBOX always exists",
                 ));
             }
-        }
-        self.mutate(user, |st| {
-            st.create(&self.ctx, &name, special_use)?;
-            Ok(((), Vec::new()))
+            check_name(&name, self.ctx.max_name_len)?;
+            if let Some(a) = &special_use {
+                if !a.is_special_use() {
+                    return Err(StoreError::new(
+                        StoreErrorKind::Cannot,
+                        format!("{a:?} is not a special-use attribute"),
+                    ));
+                }
+            }
+            self.mutate(user, |st| {
+                st.create(&self.ctx, &name, special_use)?;
+                Ok(((), Vec::new()))
+            })
         })
     }
 
     fn delete(&self, user: &str, name: &Mailbox) -> Result<(), StoreError> {
-        let name = canonical(name);
-        self.mutate(user, |st| {
-            st.delete(&name)?;
-            Ok(((), vec![name.clone()]))
+        self.list_change(user, None, || {
+            let name = canonical(name);
+            self.mutate(user, |st| {
+                st.delete(&name)?;
+                Ok(((), vec![name.clone()]))
+            })
         })
     }
 
     fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError> {
-        let (from, to) = (canonical(from), canonical(to));
-        self.mutate(user, |st| {
-            let touched = if from.is_inbox() {
-                st.rename_inbox(&self.ctx, &to)?
-            } else {
-                st.rename(&self.ctx, &from, &to)?
-            };
-            Ok(((), touched))
+        let (f, t) = (canonical(from), canonical(to));
+        self.list_change(user, Some((&f, &t)), || {
+            let (from, to) = (canonical(from), canonical(to));
+            self.mutate(user, |st| {
+                let touched = if from.is_inbox() {
+                    st.rename_inbox(&self.ctx, &to)?
+                } else {
+                    st.rename(&self.ctx, &from, &to)?
+                };
+                Ok(((), touched))
+            })
         })
+    }
+
+    fn subscriptions(&self, user: &str) -> Result<Vec<Mailbox>, StoreError> {
+        let u = self.user(user)?;
+        let mut st = u.lock();
+        st.subscribed_names()
     }
 
     fn set_subscribed(
@@ -487,7 +530,16 @@ impl Mailstore for MaildirStore {
         self.mutate(user, |st| {
             st.set_subscribed(&self.ctx, &name, subscribed)?;
             Ok(((), Vec::new()))
-        })
+        })?;
+        self.events.emit(
+            user,
+            &[if subscribed {
+                MailboxEvent::Subscribed(name)
+            } else {
+                MailboxEvent::Unsubscribed(name)
+            }],
+        );
+        Ok(())
     }
 
     fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
@@ -780,6 +832,10 @@ impl Mailstore for MaildirStore {
             }
             Some(name) => self.with_folder(user, name, |f| update(&f.dir, objects::METADATA_FILE)),
         }
+    }
+
+    fn watch_mailboxes(&self, user: &str, sink: MailboxEventSink) -> WatchGuard {
+        self.events.watch(user, sink)
     }
 
     fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {

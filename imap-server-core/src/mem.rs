@@ -18,6 +18,7 @@ use self::mailbox::{
     ancestors, apply, cannot, canonical, check_name, is_below, next_validity, same_set,
     sorted_uids, Mbox, Msg, DELIM,
 };
+use crate::store::{mailbox_events, MailboxEvent, MailboxEventHub, MailboxEventSink};
 use crate::store::{
     Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore,
     MessageObjects, MetadataEntry, NewMessage, StoreError, StoreErrorKind, StoreFeatures,
@@ -58,6 +59,8 @@ use crate::store::{
 pub struct MemStore {
     state: RwLock<State>,
     watchers: Arc<Mutex<Watchers>>,
+    /// Mailbox list and subscription watchers (NOTIFY).
+    events: MailboxEventHub,
     max_message_size: usize,
     max_mailboxes: usize,
     max_messages: usize,
@@ -117,6 +120,7 @@ impl MemStore {
                 next_uid_validity: 1,
             }),
             watchers: Arc::new(Mutex::new(Watchers::default())),
+            events: MailboxEventHub::default(),
             max_message_size: Self::DEFAULT_MAX_MESSAGE_SIZE,
             max_mailboxes: Self::DEFAULT_MAX_MAILBOXES,
             max_messages: Self::DEFAULT_MAX_MESSAGES,
@@ -222,6 +226,28 @@ impl MemStore {
         };
         self.wake(user, &changed);
         Ok(out)
+    }
+
+    /// Run a change to the mailbox list and report it to mailbox-list
+    /// watchers (computed only when someone watches `user`).
+    fn list_change(
+        &self,
+        user: &str,
+        rename: Option<(&Mailbox, &Mailbox)>,
+        f: impl FnOnce() -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let names = |s: &Self| -> Vec<Mailbox> {
+            s.with_user(user, |u| u.mailboxes.keys().cloned().collect())
+        };
+        let before = self.events.watching(user).then(|| names(self));
+        f()?;
+        if let Some(before) = before {
+            let after = names(self);
+            let rename = rename.map(|(a, b)| (a, b, b'/'));
+            self.events
+                .emit(user, &mailbox_events(&before, &after, rename));
+        }
+        Ok(())
     }
 
     fn wake(&self, user: &str, names: &[Mailbox]) {
@@ -349,149 +375,156 @@ impl Mailstore for MemStore {
         name: &Mailbox,
         special_use: Option<MailboxAttribute>,
     ) -> Result<(), StoreError> {
-        let name = canonical(name);
-        if name.is_inbox() {
-            return Err(StoreError::new(
-                StoreErrorKind::AlreadyExists,
-                "INBOX always exists",
-            ));
-        }
-        check_name(&name)?;
-        if let Some(a) = &special_use {
-            if !a.is_special_use() {
-                return Err(StoreError::new(
-                    StoreErrorKind::Cannot,
-                    format!("{a:?} is not a special-use attribute"),
-                ));
-            }
-        }
-        self.mutate(user, |u, counter| {
-            if u.mailboxes.contains_key(&name) {
+        self.list_change(user, None, || {
+            let name = canonical(name);
+            if name.is_inbox() {
                 return Err(StoreError::new(
                     StoreErrorKind::AlreadyExists,
-                    format!("mailbox {name} already exists"),
+                    "INBOX always exists",
                 ));
             }
-            let missing: Vec<Mailbox> = ancestors(&name)
-                .into_iter()
-                .filter(|a| !u.mailboxes.contains_key(a))
-                .collect();
-            self.check_mailbox_count(u, missing.len() + 1)?;
-            for a in missing {
-                u.mailboxes
-                    .insert(a, Mbox::new(next_validity(counter), None));
+            check_name(&name)?;
+            if let Some(a) = &special_use {
+                if !a.is_special_use() {
+                    return Err(StoreError::new(
+                        StoreErrorKind::Cannot,
+                        format!("{a:?} is not a special-use attribute"),
+                    ));
+                }
             }
-            let mb = Mbox::new(next_validity(counter), special_use);
-            u.mailboxes.insert(name.clone(), mb);
-            Ok(((), Vec::new()))
+            self.mutate(user, |u, counter| {
+                if u.mailboxes.contains_key(&name) {
+                    return Err(StoreError::new(
+                        StoreErrorKind::AlreadyExists,
+                        format!("mailbox {name} already exists"),
+                    ));
+                }
+                let missing: Vec<Mailbox> = ancestors(&name)
+                    .into_iter()
+                    .filter(|a| !u.mailboxes.contains_key(a))
+                    .collect();
+                self.check_mailbox_count(u, missing.len() + 1)?;
+                for a in missing {
+                    u.mailboxes
+                        .insert(a, Mbox::new(next_validity(counter), None));
+                }
+                let mb = Mbox::new(next_validity(counter), special_use);
+                u.mailboxes.insert(name.clone(), mb);
+                Ok(((), Vec::new()))
+            })
         })
     }
 
     fn delete(&self, user: &str, name: &Mailbox) -> Result<(), StoreError> {
-        let name = canonical(name);
-        if name.is_inbox() {
-            return Err(StoreError::new(
-                StoreErrorKind::Cannot,
-                "INBOX cannot be deleted",
-            ));
-        }
-        self.mutate(user, |u, _| {
-            if !u.mailboxes.contains_key(&name) {
-                return Err(StoreError::no_mailbox(&name));
-            }
-            if u.mailboxes.keys().any(|k| is_below(k, &name)) {
+        self.list_change(user, None, || {
+            let name = canonical(name);
+            if name.is_inbox() {
                 return Err(StoreError::new(
-                    StoreErrorKind::HasChildren,
-                    format!("mailbox {name} has children; delete them first"),
+                    StoreErrorKind::Cannot,
+                    "INBOX cannot be deleted",
                 ));
             }
-            u.mailboxes.remove(&name);
-            Ok(((), vec![name.clone()]))
+            self.mutate(user, |u, _| {
+                if !u.mailboxes.contains_key(&name) {
+                    return Err(StoreError::no_mailbox(&name));
+                }
+                if u.mailboxes.keys().any(|k| is_below(k, &name)) {
+                    return Err(StoreError::new(
+                        StoreErrorKind::HasChildren,
+                        format!("mailbox {name} has children; delete them first"),
+                    ));
+                }
+                u.mailboxes.remove(&name);
+                Ok(((), vec![name.clone()]))
+            })
         })
     }
 
     fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError> {
-        let (from, to) = (canonical(from), canonical(to));
-        self.mutate(user, |u, counter| {
-            if !u.mailboxes.contains_key(&from) {
-                return Err(StoreError::no_mailbox(&from));
-            }
-            if to.is_inbox() || u.mailboxes.contains_key(&to) {
-                return Err(StoreError::new(
-                    StoreErrorKind::AlreadyExists,
-                    format!("mailbox {to} already exists"),
-                ));
-            }
-            check_name(&to)?;
-            if !from.is_inbox() && is_below(&to, &from) {
-                return Err(StoreError::new(
-                    StoreErrorKind::Cannot,
-                    format!("cannot move {from} below itself"),
-                ));
-            }
-            let missing: Vec<Mailbox> = ancestors(&to)
-                .into_iter()
-                .filter(|a| !u.mailboxes.contains_key(a))
-                .collect();
-            if from.is_inbox() {
-                // RFC 9051 §6.3.6: move INBOX's messages to a new mailbox;
-                // INBOX stays, empty, and its children are unaffected.
-                self.check_mailbox_count(u, missing.len() + 1)?;
-                let mut target = Mbox::new(next_validity(counter), None);
-                let inbox = u
+        let (f, t) = (canonical(from), canonical(to));
+        self.list_change(user, Some((&f, &t)), || {
+            let (from, to) = (canonical(from), canonical(to));
+            self.mutate(user, |u, counter| {
+                if !u.mailboxes.contains_key(&from) {
+                    return Err(StoreError::no_mailbox(&from));
+                }
+                if to.is_inbox() || u.mailboxes.contains_key(&to) {
+                    return Err(StoreError::new(
+                        StoreErrorKind::AlreadyExists,
+                        format!("mailbox {to} already exists"),
+                    ));
+                }
+                check_name(&to)?;
+                if !from.is_inbox() && is_below(&to, &from) {
+                    return Err(StoreError::new(
+                        StoreErrorKind::Cannot,
+                        format!("cannot move {from} below itself"),
+                    ));
+                }
+                let missing: Vec<Mailbox> = ancestors(&to)
+                    .into_iter()
+                    .filter(|a| !u.mailboxes.contains_key(a))
+                    .collect();
+                if from.is_inbox() {
+                    // RFC 9051 §6.3.6: move INBOX's messages to a new mailbox;
+                    // INBOX stays, empty, and its children are unaffected.
+                    self.check_mailbox_count(u, missing.len() + 1)?;
+                    let mut target = Mbox::new(next_validity(counter), None);
+                    let inbox = u
+                        .mailboxes
+                        .get_mut(&from)
+                        .ok_or_else(|| StoreError::no_mailbox(&from))?;
+                    let msgs = inbox.messages.clone();
+                    inbox.remove(|_| true)?;
+                    let modseq = target.next_modseq()?;
+                    for m in msgs {
+                        let now = (self.clock)();
+                        target.push(&m.flags, m.internal_date, m.data, modseq, (now, m.email_id));
+                    }
+                    for a in missing {
+                        u.mailboxes
+                            .insert(a, Mbox::new(next_validity(counter), None));
+                    }
+                    u.mailboxes.insert(to.clone(), target);
+                    return Ok(((), vec![from.clone(), to.clone()]));
+                }
+                self.check_mailbox_count(u, missing.len())?;
+                let moving: Vec<Mailbox> = u
                     .mailboxes
-                    .get_mut(&from)
-                    .ok_or_else(|| StoreError::no_mailbox(&from))?;
-                let msgs = inbox.messages.clone();
-                inbox.remove(|_| true)?;
-                let modseq = target.next_modseq()?;
-                for m in msgs {
-                    let now = (self.clock)();
-                    target.push(&m.flags, m.internal_date, m.data, modseq, (now, m.email_id));
+                    .keys()
+                    .filter(|k| **k == from || is_below(k, &from))
+                    .cloned()
+                    .collect();
+                let mut renames = Vec::with_capacity(moving.len());
+                for old in moving {
+                    let mut new = to.as_bytes().to_vec();
+                    new.extend_from_slice(&old.as_bytes()[from.as_bytes().len()..]);
+                    let new = Mailbox::from_decoded(Bytes::from(new));
+                    if new.as_bytes().len() > Self::MAX_NAME_LEN {
+                        return Err(cannot(&new, "too long"));
+                    }
+                    if u.mailboxes.contains_key(&new) {
+                        return Err(StoreError::new(
+                            StoreErrorKind::AlreadyExists,
+                            format!("mailbox {new} already exists"),
+                        ));
+                    }
+                    renames.push((old, new));
                 }
                 for a in missing {
                     u.mailboxes
                         .insert(a, Mbox::new(next_validity(counter), None));
                 }
-                u.mailboxes.insert(to.clone(), target);
-                return Ok(((), vec![from.clone(), to.clone()]));
-            }
-            self.check_mailbox_count(u, missing.len())?;
-            let moving: Vec<Mailbox> = u
-                .mailboxes
-                .keys()
-                .filter(|k| **k == from || is_below(k, &from))
-                .cloned()
-                .collect();
-            let mut renames = Vec::with_capacity(moving.len());
-            for old in moving {
-                let mut new = to.as_bytes().to_vec();
-                new.extend_from_slice(&old.as_bytes()[from.as_bytes().len()..]);
-                let new = Mailbox::from_decoded(Bytes::from(new));
-                if new.as_bytes().len() > Self::MAX_NAME_LEN {
-                    return Err(cannot(&new, "too long"));
+                let mut touched = Vec::with_capacity(renames.len() * 2);
+                for (old, new) in renames {
+                    if let Some(mb) = u.mailboxes.remove(&old) {
+                        u.mailboxes.insert(new.clone(), mb);
+                    }
+                    touched.push(old);
+                    touched.push(new);
                 }
-                if u.mailboxes.contains_key(&new) {
-                    return Err(StoreError::new(
-                        StoreErrorKind::AlreadyExists,
-                        format!("mailbox {new} already exists"),
-                    ));
-                }
-                renames.push((old, new));
-            }
-            for a in missing {
-                u.mailboxes
-                    .insert(a, Mbox::new(next_validity(counter), None));
-            }
-            let mut touched = Vec::with_capacity(renames.len() * 2);
-            for (old, new) in renames {
-                if let Some(mb) = u.mailboxes.remove(&old) {
-                    u.mailboxes.insert(new.clone(), mb);
-                }
-                touched.push(old);
-                touched.push(new);
-            }
-            Ok(((), touched))
+                Ok(((), touched))
+            })
         })
     }
 
@@ -525,7 +558,16 @@ impl Mailstore for MemStore {
                 u.subscriptions.remove(&name);
             }
             Ok(((), Vec::new()))
-        })
+        })?;
+        self.events.emit(
+            user,
+            &[if subscribed {
+                MailboxEvent::Subscribed(name)
+            } else {
+                MailboxEvent::Unsubscribed(name)
+            }],
+        );
+        Ok(())
     }
 
     fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
@@ -809,6 +851,10 @@ impl Mailstore for MemStore {
             *map = next;
             Ok(((), Vec::new()))
         })
+    }
+
+    fn watch_mailboxes(&self, user: &str, sink: MailboxEventSink) -> WatchGuard {
+        self.events.watch(user, sink)
     }
 
     fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {

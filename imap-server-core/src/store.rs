@@ -347,6 +347,139 @@ impl fmt::Debug for WatchGuard {
     }
 }
 
+/// A change to a user's mailbox list or subscriptions, for NOTIFY's
+/// `MailboxName` and `SubscriptionChange` events (RFC 5465 §5.4, §5.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MailboxEvent {
+    /// A mailbox was created (also a parent created implicitly).
+    Created(Mailbox),
+    /// A mailbox was deleted.
+    Deleted(Mailbox),
+    /// A mailbox was renamed (one event per mailbox moved, children too).
+    Renamed {
+        /// The old name.
+        from: Mailbox,
+        /// The new name.
+        to: Mailbox,
+    },
+    /// A name was subscribed.
+    Subscribed(Mailbox),
+    /// A name was unsubscribed.
+    Unsubscribed(Mailbox),
+}
+
+/// Where a store reports [`MailboxEvent`]s (see [`Mailstore::watch_mailboxes`]).
+/// Called without store locks held, from the thread that made the change.
+pub type MailboxEventSink = Arc<dyn Fn(&MailboxEvent) + Send + Sync>;
+
+/// The per-user registry of [`MailboxEventSink`]s a store keeps for
+/// [`Mailstore::watch_mailboxes`] (shared by [`crate::MemStore`] and
+/// `MaildirStore`).
+#[derive(Default)]
+pub(crate) struct MailboxEventHub {
+    inner: Arc<std::sync::Mutex<HubInner>>,
+}
+
+#[derive(Default)]
+struct HubInner {
+    next_id: u64,
+    sinks: std::collections::HashMap<String, Vec<(u64, MailboxEventSink)>>,
+}
+
+impl MailboxEventHub {
+    fn lock(inner: &std::sync::Mutex<HubInner>) -> std::sync::MutexGuard<'_, HubInner> {
+        inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether anyone watches `user` (so a store computes events only then).
+    pub(crate) fn watching(&self, user: &str) -> bool {
+        Self::lock(&self.inner).sinks.contains_key(user)
+    }
+
+    /// Register `sink` for `user` until the guard is dropped.
+    pub(crate) fn watch(&self, user: &str, sink: MailboxEventSink) -> WatchGuard {
+        let id = {
+            let mut h = Self::lock(&self.inner);
+            let id = h.next_id;
+            h.next_id = h.next_id.wrapping_add(1);
+            h.sinks.entry(user.to_owned()).or_default().push((id, sink));
+            id
+        };
+        let weak = Arc::downgrade(&self.inner);
+        let user = user.to_owned();
+        WatchGuard::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                let mut h = Self::lock(&inner);
+                if let Some(list) = h.sinks.get_mut(&user) {
+                    list.retain(|(i, _)| *i != id);
+                    if list.is_empty() {
+                        h.sinks.remove(&user);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Report `events` to every sink of `user` (outside the registry's lock).
+    pub(crate) fn emit(&self, user: &str, events: &[MailboxEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        let sinks: Vec<MailboxEventSink> = match Self::lock(&self.inner).sinks.get(user) {
+            Some(list) => list.iter().map(|(_, s)| Arc::clone(s)).collect(),
+            None => return,
+        };
+        for sink in sinks {
+            for e in events {
+                sink(e);
+            }
+        }
+    }
+}
+
+/// The events that turn mailbox list `before` into `after`: names that
+/// disappeared from under `rename.0` and reappear under `rename.1` are
+/// renames, other new names creations, other lost names deletions.
+pub(crate) fn mailbox_events(
+    before: &[Mailbox],
+    after: &[Mailbox],
+    rename: Option<(&Mailbox, &Mailbox, u8)>,
+) -> Vec<MailboxEvent> {
+    let before_set: std::collections::BTreeSet<&Mailbox> = before.iter().collect();
+    let after_set: std::collections::BTreeSet<&Mailbox> = after.iter().collect();
+    let mut added: Vec<&Mailbox> = after_set.difference(&before_set).copied().collect();
+    let mut out = Vec::new();
+    for old in before_set.difference(&after_set) {
+        let moved = rename.and_then(|(from, to, d)| {
+            let rest = old.as_bytes().strip_prefix(from.as_bytes())?;
+            if !rest.is_empty() && rest[0] != d {
+                return None;
+            }
+            let mut new = to.as_bytes().to_vec();
+            new.extend_from_slice(rest);
+            let new = Mailbox::from_decoded(Bytes::from(new));
+            let i = added.iter().position(|a| **a == new)?;
+            Some(added.remove(i).clone())
+        });
+        out.push(match moved {
+            Some(to) => MailboxEvent::Renamed {
+                from: (*old).clone(),
+                to,
+            },
+            None => MailboxEvent::Deleted((*old).clone()),
+        });
+    }
+    // Parents before children (the set is sorted).
+    out.splice(
+        0..0,
+        added.into_iter().map(|a| MailboxEvent::Created(a.clone())),
+    );
+    out
+}
+
 /// A mail store. Mailbox names are [`Mailbox`] values (decoded Unicode; the store
 /// chooses how to persist them and must never turn one into an unchecked file
 /// path). All message addressing is by UID.
@@ -634,5 +767,15 @@ pub trait Mailstore: Send + Sync {
             StoreErrorKind::Cannot,
             "this store keeps no metadata",
         ))
+    }
+
+    /// Call `sink` with every change to `user`'s mailbox list and
+    /// subscriptions (CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, by any
+    /// session), until the guard is dropped; for NOTIFY (RFC 5465 §5.4,
+    /// §5.5). The default never calls it: NOTIFY still accepts those events
+    /// but has nothing to report.
+    fn watch_mailboxes(&self, user: &str, sink: MailboxEventSink) -> WatchGuard {
+        let _ = (user, sink);
+        WatchGuard::none()
     }
 }

@@ -9,12 +9,13 @@
 
 use bytes::Bytes;
 use imap_proto::{
-    decode_base64, AString, AppendMessage, Atom, AuthMechanism, AuthenticateData, Capability,
-    Command, CommandBody, Compression, FetchAttribute, FetchItems, FetchMacro, FetchModifier,
-    GetMetadataOption, IString, ListReturn, ListSelect, Mailbox, MailboxAttribute, MetadataDepth,
-    ModSeq, NString, NotifyEvent, NotifyFilter, NotifyGroup, NotifySet, ObjectId, QResyncParam,
-    QuotaLimit, SearchReturn, Secret, SelectParam, SequenceSet, SortCriterion, SortKey,
-    StatusAttribute, StoreKind, StoreModifier, StoreTarget, ThreadAlgorithm,
+    decode_base64, AString, AppendContent, AppendMessage, Atom, AuthMechanism, AuthenticateData,
+    Capability, CatenateMessage, CatenatePart, Command, CommandBody, Compression, FetchAttribute,
+    FetchItems, FetchMacro, FetchModifier, GetMetadataOption, IString, ListReturn, ListSelect,
+    Mailbox, MailboxAttribute, MetadataDepth, ModSeq, NString, NotifyEvent, NotifyFilter,
+    NotifyGroup, NotifySet, ObjectId, QResyncParam, QuotaLimit, SearchReturn, Secret, SelectParam,
+    SequenceSet, SortCriterion, SortKey, StatusAttribute, StoreKind, StoreModifier, StoreTarget,
+    ThreadAlgorithm,
 };
 
 use super::search_key::search_keys;
@@ -456,12 +457,15 @@ fn status_att(p: &mut Parser<'_>) -> PResult<StatusAttribute> {
 }
 
 /// `append = "APPEND" SP mailbox 1*append-message` (RFC 9051 §6.3.12,
-/// MULTIAPPEND RFC 3502 §6, BINARY RFC 3516 §4.4, UTF8 RFC 6855 §4):
-/// `append-message = [SP flag-list] [SP date-time] SP (literal / literal8 /
-/// "UTF8" SP "(" literal8 ")")`.
+/// MULTIAPPEND RFC 3502 §6, BINARY RFC 3516 §4.4, UTF8 RFC 6855 §4,
+/// CATENATE RFC 4469 §5): `append-message = [SP flag-list] [SP date-time] SP
+/// append-data`, `append-data = literal / literal8 / "UTF8" SP "(" literal8
+/// ")" / "CATENATE" SP "(" cat-part *(SP cat-part) ")"`. Gives
+/// [`CommandBody::AppendCatenate`] when any message uses CATENATE.
 fn append(p: &mut Parser<'_>) -> PResult<CommandBody> {
     let mailbox = sp_mailbox(p)?;
-    let mut messages = Vec::with_capacity(1);
+    let mut messages: Vec<CatenateMessage> = Vec::with_capacity(1);
+    let mut catenate = false;
     loop {
         p.sp()?;
         let flags = if p.peek() == Some(b'(') {
@@ -478,30 +482,71 @@ fn append(p: &mut Parser<'_>) -> PResult<CommandBody> {
         } else {
             None
         };
-        let (data, utf8) = match p.peek() {
-            Some(b'{') | Some(b'~') => (p.literal_value()?, false),
+        let content = match p.peek() {
+            Some(b'{') | Some(b'~') => AppendContent::Literal {
+                data: p.literal_value()?,
+                utf8: false,
+            },
+            _ if p.eat_keyword(b"CATENATE") => {
+                catenate = true;
+                p.sp()?;
+                let start = p.pos;
+                let parts = p.paren_list(false, cat_part)?;
+                if parts.is_empty() {
+                    // `1*cat-part`, whatever the empty-list quirk says.
+                    return err_at(p, start + 1, "TEXT or URL");
+                }
+                AppendContent::Catenate(parts)
+            }
             _ => {
-                p.keyword(b"UTF8", "literal, literal8 or UTF8")?;
+                p.keyword(b"UTF8", "literal, literal8, UTF8 or CATENATE")?;
                 p.sp()?;
                 p.expect(b'(', "(")?;
                 let data = p.literal_value()?;
                 p.skip_space_before_close();
                 p.expect(b')', ")")?;
-                (data, true)
+                AppendContent::Literal { data, utf8: true }
             }
         };
-        messages.push(AppendMessage {
+        messages.push(CatenateMessage {
             flags,
             date,
-            data,
-            utf8,
+            content,
         });
         p.check_items(messages.len())?;
         if !more(p) {
             break;
         }
     }
+    if catenate {
+        return Ok(CommandBody::AppendCatenate { mailbox, messages });
+    }
+    // No message used CATENATE: every content is a literal.
+    let messages = messages
+        .into_iter()
+        .filter_map(|m| match m.content {
+            AppendContent::Literal { data, utf8 } => Some(AppendMessage {
+                flags: m.flags,
+                date: m.date,
+                data,
+                utf8,
+            }),
+            _ => None,
+        })
+        .collect();
     Ok(CommandBody::Append { mailbox, messages })
+}
+
+/// `cat-part = text-literal / url` (RFC 4469 §5): `text-literal = "TEXT" SP
+/// literal` (or `literal8` with BINARY), `url = "URL" SP astring`.
+fn cat_part(p: &mut Parser<'_>) -> PResult<CatenatePart> {
+    if p.eat_keyword(b"TEXT") {
+        p.sp()?;
+        return Ok(CatenatePart::Text(p.literal_value()?));
+    }
+    p.keyword(b"URL", "TEXT or URL")?;
+    p.sp()?;
+    Ok(CatenatePart::Url(p.astring()?))
 }
 
 /// `setquota = "SETQUOTA" SP quota-root-name SP setquota-list` (RFC 9208 §4.3);

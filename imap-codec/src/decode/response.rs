@@ -440,6 +440,20 @@ fn known_code(p: &mut Parser<'_>, name: &[u8]) -> PResult<Option<Code>> {
         b"UNKNOWN-CTE" => Code::UnknownCte,
         b"USEATTR" => Code::UseAttr,
         b"NOTIFICATIONOVERFLOW" => Code::NotificationOverflow,
+        b"BADEVENT" => {
+            p.sp()?;
+            Code::BadEvent(p.paren_list(false, Parser::atom)?)
+        }
+        b"BADURL" => {
+            if !p.eat(b' ') {
+                return Ok(None);
+            }
+            let text = code_text(p);
+            if text.is_empty() {
+                return Ok(None);
+            }
+            Code::BadUrl(text)
+        }
         b"MAILBOXID" => {
             p.sp()?;
             Code::MailboxId(object_id_paren(p)?)

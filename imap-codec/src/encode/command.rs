@@ -4,10 +4,11 @@
 //! (see [`Writer::literal`]).
 
 use imap_proto::{
-    encode_base64, AString, AuthenticateData, Command, CommandBody, Compression, FetchAttribute,
-    FetchItems, FetchMacro, FetchModifier, GetMetadataOption, ListReturn, ListSelect, Mailbox,
-    MailboxAttribute, MetadataDepth, NotifyEvent, NotifyFilter, NotifyGroup, NotifySet,
-    SearchReturn, SelectParam, StoreKind, StoreModifier, StoreTarget, ThreadAlgorithm,
+    encode_base64, AString, AppendContent, AuthenticateData, CatenatePart, Command, CommandBody,
+    Compression, FetchAttribute, FetchItems, FetchMacro, FetchModifier, GetMetadataOption,
+    ListReturn, ListSelect, Mailbox, MailboxAttribute, MetadataDepth, NotifyEvent, NotifyFilter,
+    NotifyGroup, NotifySet, SearchReturn, SelectParam, StoreKind, StoreModifier, StoreTarget,
+    ThreadAlgorithm,
 };
 
 use super::search_key::search_keys;
@@ -168,6 +169,21 @@ fn body(w: &mut Writer<'_>, b: &CommandBody) {
                 } else {
                     w.literal_value(&m.data);
                 }
+            }
+        }
+        C::AppendCatenate { mailbox, messages } => {
+            keyword_mailbox(w, b"APPEND", mailbox);
+            for m in messages {
+                w.sp();
+                if !m.flags.is_empty() {
+                    w.flag_list(&m.flags);
+                    w.sp();
+                }
+                if let Some(d) = &m.date {
+                    w.date_time(d);
+                    w.sp();
+                }
+                append_content(w, &m.content);
             }
         }
         C::Idle => w.raw(b"IDLE"),
@@ -479,6 +495,36 @@ fn metadata_option(w: &mut Writer<'_>, o: &GetMetadataOption) {
 }
 
 /// `NOTIFY NONE` / `NOTIFY SET [STATUS] event-group …` (RFC 5465 §8).
+/// `append-data` (RFC 4469 §5): a literal, `UTF8 (literal8)` or `CATENATE
+/// (cat-part …)`.
+fn append_content(w: &mut Writer<'_>, c: &AppendContent) {
+    match c {
+        AppendContent::Literal { data, utf8: true } => {
+            w.raw(b"UTF8 (");
+            w.literal_value(data);
+            w.byte(b')');
+        }
+        AppendContent::Literal { data, utf8: false } => w.literal_value(data),
+        AppendContent::Catenate(parts) => {
+            w.raw(b"CATENATE ");
+            w.paren_list(parts, |w, part| match part {
+                CatenatePart::Text(l) => {
+                    w.raw(b"TEXT ");
+                    w.literal_value(l);
+                }
+                CatenatePart::Url(u) => {
+                    w.raw(b"URL ");
+                    w.astring(u.as_bytes());
+                }
+                // No other part exists today.
+                _ => w.raw(b"URL \"\""),
+            });
+        }
+        // No other content exists today: an empty literal keeps the syntax.
+        _ => w.raw(b"{0}\r\n"),
+    }
+}
+
 fn notify(w: &mut Writer<'_>, n: &NotifySet) {
     match n {
         NotifySet::Set { status, groups } => {

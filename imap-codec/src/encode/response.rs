@@ -191,6 +191,16 @@ fn code(w: &mut Writer<'_>, c: &Code) {
         Code::UnknownCte => b"UNKNOWN-CTE",
         Code::UseAttr => b"USEATTR",
         Code::NotificationOverflow => b"NOTIFICATIONOVERFLOW",
+        Code::BadEvent(events) => {
+            w.raw(b"BADEVENT ");
+            w.paren_list(events, |w, e| w.atom(e));
+            return;
+        }
+        Code::BadUrl(text) => {
+            w.raw(b"BADURL ");
+            w.raw(text);
+            return;
+        }
         Code::MailboxId(id) => {
             w.raw(b"MAILBOXID (");
             w.raw(id.as_bytes());

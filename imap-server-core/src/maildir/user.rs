@@ -483,6 +483,11 @@ impl UserState {
         })
     }
 
+    /// Every subscribed name, existing or not (RFC 9051 §6.3.7).
+    pub(super) fn subscribed_names(&mut self) -> Result<Vec<Mailbox>, StoreError> {
+        Ok(self.subscriptions()?.iter().cloned().collect())
+    }
+
     /// The subscriptions, read on first use.
     fn subscriptions(&mut self) -> Result<&mut BTreeSet<Mailbox>, StoreError> {
         if self.subscriptions.is_none() {

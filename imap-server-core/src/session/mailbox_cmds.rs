@@ -6,9 +6,9 @@
 use std::num::NonZeroU32;
 
 use imap_proto::{
-    AppendMessage, Code, CommandBody, Data, Flag, ListData, ListMailbox, ListReturn, ListSelect,
-    Mailbox, MailboxAttribute, NamespaceDescription, StatusAttribute, StatusItem, StatusKind, Tag,
-    Uid,
+    AString, AppendMessage, Code, CommandBody, Data, Flag, ListData, ListExtendedItem, ListMailbox,
+    ListReturn, ListSelect, Mailbox, MailboxAttribute, NamespaceDescription, StatusAttribute,
+    StatusItem, StatusKind, Tag, Uid,
 };
 
 use super::{istr, ServerConnection, State};
@@ -84,6 +84,9 @@ impl ServerConnection {
                 attributes,
             } => self.status(tag, mailbox, attributes),
             CommandBody::Append { mailbox, messages } => self.append(tag, mailbox, messages),
+            CommandBody::AppendCatenate { mailbox, messages } => {
+                self.append_catenate(tag, mailbox, messages)
+            }
             CommandBody::Compress(algorithm) => self.compress(tag, &algorithm),
             // RFC 5464, when the store keeps metadata.
             CommandBody::GetMetadata {
@@ -96,13 +99,13 @@ impl ServerConnection {
             CommandBody::SetMetadata { mailbox, entries } if self.store.features().metadata => {
                 self.set_metadata(tag, mailbox, entries)
             }
+            CommandBody::Notify(set) => self.notify_cmd(tag, set),
             CommandBody::Unauthenticate
             | CommandBody::GetQuota(_)
             | CommandBody::GetQuotaRoot(_)
             | CommandBody::SetQuota { .. }
             | CommandBody::GetMetadata { .. }
             | CommandBody::SetMetadata { .. }
-            | CommandBody::Notify(_)
             | CommandBody::Thread { .. } => {
                 let name = body.name().to_owned();
                 self.tagged(
@@ -272,14 +275,37 @@ impl ServerConnection {
             self.tagged(tag, StatusKind::Bad, None, "unknown LIST selection option");
             return;
         }
+        // RFC 5258 §3: RECURSIVEMATCH alone, or with only REMOTE (which does
+        // not select anything by itself), is BAD.
         if selection.contains(&ListSelect::RecursiveMatch)
-            && selection.iter().all(|s| *s == ListSelect::RecursiveMatch)
+            && selection
+                .iter()
+                .all(|s| matches!(s, ListSelect::RecursiveMatch | ListSelect::Remote))
         {
             self.tagged(
                 tag,
                 StatusKind::Bad,
                 None,
                 "RECURSIVEMATCH needs another selection option",
+            );
+            return;
+        }
+        // RFC 5258 §3: an unknown return option is BAD (MYRIGHTS needs ACL,
+        // which is not offered).
+        if let Some(r) = return_options
+            .iter()
+            .flatten()
+            .find(|r| matches!(r, ListReturn::Other(_) | ListReturn::MyRights))
+        {
+            let what = match r {
+                ListReturn::Other(a) => String::from_utf8_lossy(a.as_bytes()).into_owned(),
+                _ => "MYRIGHTS".to_owned(),
+            };
+            self.tagged(
+                tag,
+                StatusKind::Bad,
+                Some(Code::ClientBug),
+                &format!("unknown LIST return option {what}"),
             );
             return;
         }
@@ -349,18 +375,56 @@ impl ServerConnection {
                     .matches(name.as_bytes(), Some(d))
             })
         };
-        let mut rows: Vec<(MailboxInfo, bool)> = Vec::new();
+        // RFC 5258 §3.5 (RECURSIVEMATCH with SUBSCRIBED): a mailbox that
+        // matches the pattern is also returned, with `CHILDINFO ("SUBSCRIBED")`,
+        // when a subscribed descendant exists that the pattern does not match
+        // (so the client would not otherwise learn of it).
+        let recursive = subscribed_only && selection.contains(&ListSelect::RecursiveMatch);
+        let childinfo = |name: &Mailbox| {
+            let mut prefix = name.as_bytes().to_vec();
+            prefix.push(d);
+            recursive
+                && subscriptions
+                    .iter()
+                    .any(|s| s.as_bytes().starts_with(&prefix) && !matches(s))
+        };
+        let mut rows: Vec<(MailboxInfo, bool, bool)> = Vec::new();
         for m in &all {
             if !matches(&m.name) {
                 continue;
             }
-            if subscribed_only && !m.subscribed {
+            let info = childinfo(&m.name);
+            if subscribed_only && !m.subscribed && !info {
                 continue;
             }
             if special_only && !m.attributes.iter().any(MailboxAttribute::is_special_use) {
                 continue;
             }
-            rows.push((m.clone(), has_children(&m.name)));
+            rows.push((m.clone(), has_children(&m.name), info));
+        }
+        if recursive {
+            // Parents of subscribed names that are not mailboxes themselves.
+            for name in &subscriptions {
+                let bytes = name.as_bytes();
+                for (i, _) in bytes.iter().enumerate().filter(|(_, &c)| c == d) {
+                    let parent = Mailbox::from_decoded(bytes::Bytes::copy_from_slice(&bytes[..i]));
+                    if matches(&parent)
+                        && !all.iter().any(|m| m.name == parent)
+                        && !rows.iter().any(|r| r.0.name == parent)
+                        && childinfo(&parent)
+                    {
+                        rows.push((
+                            MailboxInfo {
+                                name: parent,
+                                attributes: vec![MailboxAttribute::NonExistent],
+                                subscribed: false,
+                            },
+                            true,
+                            true,
+                        ));
+                    }
+                }
+            }
         }
         // RFC 3501 §6.3.9: when `%` stops above a subscribed name, LSUB returns
         // the unsubscribed level it stopped at with \Noselect.
@@ -380,13 +444,14 @@ impl ServerConnection {
                                 subscribed: false,
                             },
                             false,
+                            false,
                         ));
                     }
                 }
             }
         }
         rows.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-        for (m, children) in rows {
+        for (m, children, info) in rows {
             // Special-use attributes are always listed (RFC 6154 §2 allows it).
             let mut attributes: Vec<MailboxAttribute> = m.attributes.clone();
             let missing = attributes.contains(&MailboxAttribute::NonExistent);
@@ -404,7 +469,13 @@ impl ServerConnection {
                 attributes,
                 delimiter: Some(d),
                 mailbox: m.name.clone(),
-                extended: Vec::new(),
+                extended: if info {
+                    vec![ListExtendedItem::ChildInfo(vec![AString::from_static(
+                        "SUBSCRIBED",
+                    )])]
+                } else {
+                    Vec::new()
+                },
             };
             self.data(if lsub {
                 Data::Lsub(row)
@@ -477,23 +548,32 @@ impl ServerConnection {
         }
     }
 
-    /// APPEND (RFC 9051 §6.3.12), several messages with MULTIAPPEND (RFC 3502):
-    /// all or nothing — if one fails, those already added are removed again.
+    /// APPEND (RFC 9051 §6.3.12), several messages with MULTIAPPEND (RFC 3502).
     fn append(&mut self, tag: Tag, mailbox: Mailbox, messages: Vec<AppendMessage>) {
+        let messages = messages
+            .into_iter()
+            .map(|m| {
+                let (secs, zone) = match m.date {
+                    Some(d) => (d.unix_timestamp(), d.zone_minutes()),
+                    None => (self.now_hint(), 0),
+                };
+                NewMessage {
+                    flags: m.flags.into_iter().filter(|f| *f != Flag::Recent).collect(),
+                    internal_date: (secs, zone),
+                    data: super::append_binary::convert_binary_parts(m.data.into_data()),
+                }
+            })
+            .collect();
+        self.append_all(tag, mailbox, messages);
+    }
+
+    /// Append `messages` all or nothing: if one fails, those already added are
+    /// removed again (RFC 3502 §6.3.11), and answer with APPENDUID (RFC 4315).
+    pub(super) fn append_all(&mut self, tag: Tag, mailbox: Mailbox, messages: Vec<NewMessage>) {
         let user = self.user().unwrap_or_default().to_owned();
         let mut added: Vec<Uid> = Vec::new();
         let mut validity = 0;
-        for m in messages {
-            let (secs, zone) = match m.date {
-                Some(d) => (d.unix_timestamp(), d.zone_minutes()),
-                None => (self.now_hint(), 0),
-            };
-            let flags: Vec<Flag> = m.flags.into_iter().filter(|f| *f != Flag::Recent).collect();
-            let msg = NewMessage {
-                flags,
-                internal_date: (secs, zone),
-                data: m.data.into_data(),
-            };
+        for msg in messages {
             match self.store.append(&user, &mailbox, msg) {
                 Ok((v, uid)) => {
                     validity = v;
@@ -511,12 +591,7 @@ impl ServerConnection {
                         );
                         let _ = self.store.expunge(&user, &mailbox, Some(&added));
                     }
-                    if e.kind == StoreErrorKind::NonExistent {
-                        self.tagged(tag, StatusKind::No, Some(Code::TryCreate), &e.text);
-                    } else {
-                        self.store_error(tag, &e);
-                    }
-                    return;
+                    return self.append_error(tag, &e);
                 }
             }
         }
@@ -532,10 +607,19 @@ impl ServerConnection {
         self.tagged(tag, StatusKind::Ok, code, "APPEND completed");
     }
 
+    /// A failed APPEND: `[TRYCREATE]` for a missing target (RFC 9051 §6.3.12).
+    pub(super) fn append_error(&mut self, tag: Tag, e: &crate::StoreError) {
+        if e.kind == StoreErrorKind::NonExistent {
+            self.tagged(tag, StatusKind::No, Some(Code::TryCreate), &e.text);
+        } else {
+            self.store_error(tag, e);
+        }
+    }
+
     /// A time for messages appended without a date. The session reads no clock,
     /// so this is the time the driver last gave, as seconds since the epoch;
     /// drivers set it with [`ServerConnection::set_wall_clock`].
-    fn now_hint(&self) -> i64 {
+    pub(super) fn now_hint(&self) -> i64 {
         self.wall_clock
     }
 }

@@ -15,12 +15,15 @@
 //! synchronously through [`Mailstore`]; the session speaks UIDs to it and keeps
 //! the client's sequence-number view itself.
 
+mod append_binary;
 mod auth_cmds;
+mod catenate;
 mod fetch;
 
 pub use self::fetch::OUTPUT_HIGH_WATER;
 mod mailbox_cmds;
 mod metadata;
+mod notify;
 mod objects;
 mod search;
 mod selected;
@@ -139,6 +142,8 @@ pub struct ServerConnection {
     closed: bool,
     wall_clock: i64,
     fetch_job: Option<fetch::FetchJob>,
+    /// NOTIFY SET is in force (RFC 5465).
+    notify: Option<Box<notify::Notify>>,
 }
 
 impl std::fmt::Debug for ServerConnection {
@@ -192,6 +197,7 @@ impl ServerConnection {
             closed: false,
             wall_clock: 0,
             fetch_job: None,
+            notify: None,
         };
         let greeting = Greeting {
             kind: GreetingKind::Ok,
@@ -293,14 +299,24 @@ impl ServerConnection {
         }
     }
 
-    /// The store's waker fired: send pending changes if the session is idling.
+    /// The store's waker fired: send pending changes if the session is
+    /// idling, and what NOTIFY asks for (RFC 5465 §3: also outside IDLE,
+    /// whenever no command is in progress).
     pub fn handle_wakeup(&mut self, now: Instant) {
         let _ = now;
         if self.closed {
             return;
         }
-        if matches!(self.mode, Mode::Idle { .. }) {
+        let idle = matches!(self.mode, Mode::Idle { .. });
+        if idle {
             self.sync_mailbox(true);
+        }
+        if self.notify.is_some()
+            && (idle || matches!(self.mode, Mode::Commands))
+            && self.fetch_job.is_none()
+            && self.hold_until.is_none()
+        {
+            self.notify_deliver();
         }
     }
 
@@ -524,6 +540,9 @@ impl ServerConnection {
             (_, CommandBody::Idle) => self.idle(tag, now),
             (_, body) => self.mailbox_command(tag, body),
         }
+        if self.notify.is_some() {
+            self.notify_follow_selected();
+        }
     }
 
     /// `COMPRESS DEFLATE` (RFC 4978 §3), after login: OK, then the driver
@@ -687,6 +706,8 @@ impl ServerConnection {
                 Capability::Binary,
                 Capability::StatusSize,
                 Capability::MultiAppend,
+                Capability::Catenate,
+                Capability::Notify,
                 Capability::AppendLimit(Some(self.config.limits.max_literal)),
                 Capability::Utf8Accept,
                 Capability::CondStore,
@@ -738,6 +759,9 @@ impl ServerConnection {
     }
 
     fn tagged(&mut self, tag: Tag, kind: StatusKind, code: Option<Code>, msg: &str) {
+        if self.notify.as_mut().is_some_and(|n| n.swallow(&tag)) {
+            return; // the end of NOTIFY's own MessageNew FETCH
+        }
         self.push(&Response::Status(Status::Tagged {
             tag,
             kind,
@@ -780,6 +804,7 @@ impl ServerConnection {
         }
         self.state = State::Logout;
         self.watch = None;
+        self.notify = None;
         self.closed = true;
         self.events.push_back(ServerEvent::Close);
     }
