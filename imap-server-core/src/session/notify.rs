@@ -121,7 +121,8 @@ fn in_subtree(name: &Mailbox, root: &Mailbox, d: u8) -> bool {
 }
 
 impl Notify {
-    /// The first group whose filter matches `name` (RFC 5465 §6).
+    /// The first group whose filter matches `name` (RFC 5465 §6). INBOXES
+    /// is INBOX alone: it is the only mailbox this server delivers to.
     fn group_for(&self, name: &Mailbox, d: u8) -> Option<&Group> {
         self.groups.iter().find(|g| match &g.filter {
             NotifyFilter::Inboxes => name.is_inbox(),
