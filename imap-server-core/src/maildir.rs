@@ -16,6 +16,7 @@ mod folder;
 mod index;
 mod names;
 mod ops;
+mod recent;
 mod user;
 mod watch;
 
@@ -100,6 +101,7 @@ impl User {
 /// DATA/USER/                    INBOX: cur/ new/ tmp/
 /// DATA/USER/imap-rs-uidlist     INBOX's index (UIDs, MODSEQs, tombstones)
 /// DATA/USER/dovecot-keywords    INBOX's keyword letters
+/// DATA/USER/imap-rs-recent      INBOX's `\Recent` watermark (UIDVALIDITY, first unclaimed UID)
 /// DATA/USER/subscriptions       subscribed names, one a line
 /// DATA/USER/.Sent/              a folder (cur/ new/ tmp/, maildirfolder, index, keywords)
 /// DATA/USER/.Lists.rust/        the mailbox "Lists/rust"
@@ -479,6 +481,15 @@ impl Mailstore for MaildirStore {
 
     fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
         self.with_folder(user, name, |f| Ok(f.snapshot()))
+    }
+
+    fn claim_recent(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        claim_below: Option<u32>,
+    ) -> Result<u32, StoreError> {
+        self.with_folder(user, name, |f| recent::claim(f, claim_below))
     }
 
     fn status(&self, user: &str, name: &Mailbox) -> Result<MailboxStatus, StoreError> {

@@ -709,7 +709,8 @@ impl ServerConnection {
         imap_codec::encode_response(r, dst, &self.enc);
     }
 
-    fn data(&mut self, d: Data) {
+    fn data(&mut self, mut d: Data) {
+        self.before_data(&mut d);
         self.push(&Response::Data(d));
     }
 
