@@ -552,10 +552,20 @@ impl ServerConnection {
         let State::Selected { mailbox, .. } = &mut self.state else {
             return;
         };
+        // By UID when the FETCH names one: the untagged updates of a sync are
+        // numbered as the client sees them, before the EXPUNGEs that follow
+        // them, while the view has already dropped those messages.
+        let uid = items.iter().find_map(|i| match i {
+            FetchItem::Uid(u) => Some(*u),
+            _ => None,
+        });
+        let index = match uid {
+            Some(u) => mailbox.seq_of(u).map(|s| s - 1),
+            None => Some(seq.0.get() as usize - 1),
+        };
         let recent = !rev2
-            && mailbox
-                .messages
-                .get(seq.0.get() as usize - 1)
+            && index
+                .and_then(|i| mailbox.messages.get(i))
                 .is_some_and(|m| m.recent);
         let mut fresh = false;
         for item in items.iter_mut() {
