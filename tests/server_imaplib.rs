@@ -315,7 +315,10 @@ fn imaplib_full_scenario() {
     let flags = s(&r, "fetch_flags");
     // imaplib speaks IMAP4rev1 and selected first: \Recent is its (RFC 3501 §2.3.2).
     assert!(flags.contains("1 (UID 1 FLAGS (\\Recent))"), "{flags}");
-    assert!(flags.contains("2 (UID 2 FLAGS (\\Recent \\Seen))"), "{flags}");
+    assert!(
+        flags.contains("2 (UID 2 FLAGS (\\Recent \\Seen))"),
+        "{flags}"
+    );
 
     // BODYSTRUCTURE and ENVELOPE of the multipart message.
     let structure = s(&r, "fetch_structure").to_ascii_uppercase();

@@ -468,6 +468,11 @@ impl ServerConnection {
                 self.tagged(tag, StatusKind::Ok, None, "LOGOUT completed");
                 self.close();
             }
+            // RFC 2971: the client's parameters are not kept, so its §3.3
+            // limits (30 pairs, fields of 30 octets, values of 1024) need no
+            // check of their own; the line limit bounds the command, and
+            // `ServerLimits::PREAUTH_MAX_LINE` leaves room for the largest
+            // legal ID before login.
             (_, CommandBody::Id(_)) => {
                 let name = self.config.name.clone();
                 self.data(Data::Id(vec![(istr("name"), Some(istr(&name)))]));
