@@ -744,7 +744,9 @@ fn watch_reports_changes_and_survives_a_server_restart() {
         "STORE 1 +FLAGS (\\Flagged)",
     );
     assert!(tagged(&lines).contains("OK"), "{lines:?}");
-    watch.expect_out("FETCH 1 FLAGS (\\Flagged)");
+    // The watching session selected first: message 1 is \\Recent to it
+    // (RFC 3501 §2.3.2).
+    watch.expect_out("FETCH 1 FLAGS (\\Recent \\Flagged)");
     let lines = raw_command(
         first.port,
         "alice",

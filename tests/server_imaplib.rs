@@ -313,8 +313,12 @@ fn imaplib_full_scenario() {
     );
     assert_eq!(nums(&r, "select"), [2]);
     let flags = s(&r, "fetch_flags");
-    assert!(flags.contains("1 (UID 1 FLAGS ())"), "{flags}");
-    assert!(flags.contains("2 (UID 2 FLAGS (\\Seen))"), "{flags}");
+    // imaplib speaks IMAP4rev1 and selected first: \Recent is its (RFC 3501 §2.3.2).
+    assert!(flags.contains("1 (UID 1 FLAGS (\\Recent))"), "{flags}");
+    assert!(
+        flags.contains("2 (UID 2 FLAGS (\\Recent \\Seen))"),
+        "{flags}"
+    );
 
     // BODYSTRUCTURE and ENVELOPE of the multipart message.
     let structure = s(&r, "fetch_structure").to_ascii_uppercase();

@@ -77,7 +77,8 @@ impl Limits {
 pub struct Quirks {
     /// Accept two or more spaces where one is required (SurgeMail, async-imap #131).
     pub extra_spaces: bool,
-    /// Accept a space before CRLF or before `)` (imap-proto #190).
+    /// Accept a space before CRLF or before `)` (imap-proto #190), and just
+    /// after the `(` of a list (aioimaplib 2.0.3 sends `ID ( "name" "x" )`).
     pub trailing_space: bool,
     /// Accept a status response without text, `* OK` (Gmail, defects #28).
     pub missing_text: bool,

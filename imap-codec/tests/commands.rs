@@ -1917,6 +1917,19 @@ fn quirk_trailing_space() {
     assert!(parse_strict("a NOOP ").is_err());
     assert!(parse_strict("a FETCH 1 (FLAGS )").is_err());
     assert!(parse_strict("a SEARCH ALL ").is_err());
+    // And just after `(`: aioimaplib 2.0.3 sends `ID ( "name" "x" )`.
+    check(
+        r#"a ID ( "name" "aioimaplib" "version" "2.0.3" )"#,
+        CommandBody::Id(vec![
+            (a("name"), Some(a("aioimaplib"))),
+            (a("version"), Some(a("2.0.3"))),
+        ]),
+    );
+    canon(r#"a ID ( "name" "x" )"#, r#"a ID ("name" "x")"#);
+    canon("a FETCH 1 ( FLAGS UID)", "a FETCH 1 (FLAGS UID)");
+    assert!(parse_strict(r#"a ID ( "name" "x" )"#).is_err());
+    assert!(parse_strict(r#"a ID ( "name" "x")"#).is_err());
+    assert!(parse_strict(r#"a ID ("name" "x")"#).is_ok());
 }
 
 #[test]

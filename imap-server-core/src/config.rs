@@ -56,8 +56,12 @@ pub struct ServerLimits {
 impl ServerLimits {
     /// Default `max_line`: 64 KiB, as Dovecot.
     pub const MAX_LINE: usize = 64 * 1024;
-    /// Default `preauth_max_line`: 8 KiB.
-    pub const PREAUTH_MAX_LINE: usize = 8 * 1024;
+    /// Default `preauth_max_line`: 40 KiB, room for the largest ID command
+    /// RFC 2971 §3.3 allows (30 field-value pairs, fields of 30 octets and
+    /// values of 1024: about 32 KiB quoted), which clients may send before
+    /// login; Dovecot accepts it there too. Longer lines get `BAD [TOOBIG]`
+    /// and the session goes on.
+    pub const PREAUTH_MAX_LINE: usize = 40 * 1024;
     /// Default `max_literal`: 64 MiB.
     pub const MAX_LITERAL: u64 = 64 * 1024 * 1024;
     /// Default `preauth_max_literal`: 8 KiB.

@@ -44,8 +44,8 @@ pub use self::mailboxes::{
 };
 pub use self::messages::{
     append_uids, changes_since_log, copy_messages, copy_move_errors, expunge_only_deleted,
-    message_round_trip, move_messages, snapshot_contents, status_counters, store_flags_ops,
-    store_unchanged_since, uids_never_reused,
+    message_round_trip, move_messages, recent_claims, snapshot_contents, status_counters,
+    store_flags_ops, store_unchanged_since, uids_never_reused,
 };
 pub use self::objects::{metadata_entries, object_ids};
 
@@ -94,6 +94,7 @@ pub fn run_all_polling<S: Mailstore>(new_store: impl Fn() -> S) {
         copy_move_errors,
         changes_since_log,
         status_counters,
+        recent_claims,
         watch_stops_after_drop,
         concurrent_smoke,
         names_faithful,

@@ -18,6 +18,7 @@ mod index;
 mod names;
 mod objects;
 mod ops;
+mod recent;
 mod user;
 mod watch;
 
@@ -104,6 +105,7 @@ impl User {
 /// DATA/USER/                    INBOX: cur/ new/ tmp/
 /// DATA/USER/imap-rs-uidlist     INBOX's index (UIDs, MODSEQs, tombstones)
 /// DATA/USER/dovecot-keywords    INBOX's keyword letters
+/// DATA/USER/imap-rs-recent      INBOX's `\Recent` watermark (UIDVALIDITY, first unclaimed UID)
 /// DATA/USER/subscriptions       subscribed names, one a line
 /// DATA/USER/imap-rs-objects     INBOX's MAILBOXID, save dates and EMAILIDs
 /// DATA/USER/imap-rs-metadata    INBOX's metadata entries (RFC 5464)
@@ -544,6 +546,15 @@ impl Mailstore for MaildirStore {
 
     fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
         self.with_folder(user, name, |f| Ok(f.snapshot()))
+    }
+
+    fn claim_recent(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        claim_below: Option<u32>,
+    ) -> Result<u32, StoreError> {
+        self.with_folder(user, name, |f| recent::claim(f, claim_below))
     }
 
     fn status(&self, user: &str, name: &Mailbox) -> Result<MailboxStatus, StoreError> {

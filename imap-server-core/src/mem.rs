@@ -596,6 +596,28 @@ impl Mailstore for MemStore {
         })
     }
 
+    fn claim_recent(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        claim_below: Option<u32>,
+    ) -> Result<u32, StoreError> {
+        let Some(below) = claim_below else {
+            return self.with_mailbox(user, name, |mb| Ok(mb.recent_from));
+        };
+        let key = canonical(name);
+        // A claim changes nothing a client sees: no watcher is woken.
+        self.mutate(user, |u, _| {
+            let mb = u
+                .mailboxes
+                .get_mut(&key)
+                .ok_or_else(|| StoreError::no_mailbox(name))?;
+            let before = mb.recent_from;
+            mb.recent_from = before.max(below.min(mb.uid_next));
+            Ok((before, Vec::new()))
+        })
+    }
+
     fn append(
         &self,
         user: &str,

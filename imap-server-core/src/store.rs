@@ -699,6 +699,29 @@ pub trait Mailstore: Send + Sync {
     fn changes_since(&self, user: &str, name: &Mailbox, modseq: u64)
         -> Result<Changes, StoreError>;
 
+    /// The `\Recent` claim (IMAP4rev1, RFC 3501 §2.3.2): a message is recent
+    /// to exactly one session, the first to select the mailbox read-write (or
+    /// to learn of the message while it has it selected) since the message
+    /// arrived. The store keeps one watermark per mailbox, the first UID not
+    /// yet claimed: this returns it as it was and, with `claim_below`,
+    /// atomically raises it to that UID when higher (so two sessions never
+    /// both get a message). The caller's recent messages are then its UIDs
+    /// from the returned value up to `claim_below`. Without `claim_below` it
+    /// only reads the watermark (EXAMINE, STATUS RECENT).
+    ///
+    /// The default has no watermark and says no message is recent
+    /// (`u32::MAX`). Stores that keep one should persist it, so a restart does
+    /// not make old mail recent again.
+    fn claim_recent(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        claim_below: Option<u32>,
+    ) -> Result<u32, StoreError> {
+        let _ = (user, name, claim_below);
+        Ok(u32::MAX)
+    }
+
     /// Call `waker` whenever `name` changes, until the guard is dropped. The
     /// default never calls it (sessions then find changes on their next command).
     fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {

@@ -295,6 +295,35 @@ fn state_survives_reopen() {
 }
 
 #[test]
+fn recent_claims_survive_reopen() {
+    // RFC 3501 §2.3.2: a restart must not make old mail recent again.
+    let dir = TempDir::new("recent");
+    let (claimed, next) = {
+        let s = MaildirStore::open(dir.path()).unwrap();
+        append(&s, "INBOX", "Subject: a\r\n\r\na\r\n", &[]);
+        append(&s, "INBOX", "Subject: b\r\n\r\nb\r\n", &[]);
+        let next = s.snapshot(U, &Mailbox::inbox()).unwrap().uid_next;
+        let before = s.claim_recent(U, &Mailbox::inbox(), Some(next)).unwrap();
+        assert_eq!(before, 1, "both messages were recent");
+        (s.claim_recent(U, &Mailbox::inbox(), None).unwrap(), next)
+    };
+    assert_eq!(claimed, next);
+    let s = MaildirStore::open(dir.path()).unwrap();
+    assert_eq!(
+        s.claim_recent(U, &Mailbox::inbox(), None).unwrap(),
+        next,
+        "old mail recent again after reopen"
+    );
+    let c = append(&s, "INBOX", "Subject: c\r\n\r\nc\r\n", &[]);
+    assert_eq!(
+        s.claim_recent(U, &Mailbox::inbox(), Some(c.get() + 1))
+            .unwrap(),
+        c.get(),
+        "only the new message is recent"
+    );
+}
+
+#[test]
 fn uidvalidity_grows_across_reopen() {
     let dir = TempDir::new("validity");
     let v1 = {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use imap_server_core::{MemStore, ServerConfig, ServerConnection, ServerEvent};
+use imap_server_core::{MemStore, ServerConfig, ServerConnection, ServerEvent, ServerLimits};
 
 use common::{auth, store, Client};
 
@@ -141,6 +141,9 @@ fn select_append_fetch_store_search() {
     let r = c.append("INBOX", MSG);
     assert!(r.contains("AP OK [APPENDUID "), "{r}");
     c.append("INBOX", "Subject: second\r\n\r\nbody two\r\n");
+    // Another session selects first and takes \Recent (RFC 3501 §2.3.2), so
+    // the flags below are the stored ones.
+    Client::login(&s).send("r SELECT INBOX\r\n");
     let r = c.send("s1 SELECT INBOX\r\n");
     assert!(
         r.contains("* 2 EXISTS") && r.contains("[UIDVALIDITY ") && r.contains("s1 OK [READ-WRITE]"),
@@ -285,12 +288,13 @@ fn idle_is_woken_and_done_may_carry_commands() {
     );
     a.conn.handle_wakeup(a.now);
     let r = a.drain();
-    assert_eq!(r, "* 1 EXISTS\r\n");
+    // The idling session is the first told of the message: it gets \Recent.
+    assert_eq!(r, "* 1 EXISTS\r\n* 1 RECENT\r\n");
     // iOS and NeoMutt send DONE and the next commands in one write.
     let r = a.send("DONE\r\ni2 UID FETCH 1 (FLAGS)\r\ni3 NOOP\r\n");
     assert!(r.starts_with("i1 OK IDLE terminated\r\n"), "{r}");
     assert!(
-        r.contains("* 1 FETCH (UID 1 FLAGS ())\r\ni2 OK")
+        r.contains("* 1 FETCH (UID 1 FLAGS (\\Recent))\r\ni2 OK")
             && r.ends_with("i3 OK NOOP completed\r\n"),
         "{r}"
     );
@@ -332,7 +336,10 @@ fn bad_commands_and_limits() {
     assert!(c.conn.is_closed());
     // A pre-auth line over the limit.
     let (mut c, _) = Client::new(&s, config(true));
-    let long = format!("a1 LOGIN {} x\r\n", "a".repeat(10_000));
+    let long = format!(
+        "a1 LOGIN {} x\r\n",
+        "a".repeat(ServerLimits::PREAUTH_MAX_LINE + 1)
+    );
     let r = c.send(&long);
     assert!(r.contains("a1 BAD [TOOBIG]"), "{r}");
 }

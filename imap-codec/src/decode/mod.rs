@@ -374,6 +374,11 @@ impl<'a> Parser<'a> {
     ) -> PResult<Vec<T>> {
         self.expect(b'(', "(")?;
         self.enter()?;
+        // `( "name" "x" )` (aioimaplib's ID): a space just inside the
+        // parenthesis, with the `trailing_space` quirk.
+        if self.trailing_space {
+            while self.eat(b' ') {}
+        }
         self.skip_space_before_close();
         if self.eat(b')') {
             if !allow_empty && !self.cfg.quirks.empty_lists {

@@ -491,3 +491,86 @@ pub fn status_counters<S: Mailstore>(s: &S) {
         "status",
     );
 }
+
+/// `\Recent` claims ([`Mailstore::claim_recent`], RFC 3501 §2.3.2): new
+/// messages are unclaimed; a claim returns the watermark as it was and raises
+/// it (never lowers it, never past UIDNEXT), so of several sessions claiming
+/// the same messages, even at once, exactly one gets each. A store that keeps
+/// no watermark (the trait's default: `u32::MAX`, nothing is recent) passes
+/// if it says so consistently.
+pub fn recent_claims<S: Mailstore>(s: &S) {
+    let name = mbx("ContractRecent");
+    ok(s.create(USER, &name, None), "create");
+    let peek = |what: &str| ok(s.claim_recent(USER, &name, None), what);
+    if peek("peek") == u32::MAX {
+        let r = ok(s.claim_recent(USER, &name, Some(1)), "claim");
+        assert_eq!(r, u32::MAX, "a store without \\Recent claimed something");
+        return;
+    }
+    let first: Vec<Uid> = (0..3)
+        .map(|i| append(s, &name, &format!("r{i}"), &[]))
+        .collect();
+    let w = peek("peek after APPEND");
+    assert!(
+        w <= first[0].get(),
+        "new messages are not recent (watermark {w})"
+    );
+    let next = ok(s.snapshot(USER, &name), "snapshot").uid_next;
+    let got = ok(s.claim_recent(USER, &name, Some(next)), "claim");
+    assert_eq!(got, w, "a claim did not return the watermark it found");
+    let after = peek("peek after claim");
+    assert!(
+        after >= next,
+        "the claim did not raise the watermark to {next}: {after}"
+    );
+    let again = ok(s.claim_recent(USER, &name, Some(next)), "second claim");
+    assert!(
+        again >= next,
+        "two claims both got the messages below {next}"
+    );
+    // Never lowered, never beyond UIDNEXT.
+    let _ = ok(s.claim_recent(USER, &name, Some(1)), "claim below");
+    assert_eq!(peek("peek"), after, "a lower claim moved the watermark");
+    let _ = ok(
+        s.claim_recent(USER, &name, Some(u32::MAX - 1)),
+        "claim beyond",
+    );
+    let more: Vec<Uid> = (0..2)
+        .map(|i| append(s, &name, &format!("s{i}"), &[]))
+        .collect();
+    assert!(
+        peek("peek after more") <= more[0].get(),
+        "a claim beyond UIDNEXT swallowed later messages"
+    );
+    // A claim of part of the new messages leaves the rest unclaimed.
+    let got = ok(
+        s.claim_recent(USER, &name, Some(more[1].get())),
+        "partial claim",
+    );
+    assert!(got <= more[0].get(), "partial claim missed {}", more[0]);
+    let rest = peek("peek after partial");
+    assert!(
+        rest > more[0].get() && rest <= more[1].get(),
+        "watermark {rest}"
+    );
+    // Concurrent claims: exactly one session gets the last message.
+    let next = ok(s.snapshot(USER, &name), "snapshot").uid_next;
+    let winners = std::thread::scope(|t| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| t.spawn(|| ok(s.claim_recent(USER, &name, Some(next)), "claim")))
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| resume_unwind(p)))
+            .filter(|before| *before <= more[1].get())
+            .count()
+    });
+    assert_eq!(
+        winners, 1,
+        "{winners} concurrent claims got the same message"
+    );
+    err(
+        s.claim_recent(USER, &mbx("ContractNone"), Some(5)),
+        &[StoreErrorKind::NonExistent],
+        "claim in a missing mailbox",
+    );
+}

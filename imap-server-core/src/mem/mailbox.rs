@@ -23,6 +23,8 @@ pub(super) struct Mbox {
     /// Expunged UIDs with the MODSEQ of their expunge, in MODSEQ order.
     pub(super) tombstones: Vec<(u64, Uid)>,
     pub(super) keywords: Vec<Flag>,
+    /// The first UID no session has claimed as `\Recent` (RFC 3501 §2.3.2).
+    pub(super) recent_from: u32,
     pub(super) special_use: Option<MailboxAttribute>,
     pub(super) unseen: u32,
     pub(super) deleted: u32,
@@ -93,6 +95,7 @@ impl Mbox {
             messages: Vec::new(),
             tombstones: Vec::new(),
             keywords: Vec::new(),
+            recent_from: 1,
             special_use,
             unseen: 0,
             deleted: 0,

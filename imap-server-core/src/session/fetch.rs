@@ -262,6 +262,86 @@ fn apply_partial(data: Bytes, partial: Option<imap_proto::Partial>) -> (Bytes, O
     }
 }
 
+/// `old` changed by a STORE (`op` with `flags`), for a message only the view
+/// still has. Keywords compare case-insensitively.
+fn apply_flag_op(op: FlagOp, old: &[Flag], flags: &[Flag]) -> Vec<Flag> {
+    let same = |a: &Flag, b: &Flag| match (a, b) {
+        (Flag::Keyword(x), Flag::Keyword(y)) | (Flag::Extension(x), Flag::Extension(y)) => {
+            x.as_bytes().eq_ignore_ascii_case(y.as_bytes())
+        }
+        _ => a == b,
+    };
+    let mut out: Vec<Flag> = match op {
+        FlagOp::Add => old.iter().chain(flags).cloned().collect(),
+        FlagOp::Remove => old
+            .iter()
+            .filter(|f| !flags.iter().any(|g| same(f, g)))
+            .cloned()
+            .collect(),
+        _ => flags.to_vec(),
+    };
+    let mut i = 0;
+    while i < out.len() {
+        if out[..i].iter().any(|g| same(g, &out[i])) {
+            out.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// What FETCH answers for an item of a message whose bytes are gone (another
+/// session expunged it; RFC 2180 §4.1.1): the empty values Dovecot gives, which
+/// clients and imaptest's state tracking recognise as "no data" — NIL
+/// sections, an all-NIL ENVELOPE, an empty `text/plain` BODYSTRUCTURE, size 0
+/// and the epoch as INTERNALDATE.
+fn expunged_placeholder(a: &FetchAttribute) -> Option<FetchItem> {
+    let empty_body = || {
+        let text = |s: &'static str| imap_proto::IString::try_from(s).unwrap_or_default();
+        imap_proto::BodyStructure::Single {
+            body: imap_proto::Body {
+                media_type: text("text"),
+                subtype: text("plain"),
+                fields: imap_proto::BodyFields {
+                    encoding: text("7bit"),
+                    ..Default::default()
+                },
+                specific: imap_proto::BodySpecific::Text { lines: 0 },
+            },
+            extension: None,
+        }
+    };
+    Some(match a {
+        FetchAttribute::InternalDate => FetchItem::InternalDate(datetime_from_unix(0, 0)?),
+        FetchAttribute::Rfc822Size => FetchItem::Rfc822Size(0),
+        FetchAttribute::Envelope => FetchItem::Envelope(Lazy::new(Default::default())),
+        FetchAttribute::Body => FetchItem::Body(Lazy::new(empty_body())),
+        FetchAttribute::BodyStructure => FetchItem::BodyStructure(Lazy::new(empty_body())),
+        FetchAttribute::BodySection {
+            section, partial, ..
+        } => FetchItem::BodySection {
+            section: section.clone(),
+            origin: partial.map(|p| p.offset),
+            data: None,
+        },
+        FetchAttribute::Binary { part, partial, .. } => FetchItem::Binary {
+            part: part.clone(),
+            origin: partial.map(|p| p.offset),
+            data: None,
+        },
+        FetchAttribute::BinarySize { part } => FetchItem::BinarySize {
+            part: part.clone(),
+            size: 0,
+        },
+        FetchAttribute::Rfc822 => FetchItem::Rfc822(None),
+        FetchAttribute::Rfc822Header => FetchItem::Rfc822Header(None),
+        FetchAttribute::Rfc822Text => FetchItem::Rfc822Text(None),
+        FetchAttribute::Preview { .. } => FetchItem::Preview(None),
+        _ => return None,
+    })
+}
+
 impl ServerConnection {
     fn selected_parts(&self) -> Option<(String, Mailbox, bool)> {
         match &self.state {
@@ -312,6 +392,29 @@ impl ServerConnection {
                 (live, skipped)
             }
             _ => (Vec::new(), false),
+        }
+    }
+
+    /// Every message of `set` in the view, expunged or not, and whether one
+    /// of them was expunged by another session (not yet announced).
+    fn resolve_all(&self, set: &SequenceSet, uid: bool) -> (Vec<(usize, Uid)>, bool) {
+        match &self.state {
+            State::Selected { mailbox, .. } => {
+                let all = mailbox.resolve(set, uid);
+                let gone = all.iter().any(|(s, _)| mailbox.messages[s - 1].expunged);
+                (all, gone)
+            }
+            _ => (Vec::new(), false),
+        }
+    }
+
+    /// Whether message `seq_no` was expunged by another session.
+    fn view_expunged(&self, seq_no: usize) -> bool {
+        match &self.state {
+            State::Selected { mailbox, .. } => {
+                mailbox.messages.get(seq_no - 1).is_some_and(|m| m.expunged)
+            }
+            _ => false,
         }
     }
 
@@ -446,7 +549,12 @@ impl ServerConnection {
         if !self.check_seq_set(&tag, &set, uid) {
             return;
         }
-        let (mut targets, skipped) = self.resolve(&set, uid);
+        // RFC 2180 §4.1.1 as Dovecot does it: a message another session
+        // expunged that this one has not been told of is still answered, with
+        // the flags the view knows and, when the store no longer has the
+        // message, NIL or empty values; the tagged OK carries
+        // [EXPUNGEISSUED]. Clients (and imaptest) treat a NO as a failure.
+        let (mut targets, skipped) = self.resolve_all(&set, uid);
         if let Some(since) = changed_since {
             targets.retain(|(s, _)| self.view_modseq(*s) > since);
             if vanished {
@@ -581,13 +689,9 @@ impl ServerConnection {
                 }
             }
             let stored = if job.want_message {
-                match batch.remove(&msg_uid) {
-                    Some(m) => Some(m),
-                    None => {
-                        job.skipped = true;
-                        continue;
-                    }
-                }
+                let found = batch.remove(&msg_uid);
+                job.skipped |= found.is_none();
+                found
             } else {
                 None
             };
@@ -606,7 +710,9 @@ impl ServerConnection {
             let mut flags = self.view_flags(seq_no);
             let mut modseq = self.view_modseq(seq_no);
             let mut flags_changed = false;
-            if job.marks_seen && !flags.contains(&Flag::Seen) {
+            let gone = job.want_message && stored.is_none();
+            job.skipped |= self.view_expunged(seq_no);
+            if job.marks_seen && !gone && !flags.contains(&Flag::Seen) {
                 if let Ok(out) = self.store.store_flags(
                     &user,
                     &name,
@@ -674,14 +780,14 @@ impl ServerConnection {
         }
         self.flush_summaries(&user, &name, to_cache);
         self.sync_mailbox(job.uid);
-        // UID FETCH ignores UIDs that no longer exist (§6.4.9); FETCH by sequence
-        // number of an expunged message gets NO [EXPUNGEISSUED] (RFC 2180 §4.1.2).
-        if job.skipped && !job.uid {
+        // Messages expunged meanwhile were answered with what is left of
+        // them (see `fetch`); the OK says so (RFC 5530 EXPUNGEISSUED).
+        if job.skipped {
             self.tagged(
                 job.tag,
-                StatusKind::No,
+                StatusKind::Ok,
                 Some(Code::ExpungeIssued),
-                "some messages were expunged",
+                "Some messages were already expunged",
             );
         } else {
             self.tagged(job.tag, StatusKind::Ok, None, "FETCH completed");
@@ -735,7 +841,7 @@ impl ServerConnection {
             _ => {}
         }
         let Some(msg) = stored else {
-            return Ok(None);
+            return Ok(expunged_placeholder(a));
         };
         let section_text = |t: SectionText| Section {
             part: Vec::new(),
@@ -888,8 +994,22 @@ impl ServerConnection {
         if !self.check_seq_set(&tag, &set, uid) {
             return;
         }
-        let (targets, skipped) = self.resolve(&set, uid);
-        let uids: Vec<Uid> = targets.iter().map(|t| t.1).collect();
+        // Messages another session expunged (not yet announced) are answered
+        // as Dovecot does (RFC 2180 §4.2.1 lets the server pretend): the
+        // change is applied to the view's flags and reported, nothing is
+        // stored, and the STORE succeeds. With UNCHANGEDSINCE they fail the
+        // test instead (RFC 7162 §3.1.3, example 10).
+        let (targets, _) = self.resolve_all(&set, uid);
+        let gone: std::collections::HashSet<Uid> = targets
+            .iter()
+            .filter(|(s, _)| self.view_expunged(*s))
+            .map(|t| t.1)
+            .collect();
+        let uids: Vec<Uid> = targets
+            .iter()
+            .map(|t| t.1)
+            .filter(|u| !gone.contains(u))
+            .collect();
         let outcome = match self
             .store
             .store_flags(&user, &name, &uids, op, &flags, unchanged_since)
@@ -899,9 +1019,20 @@ impl ServerConnection {
         };
         let changed: std::collections::HashSet<Uid> =
             outcome.changed.iter().map(|e| e.uid).collect();
-        let failed: std::collections::HashSet<Uid> = outcome.modified.iter().copied().collect();
+        let mut failed: std::collections::HashSet<Uid> = outcome.modified.iter().copied().collect();
         for e in outcome.changed {
             self.set_view_entry(e);
+        }
+        if unchanged_since.is_some() {
+            failed.extend(gone.iter().copied());
+        } else {
+            for (seq_no, _) in targets.iter().filter(|t| gone.contains(&t.1)) {
+                let old = self.view_flags(*seq_no);
+                let new = apply_flag_op(op, &old, &flags);
+                if let State::Selected { mailbox, .. } = &mut self.state {
+                    mailbox.messages[seq_no - 1].flags = new;
+                }
+            }
         }
         // RFC 7162 §3.1.2.2: no MODSEQs to report in a NOMODSEQ mailbox.
         let condstore = self.condstore && !self.nomodseq();
@@ -944,13 +1075,6 @@ impl ServerConnection {
                 Some(Code::Modified(set)),
                 "Conditional STORE failed for some messages",
             );
-        } else if skipped {
-            self.tagged(
-                tag,
-                StatusKind::No,
-                Some(Code::ExpungeIssued),
-                "some messages were expunged",
-            );
         } else {
             self.tagged(tag, StatusKind::Ok, None, "STORE completed");
         }
@@ -981,7 +1105,20 @@ impl ServerConnection {
         if !self.check_seq_set(&tag, &set, uid) {
             return;
         }
-        let (targets, _) = self.resolve(&set, uid);
+        let (targets, gone) = self.resolve_all(&set, uid);
+        if gone {
+            // RFC 2180 §4.4.1, as Dovecot answers: nothing is copied when a
+            // message of the set was expunged by another session; the
+            // EXPUNGE responses (allowed here) tell the client which.
+            self.sync_mailbox(true);
+            self.tagged(
+                tag,
+                StatusKind::No,
+                Some(Code::ExpungeIssued),
+                "Some of the requested messages no longer exist",
+            );
+            return;
+        }
         let uids: Vec<Uid> = targets.iter().map(|t| t.1).collect();
         let verb = if is_move {
             "MOVE completed"

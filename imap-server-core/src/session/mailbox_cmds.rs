@@ -511,7 +511,7 @@ impl ServerConnection {
             .filter_map(|a| {
                 Some(match a {
                     StatusAttribute::Messages => StatusItem::Messages(st.messages),
-                    StatusAttribute::Recent => StatusItem::Recent(0),
+                    StatusAttribute::Recent => StatusItem::Recent(self.status_recent(user, name)),
                     StatusAttribute::UidNext => StatusItem::UidNext(st.uid_next),
                     StatusAttribute::UidValidity => StatusItem::UidValidity(st.uid_validity),
                     StatusAttribute::Unseen => StatusItem::Unseen(st.unseen),

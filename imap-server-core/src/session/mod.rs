@@ -490,6 +490,11 @@ impl ServerConnection {
                 self.tagged(tag, StatusKind::Ok, None, "LOGOUT completed");
                 self.close();
             }
+            // RFC 2971: the client's parameters are not kept, so its §3.3
+            // limits (30 pairs, fields of 30 octets, values of 1024) need no
+            // check of their own; the line limit bounds the command, and
+            // `ServerLimits::PREAUTH_MAX_LINE` leaves room for the largest
+            // legal ID before login.
             (_, CommandBody::Id(_)) => {
                 let name = self.config.name.clone();
                 self.data(Data::Id(vec![(istr("name"), Some(istr(&name)))]));
@@ -754,7 +759,8 @@ impl ServerConnection {
         imap_codec::encode_response(r, dst, &self.enc);
     }
 
-    fn data(&mut self, d: Data) {
+    fn data(&mut self, mut d: Data) {
+        self.before_data(&mut d);
         self.push(&Response::Data(d));
     }
 

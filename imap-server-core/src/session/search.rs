@@ -79,6 +79,9 @@ struct Ctx<'a> {
     uids: Vec<Uid>,
     /// MODSEQs by sequence number - 1.
     modseqs: Vec<u64>,
+    /// The messages `\Recent` to this session, in UID order (RFC 3501
+    /// §2.3.2; none once IMAP4rev2 is enabled).
+    recent: Vec<Uid>,
     now: i64,
     limits: MimeLimits,
     header_only: bool,
@@ -138,6 +141,12 @@ impl Ctx<'_> {
                     .map(|(u, _)| u.get())
                     .collect(),
             ),
+            // \Recent is the session's: a backend need not know it.
+            SearchKey::Recent => uid_key(self.recent.iter().map(|u| u.get()).collect()),
+            SearchKey::Old => SearchKey::Not(Box::new(self.to_uids(&SearchKey::Recent))),
+            SearchKey::New => {
+                SearchKey::And(vec![self.to_uids(&SearchKey::Recent), SearchKey::Unseen])
+            }
             SearchKey::Not(k) => SearchKey::Not(Box::new(self.to_uids(k))),
             SearchKey::Or(a, b) => {
                 SearchKey::Or(Box::new(self.to_uids(a)), Box::new(self.to_uids(b)))
@@ -175,9 +184,10 @@ impl Ctx<'_> {
             SearchKey::Undraft => !has(&Flag::Draft),
             SearchKey::Unflagged => !has(&Flag::Flagged),
             SearchKey::Unseen => !has(&Flag::Seen),
-            // No message is \Recent in this server.
-            SearchKey::New | SearchKey::Recent => false,
-            SearchKey::Old => true,
+            // RFC 3501 §6.4.4: NEW is RECENT UNSEEN; OLD is NOT RECENT.
+            SearchKey::Recent => self.recent.binary_search(&c.uid).is_ok(),
+            SearchKey::New => self.recent.binary_search(&c.uid).is_ok() && !has(&Flag::Seen),
+            SearchKey::Old => self.recent.binary_search(&c.uid).is_err(),
             SearchKey::Keyword(a) => c.flags.iter().any(|f| matches!(f, Flag::Keyword(k) if k.as_bytes().eq_ignore_ascii_case(a.as_bytes()))),
             SearchKey::Unkeyword(a) => !c.flags.iter().any(|f| matches!(f, Flag::Keyword(k) if k.as_bytes().eq_ignore_ascii_case(a.as_bytes()))),
             SearchKey::Uid(set) => self.in_set(set, c.uid.get(), self.largest_uid, c.uid),
@@ -307,6 +317,12 @@ impl ServerConnection {
             saved: &mailbox.saved,
             uids: mailbox.messages.iter().map(|m| m.uid).collect(),
             modseqs: mailbox.messages.iter().map(|m| m.modseq).collect(),
+            recent: mailbox
+                .messages
+                .iter()
+                .filter(|m| m.recent && !self.rev2)
+                .map(|m| m.uid)
+                .collect(),
             now: self.wall_clock,
             limits: MimeLimits::default(),
             header_only: !criteria.iter().any(needs_body),

@@ -23,6 +23,8 @@ pub(super) struct ViewMessage {
     /// Expunged by another session but not yet announced: it keeps its sequence
     /// number until an EXPUNGE response may be sent.
     pub(super) expunged: bool,
+    /// `\Recent` in this session (IMAP4rev1, RFC 3501 §2.3.2).
+    pub(super) recent: bool,
 }
 
 /// The selected mailbox.
@@ -40,6 +42,12 @@ pub(super) struct Selected {
     pub(super) messages: Vec<ViewMessage>,
     /// The last `SEARCH RETURN (SAVE)` result (RFC 5182), as UIDs.
     pub(super) saved: Vec<Uid>,
+    /// The keywords the client has been told of in `* FLAGS`, in order. It
+    /// only grows while the mailbox is selected: a FETCH never names a
+    /// keyword before a FLAGS response has (RFC 9051 §7.3.5, RFC 3501
+    /// §7.2.6), and a FLAGS response never drops one a message may still
+    /// carry in the client's view.
+    pub(super) keywords: Vec<Flag>,
 }
 
 impl Selected {
@@ -158,15 +166,33 @@ impl ServerConnection {
             Flag::Seen,
             Flag::Draft,
         ];
-        for k in &snap.keywords {
-            if !flags.contains(k) {
-                flags.push(k.clone());
+        let mut keywords: Vec<Flag> = Vec::new();
+        let in_use = snap.messages.iter().flat_map(|m| m.flags.iter());
+        for k in snap.keywords.iter().chain(in_use) {
+            if is_keyword(k) && !has_keyword(&keywords, k) {
+                keywords.push(k.clone());
             }
         }
+        flags.extend(keywords.iter().cloned());
+        // RFC 3501 §2.3.2: SELECT claims the messages no session has seen
+        // yet; EXAMINE shows them without claiming. IMAP4rev2 has no \Recent.
+        let recent_from = if self.rev2 {
+            u32::MAX
+        } else {
+            let claim = (!read_only).then_some(snap.uid_next);
+            self.store
+                .claim_recent(&user, &name, claim)
+                .unwrap_or(u32::MAX)
+        };
         let exists = snap.messages.len() as u32;
         self.data(Data::Exists(exists));
         if !self.rev2 {
-            self.data(Data::Recent(0));
+            let recent = snap
+                .messages
+                .iter()
+                .filter(|m| m.uid.get() >= recent_from)
+                .count();
+            self.data(Data::Recent(recent as u32));
         }
         if let Some(first_unseen) = snap
             .messages
@@ -218,6 +244,7 @@ impl ServerConnection {
                 .messages
                 .into_iter()
                 .map(|m| ViewMessage {
+                    recent: m.uid.get() >= recent_from,
                     uid: m.uid,
                     flags: m.flags,
                     modseq: m.modseq,
@@ -225,6 +252,7 @@ impl ServerConnection {
                 })
                 .collect(),
             saved: Vec::new(),
+            keywords,
         };
         if self.condstore {
             // RFC 7162 §3.1.2: HIGHESTMODSEQ (or NOMODSEQ) once CONDSTORE is on.
@@ -336,6 +364,7 @@ impl ServerConnection {
     pub(super) fn sync_mailbox(&mut self, allow_expunge: bool) {
         let condstore = self.condstore;
         let qresync = self.qresync;
+        let rev2 = self.rev2;
         let State::Selected { user, mailbox } = &mut self.state else {
             return;
         };
@@ -445,8 +474,20 @@ impl ServerConnection {
         new.sort_by_key(|e| e.uid);
         new.retain(|e| !gone(&e.uid));
         let added = !new.is_empty();
+        // RFC 3501 §2.3.2: a session told of a new message claims it as
+        // \Recent unless another has (EXAMINE only looks).
+        let recent_from = match new.last() {
+            Some(last) if !rev2 => {
+                let claim = (!mailbox.read_only).then_some(last.uid.get().saturating_add(1));
+                self.store
+                    .claim_recent(user, &mailbox.name, claim)
+                    .unwrap_or(u32::MAX)
+            }
+            _ => u32::MAX,
+        };
         for e in new {
             mailbox.messages.push(ViewMessage {
+                recent: e.uid.get() >= recent_from,
                 uid: e.uid,
                 flags: e.flags,
                 modseq: e.modseq,
@@ -455,6 +496,11 @@ impl ServerConnection {
         }
         if added {
             out.push(Data::Exists(mailbox.messages.len() as u32));
+            if !rev2 {
+                // RFC 3501 §7.3.2: RECENT comes with EXISTS.
+                let recent = mailbox.messages.iter().filter(|m| m.recent).count();
+                out.push(Data::Recent(recent as u32));
+            }
         }
         mailbox.modseq = mailbox.modseq.max(changes.highest_modseq);
         mailbox.saved.retain(|u| !gone(u));
@@ -493,6 +539,101 @@ impl ServerConnection {
             }
         }
     }
+}
+
+impl ServerConnection {
+    /// Called for every response before it is sent: a FETCH carrying FLAGS
+    /// gets `\Recent` when the message is recent to this IMAP4rev1 session
+    /// (RFC 3501 §2.3.2), and a keyword the client has not been told of is
+    /// first announced with `* FLAGS` and `* OK [PERMANENTFLAGS]` (RFC 9051
+    /// §7.3.5, RFC 3501 §7.2.6: the client learns the keyword before any
+    /// message shows it, whoever created it).
+    pub(super) fn before_data(&mut self, d: &mut Data) {
+        let Data::Fetch { seq, items } = d else {
+            return;
+        };
+        let rev2 = self.rev2;
+        let State::Selected { mailbox, .. } = &mut self.state else {
+            return;
+        };
+        // By UID when the FETCH names one: the untagged updates of a sync are
+        // numbered as the client sees them, before the EXPUNGEs that follow
+        // them, while the view has already dropped those messages.
+        let uid = items.iter().find_map(|i| match i {
+            FetchItem::Uid(u) => Some(*u),
+            _ => None,
+        });
+        let index = match uid {
+            Some(u) => mailbox.seq_of(u).map(|s| s - 1),
+            None => Some(seq.0.get() as usize - 1),
+        };
+        let recent = !rev2
+            && index
+                .and_then(|i| mailbox.messages.get(i))
+                .is_some_and(|m| m.recent);
+        let mut fresh = false;
+        for item in items.iter_mut() {
+            let FetchItem::Flags(flags) = item else {
+                continue;
+            };
+            if recent && !flags.contains(&Flag::Recent) {
+                flags.insert(0, Flag::Recent);
+            }
+            for f in flags.iter() {
+                if is_keyword(f) && !has_keyword(&mailbox.keywords, f) {
+                    mailbox.keywords.push(f.clone());
+                    fresh = true;
+                }
+            }
+        }
+        if fresh {
+            self.announce_flags();
+        }
+    }
+
+    /// `* FLAGS (…)` and `* OK [PERMANENTFLAGS (…)]` for the keywords the
+    /// selected mailbox's view knows (in SELECT, and whenever one is added).
+    pub(super) fn announce_flags(&mut self) {
+        let State::Selected { mailbox, .. } = &self.state else {
+            return;
+        };
+        let mut flags = vec![
+            Flag::Answered,
+            Flag::Flagged,
+            Flag::Deleted,
+            Flag::Seen,
+            Flag::Draft,
+        ];
+        flags.extend(mailbox.keywords.iter().cloned());
+        let perm = if mailbox.read_only {
+            Vec::new()
+        } else {
+            let mut p: Vec<FlagPerm> = flags.iter().cloned().map(FlagPerm::Flag).collect();
+            p.push(FlagPerm::Wildcard);
+            p
+        };
+        self.push(&imap_proto::Response::Data(Data::Flags(flags)));
+        self.untagged(
+            StatusKind::Ok,
+            Some(Code::PermanentFlags(perm)),
+            "Flags permitted",
+        );
+    }
+}
+
+/// Whether `f` is a keyword (or a `\` flag this server does not know).
+fn is_keyword(f: &Flag) -> bool {
+    matches!(f, Flag::Keyword(_) | Flag::Extension(_))
+}
+
+/// Whether `list` has keyword `f` (keywords compare case-insensitively).
+fn has_keyword(list: &[Flag], f: &Flag) -> bool {
+    list.iter().any(|g| match (g, f) {
+        (Flag::Keyword(a), Flag::Keyword(b)) | (Flag::Extension(a), Flag::Extension(b)) => {
+            a.as_bytes().eq_ignore_ascii_case(b.as_bytes())
+        }
+        _ => false,
+    })
 }
 
 /// `UID n FLAGS (…) MODSEQ (m)` for `m` (FLAGS only with `flags`): what a
@@ -560,4 +701,33 @@ pub(super) fn missing_uids(
         })
     });
     SequenceSet::from_ranges(ranges).ok()
+}
+
+impl ServerConnection {
+    /// STATUS RECENT (RFC 3501 §6.3.10): the messages no session has claimed
+    /// as `\Recent` yet, plus those this session holds if it has the mailbox
+    /// selected. Looking claims nothing.
+    pub(super) fn status_recent(&self, user: &str, name: &Mailbox) -> u32 {
+        let Ok(from) = self.store.claim_recent(user, name, None) else {
+            return 0;
+        };
+        if let State::Selected { mailbox, .. } = &self.state {
+            if mailbox.name == *name {
+                let mine = mailbox.messages.iter().filter(|m| m.recent).count();
+                let unclaimed = mailbox
+                    .messages
+                    .iter()
+                    .filter(|m| !m.recent && m.uid.get() >= from)
+                    .count();
+                return (mine + unclaimed) as u32;
+            }
+        }
+        if from == u32::MAX {
+            return 0;
+        }
+        match self.store.snapshot(user, name) {
+            Ok(s) => s.messages.iter().filter(|m| m.uid.get() >= from).count() as u32,
+            Err(_) => 0,
+        }
+    }
 }
