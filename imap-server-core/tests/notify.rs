@@ -152,7 +152,8 @@ fn selected_mailbox_with_fetch_attributes() {
     append(&mut b, "INBOX", "Subject: hi\r\n\r\nbody\r\n");
     assert_eq!(
         wake(&mut a),
-        "* 1 EXISTS\r\n* 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {15}\r\nSubject: hi\r\n\r\n)\r\n"
+        // a is the first to learn of the message: it is recent to a.
+        "* 1 EXISTS\r\n* 1 RECENT\r\n* 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {15}\r\nSubject: hi\r\n\r\n)\r\n"
     );
     // The internal FETCH's completion was not sent, and commands go on.
     assert_eq!(a.send("X NOOP\r\n"), "X OK NOOP completed\r\n");
