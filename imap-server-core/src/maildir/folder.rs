@@ -542,8 +542,12 @@ impl Folder {
     fn scan_cur(&self) -> Result<(Vec<String>, bool), StoreError> {
         let cur = self.cur();
         let entries = fs::read_dir(&cur).map_err(|e| io_error("cannot read cur/", e))?;
-        let mut found = Vec::new();
-        let mut seen = HashSet::new();
+        let mut found: Vec<String> = Vec::new();
+        // Hashes of the base names seen so far: a hit is checked exactly
+        // (rare), so no base name is copied for the set.
+        let mut seen: HashSet<u64> = HashSet::new();
+        let state = std::collections::hash_map::RandomState::new();
+        let hash = |base: &str| std::hash::BuildHasher::hash_one(&state, base);
         let mut renamed = false;
         for e in entries {
             let e = e.map_err(|e| io_failure("cannot read cur/", e))?;
@@ -556,7 +560,9 @@ impl Folder {
                 continue;
             }
             let mut file = adopted_name(&name);
-            if seen.contains(base_of(&file)) {
+            let dup = !seen.insert(hash(base_of(&file)))
+                && found.iter().any(|f| base_of(f) == base_of(&file));
+            if dup {
                 let info = &file[base_of(&file).len()..];
                 file = format!("{}{info}", unique_base());
             }
@@ -567,7 +573,9 @@ impl Folder {
                     Err(e) => return Err(io_failure("cannot repair a file name in cur/", e)),
                 }
             }
-            seen.insert(base_of(&file).to_owned());
+            if dup {
+                seen.insert(hash(base_of(&file)));
+            }
             found.push(file);
         }
         if renamed {
@@ -746,7 +754,10 @@ impl Folder {
             Ok(_) => return Err(io::Error::other("the index file was replaced")),
             Err(e) => return Err(e),
         };
-        let text: String = records.iter().map(index::record_line).collect();
+        let mut text = String::with_capacity(records.len() * 80);
+        for r in records {
+            index::push_record(&mut text, r);
+        }
         file.write_all(text.as_bytes())?;
         file.sync_data()?;
         self.log_records += records.len();
@@ -761,21 +772,18 @@ impl Folder {
             highest_modseq: self.highest_modseq,
             special_use: self.special_use.clone(),
         });
+        text.reserve((self.messages.len() + self.tombstones.len()) * 80);
         for (uid, m) in &self.messages {
-            text.push_str(&index::record_line(&Record::Add {
-                uid: *uid,
-                modseq: m.modseq,
-                date: m.date,
-                zone: m.zone,
-                size: m.size,
-                file: m.file.to_string(),
-            }));
+            index::push_add(&mut text, *uid, m.modseq, m.date, m.zone, m.size, &m.file);
         }
         for (modseq, uid) in &self.tombstones {
-            text.push_str(&index::record_line(&Record::Expunge {
-                uid: *uid,
-                modseq: *modseq,
-            }));
+            index::push_record(
+                &mut text,
+                &Record::Expunge {
+                    uid: *uid,
+                    modseq: *modseq,
+                },
+            );
         }
         write_atomic(&self.dir, INDEX_FILE, text.as_bytes())?;
         Ok(fs::metadata(self.dir.join(INDEX_FILE))?.ino())

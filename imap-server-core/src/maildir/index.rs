@@ -16,6 +16,8 @@
 //! the log has grown to several times the live state. A crash can only tear
 //! the last, unacknowledged record; a line without its newline is ignored.
 
+use std::fmt::Write as _;
+
 use imap_proto::{Atom, MailboxAttribute, Uid};
 
 use bytes::Bytes;
@@ -83,9 +85,10 @@ pub(super) fn header_line(h: &Header) -> String {
     )
 }
 
-/// A record line (with its newline). File names never hold a newline (the
-/// folder renames such files before recording them).
-pub(super) fn record_line(r: &Record) -> String {
+/// Append a record line (with its newline) to `out`: one buffer for a whole
+/// index, no allocation per line. File names never hold a newline (the folder
+/// renames such files before recording them).
+pub(super) fn push_record(out: &mut String, r: &Record) {
     match r {
         Record::Add {
             uid,
@@ -94,10 +97,27 @@ pub(super) fn record_line(r: &Record) -> String {
             zone,
             size,
             file,
-        } => format!("+ {uid} {modseq} {date} {zone} {size} {file}\n"),
-        Record::Flags { uid, modseq, file } => format!("= {uid} {modseq} {file}\n"),
-        Record::Expunge { uid, modseq } => format!("- {uid} {modseq}\n"),
+        } => push_add(out, *uid, *modseq, *date, *zone, *size, file),
+        Record::Flags { uid, modseq, file } => {
+            let _ = writeln!(out, "= {uid} {modseq} {file}");
+        }
+        Record::Expunge { uid, modseq } => {
+            let _ = writeln!(out, "- {uid} {modseq}");
+        }
     }
+}
+
+/// Append the line of an `Add` record to `out`.
+pub(super) fn push_add(
+    out: &mut String,
+    uid: Uid,
+    modseq: u64,
+    date: i64,
+    zone: i16,
+    size: u64,
+    file: &str,
+) {
+    let _ = writeln!(out, "+ {uid} {modseq} {date} {zone} {size} {file}");
 }
 
 fn parse_header(line: &str) -> Option<Header> {
@@ -255,7 +275,7 @@ mod tests {
         ];
         let mut text = header_line(&h);
         for r in &recs {
-            text.push_str(&record_line(r));
+            push_record(&mut text, r);
         }
         match parse(text.as_bytes()) {
             Parsed::Good {
