@@ -91,8 +91,7 @@ impl ServerConnection {
             | CommandBody::SetQuota { .. }
             | CommandBody::GetMetadata { .. }
             | CommandBody::SetMetadata { .. }
-            | CommandBody::Notify(_)
-            | CommandBody::Thread { .. } => {
+            | CommandBody::Notify(_) => {
                 let name = body.name().to_owned();
                 self.tagged(
                     tag,
@@ -138,6 +137,12 @@ impl ServerConnection {
                 charset,
                 search,
             } => self.sort(tag, uid, return_options, criteria, charset, search),
+            CommandBody::Thread {
+                uid,
+                algorithm,
+                charset,
+                search,
+            } => self.thread_cmd(tag, uid, algorithm, charset, search),
             CommandBody::Fetch {
                 uid,
                 set,

@@ -23,6 +23,9 @@ mod mailbox_cmds;
 mod search;
 mod selected;
 mod sort;
+mod thread;
+
+pub use self::thread::MAX_THREAD_NESTING;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -674,6 +677,9 @@ impl ServerConnection {
                 Capability::SearchRes,
                 Capability::Sort,
                 Capability::SortDisplay,
+                Capability::Thread(imap_proto::Atom::from_static("ORDEREDSUBJECT")),
+                Capability::Thread(imap_proto::Atom::from_static("REFERENCES")),
+                Capability::Thread(imap_proto::Atom::from_static("REFS")),
                 Capability::Binary,
                 Capability::StatusSize,
                 Capability::MultiAppend,

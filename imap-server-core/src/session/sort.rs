@@ -14,9 +14,11 @@
 //! - `SIZE`: the size in octets (RFC822.SIZE);
 //! - `SUBJECT`: the base subject of RFC 5256 §2.1 ([`base_subject`]);
 //! - `FROM`, `TO`, `CC`: the addr-mailbox (local part) of the first address of
-//!   that header (group markers skipped), RFC 5256 §3;
+//!   that header, RFC 5256 §3 (a group's name when the header starts with a
+//!   group, as Dovecot sorts);
 //! - `DISPLAYFROM`, `DISPLAYTO`: the display name of the first address, RFC
-//!   2047 decoded, or its `mailbox@host` when it has none (RFC 5957 §3).
+//!   2047 decoded, or its `mailbox@host` when it has none (RFC 5957 §3); a
+//!   group's name when the header starts with a group.
 //!
 //! Strings compare with the `i;ascii-casemap` collation (RFC 4790 §9.2: octets
 //! after mapping `a`–`z` to `A`–`Z`); a missing header is the empty string,
@@ -139,7 +141,16 @@ fn leader_len(s: &[u8]) -> Option<usize> {
 /// up the whole rest (step 4), repeated (step 5), and a `[fwd: …]` wrapper
 /// (step 6) are removed. The prefixes are matched ASCII case-insensitively.
 pub(crate) fn base_subject(subject: &str) -> String {
+    base_subject_reply(subject).0
+}
+
+/// [`base_subject`], and whether the subject is a reply or forward: whether
+/// extracting the base subject removed a `(fwd)` trailer, a `Re:`/`Fw:`/`Fwd:`
+/// leader or a `[fwd: …]` wrapper (RFC 5256 §2.1, the definition THREAD=
+/// REFERENCES uses when it gathers threads by subject, §3 step 5).
+pub(crate) fn base_subject_reply(subject: &str) -> (String, bool) {
     let norm = normalise(subject);
+    let mut reply = false;
     // The patterns are ASCII, so every cut below falls on a character boundary.
     let mut s: &str = &norm;
     loop {
@@ -150,6 +161,7 @@ pub(crate) fn base_subject(subject: &str) -> String {
                 s = &s[..s.len() - 1];
             } else if b.len() >= 5 && b[b.len() - 5..].eq_ignore_ascii_case(b"(fwd)") {
                 s = &s[..s.len() - 5];
+                reply = true;
             } else {
                 break;
             }
@@ -158,6 +170,8 @@ pub(crate) fn base_subject(subject: &str) -> String {
         loop {
             let before = s.len();
             while let Some(n) = leader_len(s.as_bytes()) {
+                // A leader that is not white space holds a subj-refwd.
+                reply |= !s.as_bytes().first().copied().is_some_and(is_space);
                 s = &s[n..];
             }
             // (4), applied as often as it would be: the leading run of blobs
@@ -186,20 +200,25 @@ pub(crate) fn base_subject(subject: &str) -> String {
         let b = s.as_bytes();
         if starts_with_ci(b, b"[fwd:") && b.len() > 5 && b.last() == Some(&b']') {
             s = s[5..s.len() - 1].trim_matches(' ');
+            reply = true;
             continue;
         }
         break;
     }
-    s.to_owned()
+    (s.to_owned(), reply)
 }
 
-/// The first real address of a list (group markers, which have no host,
-/// skipped).
+/// The first entry of an address list. A group's start marker counts: it
+/// carries the group name in its mailbox field, as in the ENVELOPE, and
+/// Dovecot sorts by that name (a list that starts with `user2: a@b;` sorts
+/// as `user2`).
 fn first_address(list: &[Address]) -> Option<&Address> {
-    list.iter().find(|a| a.host.is_some())
+    list.first()
+        .filter(|a| a.mailbox.is_some() || a.host.is_some())
 }
 
-/// The addr-mailbox of the first address (RFC 5256 §3), empty without one.
+/// The addr-mailbox of the first address (RFC 5256 §3), empty without one;
+/// for a group, its name.
 fn mailbox_key(list: &[Address]) -> Value {
     let mailbox = first_address(list)
         .and_then(|a| a.mailbox.as_ref())
@@ -208,11 +227,16 @@ fn mailbox_key(list: &[Address]) -> Value {
 }
 
 /// The display name of the first address, RFC 2047 decoded, or its
-/// `mailbox@host` when it has none (RFC 5957 §3); empty without an address.
+/// `mailbox@host` when it has none (RFC 5957 §3); for a group, its name (as
+/// Dovecot does); empty without an address.
 fn display_key(list: &[Address]) -> Value {
     let Some(a) = first_address(list) else {
         return casemap(b"");
     };
+    if a.host.is_none() {
+        let name = a.mailbox.as_ref().map_or(&[][..], |m| m.as_bytes());
+        return casemap(decoded_text(name).trim().as_bytes());
+    }
     let name = a
         .name
         .as_ref()
@@ -232,6 +256,15 @@ fn display_key(list: &[Address]) -> Value {
     casemap(&spec)
 }
 
+/// The sent date of RFC 5256 §2.2 as Unix seconds: the instant of the
+/// `Date:` header, or the internal date when it is missing or unparsable (0
+/// when the store could not give the message). SORT's DATE and THREAD use it.
+pub(super) fn sent_date(stored: Option<&StoredMessage>, parsed: Option<&ParsedMessage>) -> i64 {
+    parsed
+        .and_then(ParsedMessage::sent_timestamp)
+        .unwrap_or_else(|| stored.map_or(0, |m| m.internal_date.0))
+}
+
 /// A message's value for `key`. `stored` is `None` when the store could not
 /// give the message (it then has the smallest values); `parsed` is its parsed
 /// header, present when some key needs it.
@@ -240,11 +273,7 @@ fn value(key: SortKey, stored: Option<&StoredMessage>, parsed: Option<&ParsedMes
     let envelope = || parsed.map(ParsedMessage::envelope).unwrap_or_default();
     match key {
         SortKey::Arrival => Value::Number(arrival),
-        SortKey::Date => Value::Number(
-            parsed
-                .and_then(ParsedMessage::sent_timestamp)
-                .unwrap_or(arrival),
-        ),
+        SortKey::Date => Value::Number(sent_date(stored, parsed)),
         SortKey::Size => {
             Value::Number(stored.map_or(0, |m| i64::try_from(m.data.len()).unwrap_or(i64::MAX)))
         }
@@ -401,6 +430,23 @@ mod tests {
             ("[ü] Re: x", "x"),
         ] {
             assert_eq!(base_subject(raw), base, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn replies_and_forwards() {
+        use super::base_subject_reply;
+        for (raw, reply) in [
+            ("hello", false),
+            ("[list] hello", false),
+            ("  hello  ", false),
+            ("Re: hello", true),
+            ("[list] Re: hello", true),
+            ("hello (fwd)", true),
+            ("[fwd: hello]", true),
+            ("Rebate: x", false),
+        ] {
+            assert_eq!(base_subject_reply(raw).1, reply, "{raw:?}");
         }
     }
 
