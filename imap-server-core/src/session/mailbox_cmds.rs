@@ -137,6 +137,7 @@ impl ServerConnection {
                 charset,
                 search,
             } => self.sort(tag, uid, return_options, criteria, charset, search),
+            CommandBody::CancelUpdate(tags) => self.cancel_update(tag, &tags),
             CommandBody::Thread {
                 uid,
                 algorithm,

@@ -16,6 +16,7 @@
 //! the client's sequence-number view itself.
 
 mod auth_cmds;
+mod context;
 mod fetch;
 
 pub use self::fetch::OUTPUT_HIGH_WATER;
@@ -680,6 +681,10 @@ impl ServerConnection {
                 Capability::Thread(imap_proto::Atom::from_static("ORDEREDSUBJECT")),
                 Capability::Thread(imap_proto::Atom::from_static("REFERENCES")),
                 Capability::Thread(imap_proto::Atom::from_static("REFS")),
+                Capability::ESort,
+                Capability::ContextSearch,
+                Capability::ContextSort,
+                Capability::Within,
                 Capability::Binary,
                 Capability::StatusSize,
                 Capability::MultiAppend,

@@ -40,6 +40,8 @@ pub(super) struct Selected {
     pub(super) messages: Vec<ViewMessage>,
     /// The last `SEARCH RETURN (SAVE)` result (RFC 5182), as UIDs.
     pub(super) saved: Vec<Uid>,
+    /// Live `RETURN (UPDATE)` searches (RFC 5267 §4.3, [`super::context`]).
+    pub(super) contexts: Vec<super::context::SearchContext>,
 }
 
 impl Selected {
@@ -221,6 +223,7 @@ impl ServerConnection {
                 })
                 .collect(),
             saved: Vec::new(),
+            contexts: Vec::new(),
         };
         if self.condstore {
             // RFC 7162 §3.1.2: HIGHESTMODSEQ (or NOMODSEQ) once CONDSTORE is on.
@@ -330,6 +333,7 @@ impl ServerConnection {
     /// the expunged messages keep their numbers; meanwhile a CONDSTORE client
     /// is given a HIGHESTMODSEQ below the held-back expunges (RFC 7162 §3.2).
     pub(super) fn sync_mailbox(&mut self, allow_expunge: bool) {
+        let context_view = self.context_view();
         let condstore = self.condstore;
         let qresync = self.qresync;
         let State::Selected { user, mailbox } = &mut self.state else {
@@ -467,6 +471,8 @@ impl ServerConnection {
             }));
             out.retain(|d| !matches!(d, Data::Fetch { .. }));
         }
+        // RFC 5267 §4.3: live searches report their changes.
+        let out = self.context_updates(context_view, out);
         for d in out {
             self.data(d);
         }

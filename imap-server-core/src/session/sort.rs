@@ -25,14 +25,16 @@
 //! which sorts first (RFC 5256 §3). `REVERSE` reverses only the criterion it
 //! precedes, and messages equal on every criterion keep mailbox (sequence
 //! number) order. As for SEARCH, a `MODSEQ` search key adds `(MODSEQ n)` to the
-//! answer (RFC 7162 §3.1.6). ESORT's `RETURN (…)` (RFC 5267) is not supported.
+//! answer (RFC 7162 §3.1.6). ESORT's `RETURN (…)` (RFC 5267 §3) answers with
+//! ESEARCH, and CONTEXT=SORT's UPDATE and PARTIAL (§4) are served by
+//! [`super::context`].
 
 use std::cmp::Ordering;
 use std::num::NonZeroU32;
 
 use imap_proto::{
-    Address, Charset, Data, ModSeq, SearchKey, SearchReturn, SortCriterion, SortKey, StatusKind,
-    Tag, Uid,
+    Address, Charset, Data, ESearchItem, ESearchResponse, ModSeq, SearchKey, SearchReturn,
+    SortCriterion, SortKey, StatusKind, Tag, Uid,
 };
 
 use super::{ServerConnection, State};
@@ -314,36 +316,16 @@ fn compare(criteria: &[SortCriterion], a: &[Value], b: &[Value]) -> Ordering {
 }
 
 impl ServerConnection {
-    /// SORT and UID SORT (RFC 5256 §3): the messages matching `search`, in the
-    /// order of `criteria`, as `* SORT n…` with sequence numbers (UIDs for UID
-    /// SORT).
-    pub(super) fn sort(
-        &mut self,
-        tag: Tag,
-        uid: bool,
-        return_options: Option<Vec<SearchReturn>>,
-        criteria: Vec<SortCriterion>,
-        charset: Charset,
-        search: Vec<SearchKey>,
-    ) {
-        if return_options.is_some() {
-            self.tagged(
-                tag,
-                StatusKind::Bad,
-                None,
-                "SORT RETURN (ESORT) is not supported",
-            );
-            return;
-        }
-        if criteria.is_empty() {
-            self.tagged(tag, StatusKind::Bad, None, "SORT needs a sort criterion");
-            return;
-        }
-        let Some((hits, with_modseq)) = self.matching(&tag, Some(&charset), &search) else {
-            return;
-        };
+    /// `hits` (from [`ServerConnection::evaluate`]) in the order of
+    /// `criteria`; messages equal by every criterion keep mailbox order (RFC
+    /// 5256 §3). SORT and the live SORT contexts of RFC 5267 use it.
+    pub(super) fn sorted(
+        &self,
+        hits: Vec<(usize, Uid)>,
+        criteria: &[SortCriterion],
+    ) -> Vec<(usize, Uid)> {
         let State::Selected { user, mailbox } = &self.state else {
-            return;
+            return hits;
         };
         let header = criteria.iter().any(|c| needs_header(c.key));
         let limits = MimeLimits::default();
@@ -363,13 +345,53 @@ impl ServerConnection {
                 .collect();
             rows.push((values, seq, u));
         }
-        // RFC 5256 §3: messages equal by every criterion keep mailbox order.
-        rows.sort_by(|a, b| compare(&criteria, &a.0, &b.0).then(a.1.cmp(&b.1)));
+        rows.sort_by(|a, b| compare(criteria, &a.0, &b.0).then(a.1.cmp(&b.1)));
+        rows.into_iter().map(|(_, s, u)| (s, u)).collect()
+    }
+
+    /// SORT and UID SORT (RFC 5256 §3): the messages matching `search`, in the
+    /// order of `criteria`, as `* SORT n…` with sequence numbers (UIDs for UID
+    /// SORT). With `RETURN (…)` (ESORT, RFC 5267 §3) the answer is an ESEARCH
+    /// response whose MIN and MAX are the first and last message in sort
+    /// order and whose ALL lists the messages in sort order; UPDATE makes it a
+    /// live SORT context and PARTIAL returns part of it (§4, [`super::context`]).
+    pub(super) fn sort(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        return_options: Option<Vec<SearchReturn>>,
+        criteria: Vec<SortCriterion>,
+        charset: Charset,
+        search: Vec<SearchKey>,
+    ) {
+        if criteria.is_empty() {
+            self.tagged(tag, StatusKind::Bad, None, "SORT needs a sort criterion");
+            return;
+        }
+        if let Some(o) = &return_options {
+            if let Err(why) = super::context::check_return(o) {
+                self.tagged(tag, StatusKind::Bad, None, why);
+                return;
+            }
+            if o.contains(&SearchReturn::Save) {
+                // RFC 5182 §2.1: a SAVE that fails empties `$`.
+                if let State::Selected { mailbox, .. } = &mut self.state {
+                    mailbox.saved.clear();
+                }
+            }
+        }
+        let Some((hits, with_modseq)) = self.matching(&tag, Some(&charset), &search) else {
+            return;
+        };
+        let rows = self.sorted(hits, &criteria);
+        let State::Selected { mailbox, .. } = &self.state else {
+            return;
+        };
         // RFC 7162 §3.1.6 (SORT behaves as SEARCH): the highest MODSEQ of the
         // messages returned.
         let mod_seq = if with_modseq {
             rows.iter()
-                .filter_map(|(_, s, _)| {
+                .filter_map(|(s, _)| {
                     s.checked_sub(1)
                         .and_then(|i| mailbox.messages.get(i))
                         .map(|m| m.modseq)
@@ -379,18 +401,42 @@ impl ServerConnection {
         } else {
             None
         };
-        let numbers: Vec<NonZeroU32> = rows
+        let numbers: Vec<u32> = rows
             .iter()
-            .filter_map(|(_, s, u)| {
-                let n = if uid {
-                    Some(u.get())
-                } else {
-                    u32::try_from(*s).ok()
-                };
-                n.and_then(NonZeroU32::new)
-            })
+            .map(|(s, u)| if uid { u.get() } else { *s as u32 })
             .collect();
-        self.data(Data::Sort { numbers, mod_seq });
+        match return_options {
+            Some(opts) => {
+                if opts.contains(&SearchReturn::Save) {
+                    let saved: Vec<Uid> = {
+                        let mut v: Vec<Uid> = rows.iter().map(|r| r.1).collect();
+                        v.sort_unstable();
+                        v
+                    };
+                    if let State::Selected { mailbox, .. } = &mut self.state {
+                        mailbox.saved = saved;
+                    }
+                }
+                let mut items = super::context::result_items(&opts, &numbers, true);
+                items.extend(mod_seq.map(ESearchItem::ModSeq));
+                let only_save = opts.iter().all(|o| *o == SearchReturn::Save) && !opts.is_empty();
+                if !only_save {
+                    self.data(Data::ESearch(ESearchResponse {
+                        tag: Some(tag.clone()),
+                        uid,
+                        items,
+                    }));
+                }
+                if opts.contains(&SearchReturn::Update) {
+                    let result = rows.iter().map(|r| r.1).collect();
+                    self.add_context(&tag, uid, search, Some(criteria), result);
+                }
+            }
+            None => {
+                let numbers = numbers.into_iter().filter_map(NonZeroU32::new).collect();
+                self.data(Data::Sort { numbers, mod_seq });
+            }
+        }
         self.sync_mailbox(uid);
         self.tagged(tag, StatusKind::Ok, None, "SORT completed");
     }
