@@ -238,7 +238,12 @@ impl ServerConnection {
             State::Selected { mailbox, .. } => mailbox.contexts.clone(),
             _ => return out,
         };
-        let old_seq = |u: Uid| before.iter().position(|x| *x == u).map(|i| i as u32 + 1);
+        let seqs: std::collections::HashMap<Uid, u32> = before
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (*u, i as u32 + 1))
+            .collect();
+        let old_seq = |u: Uid| seqs.get(&u).copied();
         let mut removals = Vec::new();
         let mut additions = Vec::new();
         let mut results = Vec::with_capacity(contexts.len());
