@@ -313,3 +313,48 @@ fn hostile_references() {
     numbers.sort_unstable();
     assert_eq!(numbers, ["1", "2", "3"], "{t}");
 }
+
+/// A message without references is a root even when another message's
+/// References named a parent for it (JWZ step 1.C; Dovecot answers the same).
+#[test]
+fn own_references_win() {
+    let mut c = session();
+    c.add(
+        &[
+            "Message-ID: <m12@x>",
+            "References: <m35@x> <m14@x> <m25@x> <m32@x>",
+            "Subject: x",
+        ],
+        "22-Feb-2008 21:00:00 +0000",
+    );
+    c.add(
+        &["Message-ID: <m25@x>", "Subject: y"],
+        "22-Feb-2008 04:00:00 +0000",
+    );
+    c.add(
+        &["Message-ID: <m39@x>", "References: <m14@x>", "Subject: z"],
+        "22-Feb-2008 02:00:00 +0000",
+    );
+    c.ok("S", "SELECT INBOX", "OK");
+    assert_eq!(c.thread("THREAD REFERENCES US-ASCII ALL"), "(3)(2 1)");
+    assert_eq!(c.thread("THREAD REFS US-ASCII ALL"), "(3)(2 1)");
+}
+
+/// REFS orders threads by their newest message; on a tie, a thread that
+/// began with a missing (dummy) parent comes first.
+#[test]
+fn refs_order_ties() {
+    let mut c = session();
+    c.add(&["Message-ID: <a@x>"], "22-Feb-2008 18:00:00 +0000");
+    c.add(
+        &["Message-ID: <b@x>", "In-Reply-To: <missing@x>"],
+        "22-Feb-2008 18:00:00 +0000",
+    );
+    c.add(
+        &["Message-ID: <c@x>", "In-Reply-To: <a@x>"],
+        "22-Feb-2008 04:00:00 +0000",
+    );
+    c.ok("S", "SELECT INBOX", "OK");
+    assert_eq!(c.thread("THREAD REFS US-ASCII ALL"), "(2)(1 3)");
+    assert_eq!(c.thread("THREAD REFERENCES US-ASCII ALL"), "(1 3)(2)");
+}

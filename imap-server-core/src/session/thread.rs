@@ -228,9 +228,11 @@ fn references(
         }
         // (1.B) The last reference is the message's parent; a parent it has
         // from other messages' References gives way (a truncated field),
-        // and no link is made that would make a loop.
+        // and no link is made that would make a loop. A message without
+        // references is a root even if others named a parent for it (JWZ's
+        // algorithm, which RFC 5256 follows; Dovecot does the same).
+        f.nodes[own].parent = None;
         if let Some(&last) = chain.last() {
-            f.nodes[own].parent = None;
             if !f.would_loop(own, last) {
                 f.nodes[own].parent = Some(last);
             }
@@ -260,11 +262,15 @@ fn references(
         f.nodes[n].children = kept;
     }
     let mut top = Vec::with_capacity(roots.len());
+    // Threads whose root was a dummy with one child, promoted: REFS orders
+    // them as dummy-rooted (Dovecot).
+    let mut promoted = std::collections::HashSet::new();
     for r in roots {
         if f.nodes[r].msg.is_some() || f.nodes[r].children.len() > 1 {
             top.push(r);
         } else if let Some(&c) = f.nodes[r].children.first() {
             top.push(c);
+            promoted.insert(c);
         }
     }
     for &t in &top {
@@ -273,17 +279,23 @@ fn references(
     f.sort_children(&top);
     if refs_algorithm {
         // REFS: no gathering by subject; threads in the order of their
-        // newest message (draft-ietf-morg-inthread-01 §4; Dovecot's order).
-        let newest: HashMap<usize, Key> = top
+        // newest message's sent date (draft-ietf-morg-inthread-01 §4), ties
+        // broken by the first message's mailbox order, a thread that started
+        // with a dummy first (Dovecot's order).
+        let newest: HashMap<usize, (i64, i64)> = top
             .iter()
             .map(|&t| {
-                let k = f
+                let date = f
                     .post_order(&[t])
                     .into_iter()
-                    .filter_map(|n| f.nodes[n].msg.map(|m| (msgs[m].date, m)))
+                    .filter_map(|n| f.nodes[n].msg.map(|m| msgs[m].date))
                     .max()
-                    .unwrap_or((i64::MAX, usize::MAX));
-                (t, k)
+                    .unwrap_or(i64::MAX);
+                let first = match f.nodes[t].msg {
+                    Some(m) if !promoted.contains(&t) => m as i64,
+                    _ => -1,
+                };
+                (t, (date, first))
             })
             .collect();
         top.sort_by_key(|t| newest[t]);
