@@ -1537,6 +1537,46 @@ fn search_rfc_examples() {
         },
     );
     exact("A285 UID SEARCH RETURN (MIN MAX ALL COUNT SAVE) CHARSET UTF-8 1:5000");
+    // RFC 5267 §4: UPDATE, CONTEXT, PARTIAL (and RFC 9394's negative range).
+    check(
+        "A1 SEARCH RETURN (UPDATE CONTEXT PARTIAL 4:2 COUNT) SEEN",
+        CommandBody::Search {
+            uid: false,
+            return_options: Some(vec![
+                SearchReturn::Update,
+                SearchReturn::Context,
+                SearchReturn::Partial(PartialRange {
+                    first: NonZeroU32::new(4).unwrap(),
+                    second: NonZeroU32::new(2).unwrap(),
+                    from_end: false,
+                }),
+                SearchReturn::Count,
+            ]),
+            charset: None,
+            criteria: vec![K::Seen],
+        },
+    );
+    exact("A1 SEARCH RETURN (UPDATE CONTEXT PARTIAL 4:2 COUNT) SEEN");
+    exact("A2 UID SORT RETURN (PARTIAL -1:-10) (ARRIVAL) UTF-8 ALL");
+    for bad in [
+        "A3 SEARCH RETURN (PARTIAL 1) ALL",
+        "A3 SEARCH RETURN (PARTIAL 1:*) ALL",
+        "A3 SEARCH RETURN (PARTIAL *:1) ALL",
+        "A3 SEARCH RETURN (PARTIAL 0:1) ALL",
+        "A3 SEARCH RETURN (PARTIAL -1:2) ALL",
+    ] {
+        err(bad);
+    }
+    // RFC 5267 §4.3.5.
+    check(
+        r#"A4 CANCELUPDATE "B01" "C 2""#.replace("C 2", "C2").as_str(),
+        CommandBody::CancelUpdate(vec![
+            Tag::try_from("B01").unwrap(),
+            Tag::try_from("C2").unwrap(),
+        ]),
+    );
+    exact(r#"A4 CANCELUPDATE "B01""#);
+    err("A5 CANCELUPDATE");
     // RFC 5182 §2.1, §2.4 (SEARCHRES).
     check(
         "A301 SEARCH RETURN (SAVE) SINCE 19-Mar-2007 NOT SEEN",
@@ -1562,7 +1602,7 @@ fn search_rfc_examples() {
     );
     assert_eq!(
         err("a SEARCH RETURN (MIN FOO) ALL").expected,
-        "MIN, MAX, ALL, COUNT or SAVE"
+        "MIN, MAX, ALL, COUNT, SAVE, UPDATE, CONTEXT or PARTIAL"
     );
 }
 

@@ -904,13 +904,13 @@ fn esearch_rfc4731() {
     assert_eq!((e.tag, e.uid, e.items.len()), (None, false, 0));
     // Unknown return data survives raw (RFC 4466 §2.6.2 tagged-ext-val), and
     // is written back as it came.
-    let line = b"* ESEARCH (TAG \"x\") UID PARTIAL (1:5 1,3) COUNT 2 RELEVANCY (4 99)\r\n";
+    let line = b"* ESEARCH (TAG \"x\") UID X-PARTS (1:5 1,3) COUNT 2 RELEVANCY (4 99)\r\n";
     let e = esearch(line);
     assert_eq!(
         e.items,
         vec![
             ESearchItem::Other {
-                name: Atom::try_from("PARTIAL").unwrap(),
+                name: Atom::try_from("X-PARTS").unwrap(),
                 raw: Bytes::from_static(b"(1:5 1,3)")
             },
             ESearchItem::Count(2),
@@ -923,6 +923,59 @@ fn esearch_rfc4731() {
     let mut out = BytesMut::new();
     encode_response(&parse(line), &mut out, &EncodeConfig::default());
     assert_eq!(&out[..], &line[..]);
+}
+
+/// CONTEXT=SEARCH / CONTEXT=SORT return data (RFC 5267 §4.3, §4.4), decoded
+/// and written back byte for byte.
+#[test]
+fn esearch_rfc5267() {
+    let update = |position: u32, s: &str| ContextUpdate {
+        position,
+        set: set(s),
+    };
+    let range = |first: u32, second: u32, from_end: bool| PartialRange {
+        first: nz(first),
+        second: nz(second),
+        from_end,
+    };
+    for (line, items) in [
+        (
+            &b"* ESEARCH (TAG \"B01\") UID ADDTO (0 2733 1 2731:2732)\r\n"[..],
+            vec![ESearchItem::AddTo(vec![
+                update(0, "2733"),
+                update(1, "2731:2732"),
+            ])],
+        ),
+        (
+            b"* ESEARCH (TAG \"B01\") REMOVEFROM (0 1:2,4)\r\n",
+            vec![ESearchItem::RemoveFrom(vec![update(0, "1:2,4")])],
+        ),
+        (
+            b"* ESEARCH (TAG \"t\") PARTIAL (4:2 5,3:4,2) COUNT 5\r\n",
+            vec![
+                ESearchItem::Partial {
+                    range: range(4, 2, false),
+                    results: Some(set("5,3:4,2")),
+                },
+                ESearchItem::Count(5),
+            ],
+        ),
+        (
+            b"* ESEARCH (TAG \"t\") UID PARTIAL (-1:-100 NIL)\r\n",
+            vec![ESearchItem::Partial {
+                range: range(1, 100, true),
+                results: None,
+            }],
+        ),
+    ] {
+        let e = esearch(line);
+        assert_eq!(e.items, items, "{}", String::from_utf8_lossy(line));
+        let mut out = BytesMut::new();
+        encode_response(&parse(line), &mut out, &EncodeConfig::default());
+        assert_eq!(&out[..], line);
+    }
+    // A broken range is refused.
+    assert!(parse_with(b"* ESEARCH PARTIAL (1:-2 NIL)\r\n", &cfg()).is_err());
 }
 
 fn thread(ids: &[u32], children: Vec<Thread>) -> Thread {

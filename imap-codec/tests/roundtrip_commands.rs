@@ -225,16 +225,25 @@ fn gm_label() -> impl Strategy<Value = IString> {
 }
 
 fn search_return() -> impl Strategy<Value = Option<Vec<SearchReturn>>> {
-    option::of(vec(
-        select(vec![
+    let opt = prop_oneof![
+        4 => select(vec![
             SearchReturn::Min,
             SearchReturn::Max,
             SearchReturn::All,
             SearchReturn::Count,
             SearchReturn::Save,
+            SearchReturn::Update,
+            SearchReturn::Context,
         ]),
-        0..4,
-    ))
+        1 => (common::nz(), common::nz(), any::<bool>()).prop_map(|(first, second, from_end)| {
+            SearchReturn::Partial(PartialRange {
+                first,
+                second,
+                from_end,
+            })
+        }),
+    ];
+    option::of(vec(opt, 0..4))
 }
 
 fn charset() -> impl Strategy<Value = Charset> {
@@ -495,6 +504,7 @@ fn selected() -> impl Strategy<Value = CommandBody> {
         Just(C::Check),
         Just(C::Close),
         Just(C::Unselect),
+        vec(common::tag(), 1..3).prop_map(C::CancelUpdate),
         Just(C::Expunge),
         common::sequence_set().prop_map(C::UidExpunge),
         (

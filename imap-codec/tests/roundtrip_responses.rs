@@ -475,6 +475,10 @@ fn numbers() -> impl Strategy<Value = Vec<NonZeroU32>> {
     vec(nz(), 0..8)
 }
 
+fn context_update() -> impl Strategy<Value = ContextUpdate> {
+    (any::<u32>(), plain_sequence_set()).prop_map(|(position, set)| ContextUpdate { position, set })
+}
+
 fn esearch() -> impl Strategy<Value = ESearchResponse> {
     let item = prop_oneof![
         any::<u32>().prop_map(ESearchItem::Min),
@@ -482,6 +486,18 @@ fn esearch() -> impl Strategy<Value = ESearchResponse> {
         plain_sequence_set().prop_map(ESearchItem::All),
         any::<u32>().prop_map(ESearchItem::Count),
         mod_seq().prop_map(ESearchItem::ModSeq),
+        vec(context_update(), 1..3).prop_map(ESearchItem::AddTo),
+        vec(context_update(), 1..3).prop_map(ESearchItem::RemoveFrom),
+        (nz(), nz(), any::<bool>(), of(plain_sequence_set())).prop_map(
+            |(first, second, from_end, results)| ESearchItem::Partial {
+                range: PartialRange {
+                    first,
+                    second,
+                    from_end,
+                },
+                results,
+            }
+        ),
         (ext_atom(), raw_value()).prop_map(|(name, raw)| ESearchItem::Other { name, raw }),
     ];
     (of(tag()), any::<bool>(), vec(item, 0..5)).prop_map(|(tag, uid, items)| ESearchResponse {

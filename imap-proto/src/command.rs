@@ -398,6 +398,9 @@ pub enum CommandBody {
         /// Search criteria (at least one).
         search: Vec<SearchKey>,
     },
+    /// `CANCELUPDATE tag-string…` (RFC 5267 §4.3.5): stop the updates of
+    /// these searches; never empty.
+    CancelUpdate(Vec<Tag>),
     /// A command this model does not know, with the raw bytes of its arguments
     /// (after the name and one space; empty if none). Servers answer it with
     /// `BAD`; clients can send extensions the model lacks.
@@ -445,6 +448,7 @@ impl CommandBody {
             Self::Check => "CHECK",
             Self::Close => "CLOSE",
             Self::Unselect => "UNSELECT",
+            Self::CancelUpdate(_) => "CANCELUPDATE",
             Self::Expunge => "EXPUNGE",
             Self::UidExpunge(_) => "UID EXPUNGE",
             Self::Search { uid: false, .. } => "SEARCH",

@@ -81,7 +81,9 @@ pub use crate::misc::{
 pub use crate::response::{
     Code, Continue, Data, Greeting, GreetingKind, Response, Status, StatusKind,
 };
-pub use crate::search::{ESearchItem, ESearchResponse, SearchKey, SearchReturn};
+pub use crate::search::{
+    ContextUpdate, ESearchItem, ESearchResponse, PartialRange, SearchKey, SearchReturn,
+};
 pub use crate::secret::Secret;
 pub use crate::sequence::{ModSeq, SeqBound, SeqNum, SeqRange, SequenceSet, Uid};
 pub use crate::status::{StatusAttribute, StatusItem};

@@ -1,6 +1,8 @@
 //! SEARCH keys (RFC 9051 §6.4.4) with CONDSTORE (RFC 7162), WITHIN (RFC 5032),
 //! SAVEDATE (RFC 8514), OBJECTID (RFC 8474) and Gmail's X-GM-EXT-1; return options
-//! and ESEARCH responses (RFC 4731, RFC 5182).
+//! and ESEARCH responses (RFC 4731, RFC 5182, CONTEXT and PARTIAL of RFC 5267).
+
+use std::num::NonZeroU32;
 
 use bytes::Bytes;
 
@@ -135,6 +137,45 @@ pub enum SearchReturn {
     Count,
     /// `SAVE` (RFC 5182).
     Save,
+    /// `UPDATE` (RFC 5267 §4.3): keep the result live and report changes
+    /// with `ADDTO` / `REMOVEFROM`.
+    Update,
+    /// `CONTEXT` (RFC 5267 §4.2): a hint that the client will ask again.
+    Context,
+    /// `PARTIAL range` (RFC 5267 §4.4): only that part of the result.
+    Partial(PartialRange),
+}
+
+/// A `partial-range` (RFC 5267 §4.4; RFC 9394 adds the negative form, which
+/// counts from the end of the result): two positions in the result, 1-based,
+/// kept in the order written (`4:2` is the same range as `2:4`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartialRange {
+    /// The first number as written.
+    pub first: NonZeroU32,
+    /// The second number as written.
+    pub second: NonZeroU32,
+    /// `-first:-second` (RFC 9394): positions counted from the end.
+    pub from_end: bool,
+}
+
+impl PartialRange {
+    /// The range's lower and upper position, whichever order it was written in.
+    pub fn bounds(&self) -> (u32, u32) {
+        let (a, b) = (self.first.get(), self.second.get());
+        (a.min(b), a.max(b))
+    }
+}
+
+/// One `context-position SP sequence-set` pair of `ADDTO` / `REMOVEFROM`
+/// (RFC 5267 §4.3.2): where in the result the messages go (0 when the result
+/// is in mailbox order, as for SEARCH), and the messages, in result order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ContextUpdate {
+    /// The position (0 for SEARCH contexts).
+    pub position: u32,
+    /// The messages (sequence numbers or UIDs).
+    pub set: SequenceSet,
 }
 
 /// One item of an ESEARCH response (`search-return-data`).
@@ -151,6 +192,19 @@ pub enum ESearchItem {
     Count(u32),
     /// `MODSEQ n` (RFC 7162).
     ModSeq(ModSeq),
+    /// `ADDTO (pos set …)` (RFC 5267 §4.3.3); never empty.
+    AddTo(Vec<ContextUpdate>),
+    /// `REMOVEFROM (pos set …)` (RFC 5267 §4.3.4); never empty.
+    RemoveFrom(Vec<ContextUpdate>),
+    /// `PARTIAL (range set-or-NIL)` (RFC 5267 §4.4): the messages at those
+    /// positions of the result, in result order; `None` (`NIL`) when there
+    /// are none.
+    Partial {
+        /// The range asked for.
+        range: PartialRange,
+        /// The messages in it.
+        results: Option<SequenceSet>,
+    },
     /// A return item the model does not know (`RELEVANCY` of RFC 6203,
     /// `PARTIAL` of RFC 9394, a vendor's): its name and the raw bytes of its
     /// value (`tagged-ext-val`, RFC 4466 §2.6.2), kept so one odd item never

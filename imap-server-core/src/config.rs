@@ -31,6 +31,16 @@ pub struct ServerLimits {
     /// Largest number of changes queued for a session before it is told to
     /// resynchronise (`* OK [NOTIFICATIONOVERFLOW]`) — mox's bound.
     pub max_pending_changes: usize,
+    /// THREAD (RFC 5256 §3): how many message ids of one message's
+    /// `References` field are used (the last ones, nearest the message).
+    pub thread_max_references: usize,
+    /// THREAD: the longest chain of ancestors followed when checking that a
+    /// new parent/child link makes no loop; a link that would need a longer
+    /// walk is not made. Bounds the work on hostile `References` fields.
+    pub thread_max_depth: usize,
+    /// Largest number of live `RETURN (UPDATE)` searches per session
+    /// (RFC 5267 §4.2); more are refused with `NO [LIMIT]`.
+    pub max_search_contexts: usize,
     /// First delay after a failed login; doubled on each further failure.
     pub login_penalty: Duration,
     /// Longest delay after failed logins.
@@ -80,6 +90,14 @@ impl ServerLimits {
     pub const MAX_BAD: u32 = 20;
     /// Default `max_pending_changes`: 10,000.
     pub const MAX_PENDING_CHANGES: usize = 10_000;
+    /// Default `thread_max_references`: 100 (mail clients trim the field to
+    /// far fewer). With `thread_max_depth` it bounds THREAD's linking work to
+    /// 100 × 1,000 steps per message.
+    pub const THREAD_MAX_REFERENCES: usize = 100;
+    /// Default `thread_max_depth`: 1,000 ancestors.
+    pub const THREAD_MAX_DEPTH: usize = 1_000;
+    /// Default `max_search_contexts`: 10.
+    pub const MAX_SEARCH_CONTEXTS: usize = 10;
     /// Default `login_penalty`: 2 s (Dovecot's anvil starts at 2 s).
     pub const LOGIN_PENALTY: Duration = Duration::from_secs(2);
     /// Default `max_login_penalty`: 15 s.
@@ -110,6 +128,9 @@ impl Default for ServerLimits {
             preauth_max_bad: Self::PREAUTH_MAX_BAD,
             max_bad: Self::MAX_BAD,
             max_pending_changes: Self::MAX_PENDING_CHANGES,
+            thread_max_references: Self::THREAD_MAX_REFERENCES,
+            thread_max_depth: Self::THREAD_MAX_DEPTH,
+            max_search_contexts: Self::MAX_SEARCH_CONTEXTS,
             login_penalty: Self::LOGIN_PENALTY,
             max_login_penalty: Self::MAX_LOGIN_PENALTY,
             catenate_max_parts: Self::CATENATE_MAX_PARTS,

@@ -22,7 +22,7 @@ pub use crate::config::{ServerConfig, ServerLimits};
 #[cfg(unix)]
 pub use crate::maildir::MaildirStore;
 pub use crate::mem::MemStore;
-pub use crate::session::{ServerConnection, ServerEvent, OUTPUT_HIGH_WATER};
+pub use crate::session::{ServerConnection, ServerEvent, MAX_THREAD_NESTING, OUTPUT_HIGH_WATER};
 
 pub use crate::store::{
     apply_metadata, CachedMessage, Changes, CopyOutcome, FlagOp, MailboxEvent, MailboxEventSink,

@@ -428,11 +428,92 @@ fn modseq_search_key_adds_the_highest_modseq() {
     );
 }
 
+/// ESORT (RFC 5267 §3): RETURN answers with ESEARCH; MIN and MAX are the
+/// first and last message in sort order, ALL lists the messages in sort order
+/// (runs of ascending numbers as ranges), as Dovecot 2.3 answers.
 #[test]
-fn esort_return_options_are_refused() {
-    let mut c = with_subjects(&["a"]);
-    let r = c.ok("R", "SORT RETURN (ALL) (SUBJECT) UTF-8 ALL", "BAD");
-    assert!(!r.contains("* SORT") && !r.contains("* ESEARCH"), "{r}");
-    // Refused by the server (the codec parses RETURN), not as a syntax error.
-    assert!(tagged(&r, "R").contains("ESORT"), "{r}");
+fn esort_return_options() {
+    // Sorted by subject: 2 (a), 3 (b), 1 (c), 5 (d), 4 (e).
+    let mut c = with_subjects(&["c", "a", "b", "e", "d"]);
+    let esearch = |r: &str| -> String {
+        r.lines()
+            .find(|l| l.starts_with("* ESEARCH"))
+            .unwrap_or_else(|| panic!("no ESEARCH in {r:?}"))
+            .to_owned()
+    };
+    let r = c.ok(
+        "R1",
+        "SORT RETURN (MIN MAX COUNT ALL) (SUBJECT) US-ASCII ALL",
+        "OK",
+    );
+    assert_eq!(
+        esearch(&r),
+        "* ESEARCH (TAG \"R1\") MIN 2 MAX 4 ALL 2:3,1,5,4 COUNT 5"
+    );
+    let r = c.ok(
+        "R2",
+        "SORT RETURN (MIN MAX) (REVERSE SUBJECT) US-ASCII ALL",
+        "OK",
+    );
+    assert_eq!(esearch(&r), "* ESEARCH (TAG \"R2\") MIN 4 MAX 2");
+    // RETURN () is ALL; nothing matched gives no MIN/MAX/ALL.
+    let r = c.ok("R3", "SORT RETURN () (SUBJECT) US-ASCII ALL", "OK");
+    assert_eq!(esearch(&r), "* ESEARCH (TAG \"R3\") ALL 2:3,1,5,4");
+    let r = c.ok(
+        "R4",
+        "SORT RETURN (MIN ALL COUNT) (SUBJECT) US-ASCII DELETED",
+        "OK",
+    );
+    assert_eq!(esearch(&r), "* ESEARCH (TAG \"R4\") COUNT 0");
+    // UID SORT gives UIDs.
+    let r = c.ok("R5", "UID SORT RETURN (MAX) (SUBJECT) US-ASCII 1:3", "OK");
+    assert_eq!(esearch(&r), "* ESEARCH (TAG \"R5\") UID MAX 1");
+    // PARTIAL (RFC 5267 §4.4), in sort order; with ALL it is refused.
+    let r = c.ok(
+        "R6",
+        "SORT RETURN (PARTIAL 3:2 COUNT) (SUBJECT) US-ASCII ALL",
+        "OK",
+    );
+    assert_eq!(
+        esearch(&r),
+        "* ESEARCH (TAG \"R6\") PARTIAL (2:3 3,1) COUNT 5"
+    );
+    c.ok(
+        "R7",
+        "SORT RETURN (PARTIAL 1:2 ALL) (SUBJECT) US-ASCII ALL",
+        "BAD",
+    );
+    // SAVE alone answers nothing but fills `$`.
+    let r = c.ok("R8", "SORT RETURN (SAVE) (SUBJECT) US-ASCII 4:5", "OK");
+    assert!(!r.contains("* ESEARCH") && !r.contains("* SORT"), "{r}");
+    let r = c.ok("R9", "SEARCH $", "OK");
+    assert!(r.contains("* SEARCH 4 5\r\n"), "{r}");
+    // Without RETURN, plain * SORT as before.
+    let r = c.ok("R10", "SORT (SUBJECT) US-ASCII ALL", "OK");
+    assert!(r.contains("* SORT 2 3 1 5 4\r\n"), "{r}");
+}
+
+/// Headers that start with a group sort by the group's name (as Dovecot;
+/// imaptest's sort-addresses and sort-display-to).
+#[test]
+fn groups_sort_by_name() {
+    let mut c = session();
+    c.add(
+        &["Cc: user2@domain2.org (foo bar)", "To: zed <z@x.test>"],
+        "1\r\n",
+        None,
+    );
+    c.add(
+        &[
+            "Cc: user2: blah@domain1.org;",
+            "To: a: xx@xx.org, yy@yy.org;",
+        ],
+        "2\r\n",
+        None,
+    );
+    c.add(&["Cc: user1@domain1.org", "To: empty:;"], "3\r\n", None);
+    c.select();
+    assert_eq!(c.sort("SORT (CC) US-ASCII ALL"), [3, 1, 2]);
+    assert_eq!(c.sort("SORT (CC REVERSE ARRIVAL) US-ASCII ALL"), [3, 1, 2]);
+    assert_eq!(c.sort("SORT (DISPLAYTO) US-ASCII ALL"), [2, 3, 1]);
 }

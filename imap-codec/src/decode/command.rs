@@ -13,9 +13,9 @@ use imap_proto::{
     Capability, CatenateMessage, CatenatePart, Command, CommandBody, Compression, FetchAttribute,
     FetchItems, FetchMacro, FetchModifier, GetMetadataOption, IString, ListReturn, ListSelect,
     Mailbox, MailboxAttribute, MetadataDepth, ModSeq, NString, NotifyEvent, NotifyFilter,
-    NotifyGroup, NotifySet, ObjectId, QResyncParam, QuotaLimit, SearchReturn, Secret, SelectParam,
-    SequenceSet, SortCriterion, SortKey, StatusAttribute, StoreKind, StoreModifier, StoreTarget,
-    ThreadAlgorithm,
+    NotifyGroup, NotifySet, ObjectId, PartialRange, QResyncParam, QuotaLimit, SearchReturn, Secret,
+    SelectParam, SequenceSet, SortCriterion, SortKey, StatusAttribute, StoreKind, StoreModifier,
+    StoreTarget, Tag, ThreadAlgorithm,
 };
 
 use super::search_key::search_keys;
@@ -116,6 +116,7 @@ fn command_body(p: &mut Parser<'_>) -> PResult<CommandBody> {
         (11, b'S') if eq(name, b"SETMETADATA") => set_metadata(p)?,
         (11, b'U') if eq(name, b"UNSUBSCRIBE") => C::Unsubscribe(sp_mailbox(p)?),
         (12, b'A') if eq(name, b"AUTHENTICATE") => authenticate(p)?,
+        (12, b'C') if eq(name, b"CANCELUPDATE") => cancel_update(p)?,
         (12, b'G') if eq(name, b"GETQUOTAROOT") => C::GetQuotaRoot(sp_mailbox(p)?),
         (14, b'U') if eq(name, b"UNAUTHENTICATE") => C::Unauthenticate,
         _ => other(p, start)?,
@@ -834,7 +835,8 @@ fn search_return(p: &mut Parser<'_>) -> PResult<Option<Vec<SearchReturn>>> {
     Ok(Some(p.paren_list(true, search_return_opt)?))
 }
 
-/// `search-return-opt`: MIN / MAX / ALL / COUNT / SAVE.
+/// `search-return-opt`: MIN / MAX / ALL / COUNT / SAVE, and UPDATE / CONTEXT
+/// / `PARTIAL SP partial-range` (RFC 5267 §4, §6).
 fn search_return_opt(p: &mut Parser<'_>) -> PResult<SearchReturn> {
     let start = p.pos;
     let w = p.atom_span();
@@ -844,8 +846,56 @@ fn search_return_opt(p: &mut Parser<'_>) -> PResult<SearchReturn> {
         (3, b'A') if eq(w, b"ALL") => SearchReturn::All,
         (5, b'C') if eq(w, b"COUNT") => SearchReturn::Count,
         (4, b'S') if eq(w, b"SAVE") => SearchReturn::Save,
-        _ => return err_at(p, start, "MIN, MAX, ALL, COUNT or SAVE"),
+        (6, b'U') if eq(w, b"UPDATE") => SearchReturn::Update,
+        (7, b'C') if eq(w, b"CONTEXT") => SearchReturn::Context,
+        (7, b'P') if eq(w, b"PARTIAL") => {
+            p.sp()?;
+            SearchReturn::Partial(partial_range(p)?)
+        }
+        _ => {
+            return err_at(
+                p,
+                start,
+                "MIN, MAX, ALL, COUNT, SAVE, UPDATE, CONTEXT or PARTIAL",
+            )
+        }
     })
+}
+
+/// `partial-range = nz-number ":" nz-number` (RFC 5267 §6), or both negated
+/// (RFC 9394 `partial-range-last`).
+pub(crate) fn partial_range(p: &mut Parser<'_>) -> PResult<PartialRange> {
+    let from_end = p.eat(b'-');
+    let first = p.nz_number()?;
+    p.expect(b':', ":")?;
+    if from_end {
+        p.expect(b'-', "-")?;
+    }
+    let second = p.nz_number()?;
+    Ok(PartialRange {
+        first,
+        second,
+        from_end,
+    })
+}
+
+/// `cancelupdate = "CANCELUPDATE" 1*(SP tag-string)` (RFC 5267 §6), with
+/// `tag-string = string`.
+fn cancel_update(p: &mut Parser<'_>) -> PResult<CommandBody> {
+    let mut tags = Vec::new();
+    loop {
+        p.sp()?;
+        let start = p.pos;
+        let s = p.string()?;
+        match Tag::try_from(s.to_bytes()) {
+            Ok(t) => tags.push(t),
+            Err(_) => return err_at(p, start, "tag"),
+        }
+        p.check_items(tags.len())?;
+        if !more(p) {
+            return Ok(CommandBody::CancelUpdate(tags));
+        }
+    }
 }
 
 /// `search = "SEARCH" [search-return-opts] [SP "CHARSET" SP charset]

@@ -12,8 +12,8 @@ use std::num::NonZeroU32;
 
 use bytes::Bytes;
 use imap_proto::{
-    decode_base64, is_text_char, Atom, BodyStructure, Capability, Code, Continue, Data,
-    ESearchItem, ESearchResponse, FetchItem, FlagPerm, Greeting, GreetingKind, IString, Lazy,
+    decode_base64, is_text_char, Atom, BodyStructure, Capability, Code, ContextUpdate, Continue,
+    Data, ESearchItem, ESearchResponse, FetchItem, FlagPerm, Greeting, GreetingKind, IString, Lazy,
     ListData, ListExtendedItem, Literal, MailboxAttribute, MetadataResponse, ModSeq, NString,
     NamespaceDescription, ObjectId, QuotaResource, Response, SeqNum, SequenceSet, Status,
     StatusItem, StatusKind, Tag, Text, Thread, Uid,
@@ -1019,6 +1019,35 @@ fn esearch(p: &mut Parser<'_>) -> PResult<ESearchResponse> {
             b"MODSEQ" => {
                 p.sp()?;
                 items.push(ESearchItem::ModSeq(mod_seq(p)?));
+            }
+            b"ADDTO" | b"REMOVEFROM" => {
+                let add = name.len() == 5;
+                p.sp()?;
+                let updates = p.paren_list(false, |p| {
+                    let position = p.number()?;
+                    p.sp()?;
+                    let set = uid_set(p)?;
+                    Ok(ContextUpdate { position, set })
+                })?;
+                items.push(if add {
+                    ESearchItem::AddTo(updates)
+                } else {
+                    ESearchItem::RemoveFrom(updates)
+                });
+            }
+            b"PARTIAL" => {
+                p.sp()?;
+                p.expect(b'(', "(")?;
+                let range = super::command::partial_range(p)?;
+                p.sp()?;
+                let results = if p.eat_keyword(b"NIL") {
+                    None
+                } else {
+                    Some(uid_set(p)?)
+                };
+                p.skip_space_before_close();
+                p.expect(b')', ")")?;
+                items.push(ESearchItem::Partial { range, results });
             }
             _ => {
                 p.pos = name_start;

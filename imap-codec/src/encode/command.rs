@@ -240,6 +240,13 @@ fn body(w: &mut Writer<'_>, b: &CommandBody) {
         C::Check => w.raw(b"CHECK"),
         C::Close => w.raw(b"CLOSE"),
         C::Unselect => w.raw(b"UNSELECT"),
+        C::CancelUpdate(tags) => {
+            w.raw(b"CANCELUPDATE");
+            for t in tags {
+                w.sp();
+                w.string(t.as_bytes());
+            }
+        }
         C::Expunge => w.raw(b"EXPUNGE"),
         C::UidExpunge(set) => {
             w.raw(b"UID EXPUNGE ");
@@ -605,14 +612,18 @@ fn search_return(w: &mut Writer<'_>, r: Option<&[SearchReturn]>) {
         return;
     };
     w.raw(b" RETURN ");
-    w.paren_list(r, |w, o| {
-        w.raw(match o {
-            SearchReturn::Min => b"MIN",
-            SearchReturn::Max => b"MAX",
-            SearchReturn::Count => b"COUNT",
-            SearchReturn::Save => b"SAVE",
-            _ => b"ALL",
-        })
+    w.paren_list(r, |w, o| match o {
+        SearchReturn::Min => w.raw(b"MIN"),
+        SearchReturn::Max => w.raw(b"MAX"),
+        SearchReturn::Count => w.raw(b"COUNT"),
+        SearchReturn::Save => w.raw(b"SAVE"),
+        SearchReturn::Update => w.raw(b"UPDATE"),
+        SearchReturn::Context => w.raw(b"CONTEXT"),
+        SearchReturn::Partial(r) => {
+            w.raw(b"PARTIAL ");
+            w.partial_range(r);
+        }
+        _ => w.raw(b"ALL"),
     });
 }
 

@@ -498,6 +498,19 @@ impl<'a> Writer<'a> {
     }
 
     /// A sequence set.
+    /// `partial-range` (RFC 5267 §6; negated, RFC 9394).
+    pub(crate) fn partial_range(&mut self, r: &imap_proto::PartialRange) {
+        if r.from_end {
+            self.byte(b'-');
+        }
+        self.nz(r.first);
+        self.byte(b':');
+        if r.from_end {
+            self.byte(b'-');
+        }
+        self.nz(r.second);
+    }
+
     pub(crate) fn sequence_set(&mut self, s: &SequenceSet) {
         if s.is_saved() {
             self.byte(b'$');

@@ -375,6 +375,28 @@ fn data(w: &mut Writer<'_>, d: &Data) {
                         w.raw(b"MODSEQ ");
                         w.number(m.get());
                     }
+                    ESearchItem::AddTo(updates) | ESearchItem::RemoveFrom(updates) => {
+                        w.raw(if matches!(item, ESearchItem::AddTo(_)) {
+                            b"ADDTO "
+                        } else {
+                            b"REMOVEFROM "
+                        });
+                        w.paren_list(updates, |w, u| {
+                            w.number(u64::from(u.position));
+                            w.sp();
+                            w.sequence_set(&u.set);
+                        });
+                    }
+                    ESearchItem::Partial { range, results } => {
+                        w.raw(b"PARTIAL (");
+                        w.partial_range(range);
+                        w.sp();
+                        match results {
+                            Some(set) => w.sequence_set(set),
+                            None => w.raw(b"NIL"),
+                        }
+                        w.byte(b')');
+                    }
                     ESearchItem::Other { name, raw } => {
                         w.atom(name);
                         w.sp();

@@ -666,6 +666,16 @@ impl ParsedMessage {
         decode::guarded(|| dt.to_timestamp())
     }
 
+    /// The raw value of the first top-level header field named `name`
+    /// (case-insensitive), unfolded only as far as it is stored (no RFC 2047
+    /// decoding); `None` without one. THREAD reads `Message-ID`,
+    /// `References` and `In-Reply-To` through it (RFC 5256 §3).
+    pub fn header_value(&self, name: &str) -> Option<&[u8]> {
+        let root = self.entity(ROOT)?;
+        let v = self.first_field(root, name)?;
+        Some(raw_value(&self.inner.raw, v))
+    }
+
     // ===== PREVIEW =====
 
     /// PREVIEW text (RFC 8970): up to 200 characters of the first inline
@@ -784,7 +794,13 @@ fn to_address(a: Addr) -> Address {
 
 fn address_matches(a: &Addr, needle_lower: &str) -> bool {
     if a.is_group_marker() {
-        return false;
+        // A group's start marker carries the group's display name (RFC 5322
+        // §3.4 `group`), which a search for it finds, as in Dovecot; the end
+        // marker carries nothing.
+        return !needle_lower.is_empty()
+            && a.mailbox
+                .as_deref()
+                .is_some_and(|n| decode::contains_folded(&decode::header_text(n), needle_lower));
     }
     if needle_lower.is_empty() {
         return true;

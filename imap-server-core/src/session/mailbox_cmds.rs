@@ -105,8 +105,7 @@ impl ServerConnection {
             | CommandBody::GetQuotaRoot(_)
             | CommandBody::SetQuota { .. }
             | CommandBody::GetMetadata { .. }
-            | CommandBody::SetMetadata { .. }
-            | CommandBody::Thread { .. } => {
+            | CommandBody::SetMetadata { .. } => {
                 let name = body.name().to_owned();
                 self.tagged(
                     tag,
@@ -152,6 +151,13 @@ impl ServerConnection {
                 charset,
                 search,
             } => self.sort(tag, uid, return_options, criteria, charset, search),
+            CommandBody::CancelUpdate(tags) => self.cancel_update(tag, &tags),
+            CommandBody::Thread {
+                uid,
+                algorithm,
+                charset,
+                search,
+            } => self.thread_cmd(tag, uid, algorithm, charset, search),
             CommandBody::Fetch {
                 uid,
                 set,

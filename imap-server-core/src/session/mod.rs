@@ -18,6 +18,7 @@
 mod append_binary;
 mod auth_cmds;
 mod catenate;
+mod context;
 mod fetch;
 
 pub use self::fetch::OUTPUT_HIGH_WATER;
@@ -28,6 +29,9 @@ mod objects;
 mod search;
 mod selected;
 mod sort;
+mod thread;
+
+pub use self::thread::MAX_THREAD_NESTING;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -708,6 +712,13 @@ impl ServerConnection {
                 Capability::SearchRes,
                 Capability::Sort,
                 Capability::SortDisplay,
+                Capability::Thread(imap_proto::Atom::from_static("ORDEREDSUBJECT")),
+                Capability::Thread(imap_proto::Atom::from_static("REFERENCES")),
+                Capability::Thread(imap_proto::Atom::from_static("REFS")),
+                Capability::ESort,
+                Capability::ContextSearch,
+                Capability::ContextSort,
+                Capability::Within,
                 Capability::Binary,
                 Capability::StatusSize,
                 Capability::MultiAppend,

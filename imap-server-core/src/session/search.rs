@@ -305,8 +305,25 @@ impl ServerConnection {
         if with_modseq && !self.modseq_command(tag) {
             return None;
         }
+        match self.evaluate(criteria) {
+            Ok(hits) => Some((hits, with_modseq)),
+            Err(e) => {
+                self.store_error(tag.clone(), &e);
+                None
+            }
+        }
+    }
+
+    /// The messages of the selected mailbox (not those expunged elsewhere and
+    /// not yet announced) that match every key of `criteria`, already checked,
+    /// as `(sequence number, UID)` in mailbox order. [`Self::matching`] and the
+    /// live searches of RFC 5267 ([`super::context`]) use it.
+    pub(super) fn evaluate(
+        &self,
+        criteria: &[SearchKey],
+    ) -> Result<Vec<(usize, Uid)>, crate::StoreError> {
         let State::Selected { user, mailbox } = &self.state else {
-            return None;
+            return Ok(Vec::new());
         };
         let ctx = Ctx {
             conn: self,
@@ -374,10 +391,9 @@ impl ServerConnection {
             }
         }
         if let Some(e) = failed {
-            self.store_error(tag.clone(), &e);
-            return None;
+            return Err(e);
         }
-        Some((hits, with_modseq))
+        Ok(hits)
     }
 
     /// SEARCH and UID SEARCH, with the MODSEQ criterion of RFC 7162 §3.1.6 and
@@ -390,6 +406,12 @@ impl ServerConnection {
         charset: Option<Charset>,
         criteria: Vec<SearchKey>,
     ) {
+        if let Some(o) = &return_options {
+            if let Err(why) = super::context::check_return(o) {
+                self.tagged(tag, StatusKind::Bad, None, why);
+                return;
+            }
+        }
         // RFC 9051 §6.4.4.1: a SAVE search that fails empties `$`.
         if return_options
             .as_ref()
@@ -466,26 +488,7 @@ impl ServerConnection {
         }
         let save_only = opts.len() == 1 && opts[0] == SearchReturn::Save;
         if esearch && !save_only {
-            let all = opts.is_empty() || opts.iter().all(|o| *o == SearchReturn::Save);
-            let mut items = Vec::new();
-            if opts.contains(&SearchReturn::Min) {
-                if let Some(&n) = nums.iter().min() {
-                    items.push(ESearchItem::Min(n));
-                }
-            }
-            if opts.contains(&SearchReturn::Max) {
-                if let Some(&n) = nums.iter().max() {
-                    items.push(ESearchItem::Max(n));
-                }
-            }
-            if all || opts.contains(&SearchReturn::All) {
-                if let Some(set) = SequenceSet::from_numbers(nums.iter().copied()) {
-                    items.push(ESearchItem::All(set));
-                }
-            }
-            if opts.contains(&SearchReturn::Count) {
-                items.push(ESearchItem::Count(nums.len() as u32));
-            }
+            let mut items = super::context::result_items(&opts, &nums, false);
             items.extend(result_modseq.map(ESearchItem::ModSeq));
             self.data(Data::ESearch(ESearchResponse {
                 tag: Some(tag.clone()),
@@ -497,6 +500,11 @@ impl ServerConnection {
                 numbers: nums.iter().filter_map(|&n| NonZeroU32::new(n)).collect(),
                 mod_seq: result_modseq,
             });
+        }
+        if opts.contains(&SearchReturn::Update) {
+            // RFC 5267 §4.3: a live search.
+            let result = hits.iter().map(|h| h.1).collect();
+            self.add_context(&tag, uid, criteria, None, result);
         }
         self.sync_mailbox(uid);
         self.tagged(tag, StatusKind::Ok, None, "SEARCH completed");

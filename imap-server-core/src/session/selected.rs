@@ -48,6 +48,8 @@ pub(super) struct Selected {
     /// §7.2.6), and a FLAGS response never drops one a message may still
     /// carry in the client's view.
     pub(super) keywords: Vec<Flag>,
+    /// Live `RETURN (UPDATE)` searches (RFC 5267 §4.3, [`super::context`]).
+    pub(super) contexts: Vec<super::context::SearchContext>,
 }
 
 impl Selected {
@@ -253,6 +255,7 @@ impl ServerConnection {
                 .collect(),
             saved: Vec::new(),
             keywords,
+            contexts: Vec::new(),
         };
         if self.condstore {
             // RFC 7162 §3.1.2: HIGHESTMODSEQ (or NOMODSEQ) once CONDSTORE is on.
@@ -362,6 +365,7 @@ impl ServerConnection {
     /// the expunged messages keep their numbers; meanwhile a CONDSTORE client
     /// is given a HIGHESTMODSEQ below the held-back expunges (RFC 7162 §3.2).
     pub(super) fn sync_mailbox(&mut self, allow_expunge: bool) {
+        let context_view = self.context_view();
         let condstore = self.condstore;
         let qresync = self.qresync;
         let rev2 = self.rev2;
@@ -517,6 +521,8 @@ impl ServerConnection {
             }));
             out.retain(|d| !matches!(d, Data::Fetch { .. }));
         }
+        // RFC 5267 §4.3: live searches report their changes.
+        let out = self.context_updates(context_view, out);
         for d in out {
             self.data(d);
         }

@@ -14,23 +14,27 @@
 //! - `SIZE`: the size in octets (RFC822.SIZE);
 //! - `SUBJECT`: the base subject of RFC 5256 §2.1 ([`base_subject`]);
 //! - `FROM`, `TO`, `CC`: the addr-mailbox (local part) of the first address of
-//!   that header (group markers skipped), RFC 5256 §3;
+//!   that header, RFC 5256 §3 (a group's name when the header starts with a
+//!   group, as Dovecot sorts);
 //! - `DISPLAYFROM`, `DISPLAYTO`: the display name of the first address, RFC
-//!   2047 decoded, or its `mailbox@host` when it has none (RFC 5957 §3).
+//!   2047 decoded, or its `mailbox@host` when it has none (RFC 5957 §3); a
+//!   group's name when the header starts with a group.
 //!
 //! Strings compare with the `i;ascii-casemap` collation (RFC 4790 §9.2: octets
 //! after mapping `a`–`z` to `A`–`Z`); a missing header is the empty string,
 //! which sorts first (RFC 5256 §3). `REVERSE` reverses only the criterion it
 //! precedes, and messages equal on every criterion keep mailbox (sequence
 //! number) order. As for SEARCH, a `MODSEQ` search key adds `(MODSEQ n)` to the
-//! answer (RFC 7162 §3.1.6). ESORT's `RETURN (…)` (RFC 5267) is not supported.
+//! answer (RFC 7162 §3.1.6). ESORT's `RETURN (…)` (RFC 5267 §3) answers with
+//! ESEARCH, and CONTEXT=SORT's UPDATE and PARTIAL (§4) are served by
+//! [`super::context`].
 
 use std::cmp::Ordering;
 use std::num::NonZeroU32;
 
 use imap_proto::{
-    Address, Charset, Data, ModSeq, SearchKey, SearchReturn, SortCriterion, SortKey, StatusKind,
-    Tag, Uid,
+    Address, Charset, Data, ESearchItem, ESearchResponse, ModSeq, SearchKey, SearchReturn,
+    SortCriterion, SortKey, StatusKind, Tag, Uid,
 };
 
 use super::{ServerConnection, State};
@@ -139,7 +143,16 @@ fn leader_len(s: &[u8]) -> Option<usize> {
 /// up the whole rest (step 4), repeated (step 5), and a `[fwd: …]` wrapper
 /// (step 6) are removed. The prefixes are matched ASCII case-insensitively.
 pub(crate) fn base_subject(subject: &str) -> String {
+    base_subject_reply(subject).0
+}
+
+/// [`base_subject`], and whether the subject is a reply or forward: whether
+/// extracting the base subject removed a `(fwd)` trailer, a `Re:`/`Fw:`/`Fwd:`
+/// leader or a `[fwd: …]` wrapper (RFC 5256 §2.1, the definition THREAD=
+/// REFERENCES uses when it gathers threads by subject, §3 step 5).
+pub(crate) fn base_subject_reply(subject: &str) -> (String, bool) {
     let norm = normalise(subject);
+    let mut reply = false;
     // The patterns are ASCII, so every cut below falls on a character boundary.
     let mut s: &str = &norm;
     loop {
@@ -150,6 +163,7 @@ pub(crate) fn base_subject(subject: &str) -> String {
                 s = &s[..s.len() - 1];
             } else if b.len() >= 5 && b[b.len() - 5..].eq_ignore_ascii_case(b"(fwd)") {
                 s = &s[..s.len() - 5];
+                reply = true;
             } else {
                 break;
             }
@@ -158,6 +172,8 @@ pub(crate) fn base_subject(subject: &str) -> String {
         loop {
             let before = s.len();
             while let Some(n) = leader_len(s.as_bytes()) {
+                // A leader that is not white space holds a subj-refwd.
+                reply |= !s.as_bytes().first().copied().is_some_and(is_space);
                 s = &s[n..];
             }
             // (4), applied as often as it would be: the leading run of blobs
@@ -186,20 +202,25 @@ pub(crate) fn base_subject(subject: &str) -> String {
         let b = s.as_bytes();
         if starts_with_ci(b, b"[fwd:") && b.len() > 5 && b.last() == Some(&b']') {
             s = s[5..s.len() - 1].trim_matches(' ');
+            reply = true;
             continue;
         }
         break;
     }
-    s.to_owned()
+    (s.to_owned(), reply)
 }
 
-/// The first real address of a list (group markers, which have no host,
-/// skipped).
+/// The first entry of an address list. A group's start marker counts: it
+/// carries the group name in its mailbox field, as in the ENVELOPE, and
+/// Dovecot sorts by that name (a list that starts with `user2: a@b;` sorts
+/// as `user2`).
 fn first_address(list: &[Address]) -> Option<&Address> {
-    list.iter().find(|a| a.host.is_some())
+    list.first()
+        .filter(|a| a.mailbox.is_some() || a.host.is_some())
 }
 
-/// The addr-mailbox of the first address (RFC 5256 §3), empty without one.
+/// The addr-mailbox of the first address (RFC 5256 §3), empty without one;
+/// for a group, its name.
 fn mailbox_key(list: &[Address]) -> Value {
     let mailbox = first_address(list)
         .and_then(|a| a.mailbox.as_ref())
@@ -208,11 +229,16 @@ fn mailbox_key(list: &[Address]) -> Value {
 }
 
 /// The display name of the first address, RFC 2047 decoded, or its
-/// `mailbox@host` when it has none (RFC 5957 §3); empty without an address.
+/// `mailbox@host` when it has none (RFC 5957 §3); for a group, its name (as
+/// Dovecot does); empty without an address.
 fn display_key(list: &[Address]) -> Value {
     let Some(a) = first_address(list) else {
         return casemap(b"");
     };
+    if a.host.is_none() {
+        let name = a.mailbox.as_ref().map_or(&[][..], |m| m.as_bytes());
+        return casemap(decoded_text(name).trim().as_bytes());
+    }
     let name = a
         .name
         .as_ref()
@@ -232,6 +258,15 @@ fn display_key(list: &[Address]) -> Value {
     casemap(&spec)
 }
 
+/// The sent date of RFC 5256 §2.2 as Unix seconds: the instant of the
+/// `Date:` header, or the internal date when it is missing or unparsable (0
+/// when the store could not give the message). SORT's DATE and THREAD use it.
+pub(super) fn sent_date(stored: Option<&StoredMessage>, parsed: Option<&ParsedMessage>) -> i64 {
+    parsed
+        .and_then(ParsedMessage::sent_timestamp)
+        .unwrap_or_else(|| stored.map_or(0, |m| m.internal_date.0))
+}
+
 /// A message's value for `key`. `stored` is `None` when the store could not
 /// give the message (it then has the smallest values); `parsed` is its parsed
 /// header, present when some key needs it.
@@ -240,11 +275,7 @@ fn value(key: SortKey, stored: Option<&StoredMessage>, parsed: Option<&ParsedMes
     let envelope = || parsed.map(ParsedMessage::envelope).unwrap_or_default();
     match key {
         SortKey::Arrival => Value::Number(arrival),
-        SortKey::Date => Value::Number(
-            parsed
-                .and_then(ParsedMessage::sent_timestamp)
-                .unwrap_or(arrival),
-        ),
+        SortKey::Date => Value::Number(sent_date(stored, parsed)),
         SortKey::Size => {
             Value::Number(stored.map_or(0, |m| i64::try_from(m.data.len()).unwrap_or(i64::MAX)))
         }
@@ -285,36 +316,16 @@ fn compare(criteria: &[SortCriterion], a: &[Value], b: &[Value]) -> Ordering {
 }
 
 impl ServerConnection {
-    /// SORT and UID SORT (RFC 5256 §3): the messages matching `search`, in the
-    /// order of `criteria`, as `* SORT n…` with sequence numbers (UIDs for UID
-    /// SORT).
-    pub(super) fn sort(
-        &mut self,
-        tag: Tag,
-        uid: bool,
-        return_options: Option<Vec<SearchReturn>>,
-        criteria: Vec<SortCriterion>,
-        charset: Charset,
-        search: Vec<SearchKey>,
-    ) {
-        if return_options.is_some() {
-            self.tagged(
-                tag,
-                StatusKind::Bad,
-                None,
-                "SORT RETURN (ESORT) is not supported",
-            );
-            return;
-        }
-        if criteria.is_empty() {
-            self.tagged(tag, StatusKind::Bad, None, "SORT needs a sort criterion");
-            return;
-        }
-        let Some((hits, with_modseq)) = self.matching(&tag, Some(&charset), &search) else {
-            return;
-        };
+    /// `hits` (from [`ServerConnection::evaluate`]) in the order of
+    /// `criteria`; messages equal by every criterion keep mailbox order (RFC
+    /// 5256 §3). SORT and the live SORT contexts of RFC 5267 use it.
+    pub(super) fn sorted(
+        &self,
+        hits: Vec<(usize, Uid)>,
+        criteria: &[SortCriterion],
+    ) -> Vec<(usize, Uid)> {
         let State::Selected { user, mailbox } = &self.state else {
-            return;
+            return hits;
         };
         let header = criteria.iter().any(|c| needs_header(c.key));
         let limits = MimeLimits::default();
@@ -334,13 +345,53 @@ impl ServerConnection {
                 .collect();
             rows.push((values, seq, u));
         }
-        // RFC 5256 §3: messages equal by every criterion keep mailbox order.
-        rows.sort_by(|a, b| compare(&criteria, &a.0, &b.0).then(a.1.cmp(&b.1)));
+        rows.sort_by(|a, b| compare(criteria, &a.0, &b.0).then(a.1.cmp(&b.1)));
+        rows.into_iter().map(|(_, s, u)| (s, u)).collect()
+    }
+
+    /// SORT and UID SORT (RFC 5256 §3): the messages matching `search`, in the
+    /// order of `criteria`, as `* SORT n…` with sequence numbers (UIDs for UID
+    /// SORT). With `RETURN (…)` (ESORT, RFC 5267 §3) the answer is an ESEARCH
+    /// response whose MIN and MAX are the first and last message in sort
+    /// order and whose ALL lists the messages in sort order; UPDATE makes it a
+    /// live SORT context and PARTIAL returns part of it (§4, [`super::context`]).
+    pub(super) fn sort(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        return_options: Option<Vec<SearchReturn>>,
+        criteria: Vec<SortCriterion>,
+        charset: Charset,
+        search: Vec<SearchKey>,
+    ) {
+        if criteria.is_empty() {
+            self.tagged(tag, StatusKind::Bad, None, "SORT needs a sort criterion");
+            return;
+        }
+        if let Some(o) = &return_options {
+            if let Err(why) = super::context::check_return(o) {
+                self.tagged(tag, StatusKind::Bad, None, why);
+                return;
+            }
+            if o.contains(&SearchReturn::Save) {
+                // RFC 5182 §2.1: a SAVE that fails empties `$`.
+                if let State::Selected { mailbox, .. } = &mut self.state {
+                    mailbox.saved.clear();
+                }
+            }
+        }
+        let Some((hits, with_modseq)) = self.matching(&tag, Some(&charset), &search) else {
+            return;
+        };
+        let rows = self.sorted(hits, &criteria);
+        let State::Selected { mailbox, .. } = &self.state else {
+            return;
+        };
         // RFC 7162 §3.1.6 (SORT behaves as SEARCH): the highest MODSEQ of the
         // messages returned.
         let mod_seq = if with_modseq {
             rows.iter()
-                .filter_map(|(_, s, _)| {
+                .filter_map(|(s, _)| {
                     s.checked_sub(1)
                         .and_then(|i| mailbox.messages.get(i))
                         .map(|m| m.modseq)
@@ -350,18 +401,42 @@ impl ServerConnection {
         } else {
             None
         };
-        let numbers: Vec<NonZeroU32> = rows
+        let numbers: Vec<u32> = rows
             .iter()
-            .filter_map(|(_, s, u)| {
-                let n = if uid {
-                    Some(u.get())
-                } else {
-                    u32::try_from(*s).ok()
-                };
-                n.and_then(NonZeroU32::new)
-            })
+            .map(|(s, u)| if uid { u.get() } else { *s as u32 })
             .collect();
-        self.data(Data::Sort { numbers, mod_seq });
+        match return_options {
+            Some(opts) => {
+                if opts.contains(&SearchReturn::Save) {
+                    let saved: Vec<Uid> = {
+                        let mut v: Vec<Uid> = rows.iter().map(|r| r.1).collect();
+                        v.sort_unstable();
+                        v
+                    };
+                    if let State::Selected { mailbox, .. } = &mut self.state {
+                        mailbox.saved = saved;
+                    }
+                }
+                let mut items = super::context::result_items(&opts, &numbers, true);
+                items.extend(mod_seq.map(ESearchItem::ModSeq));
+                let only_save = opts.iter().all(|o| *o == SearchReturn::Save) && !opts.is_empty();
+                if !only_save {
+                    self.data(Data::ESearch(ESearchResponse {
+                        tag: Some(tag.clone()),
+                        uid,
+                        items,
+                    }));
+                }
+                if opts.contains(&SearchReturn::Update) {
+                    let result = rows.iter().map(|r| r.1).collect();
+                    self.add_context(&tag, uid, search, Some(criteria), result);
+                }
+            }
+            None => {
+                let numbers = numbers.into_iter().filter_map(NonZeroU32::new).collect();
+                self.data(Data::Sort { numbers, mod_seq });
+            }
+        }
         self.sync_mailbox(uid);
         self.tagged(tag, StatusKind::Ok, None, "SORT completed");
     }
@@ -401,6 +476,23 @@ mod tests {
             ("[ü] Re: x", "x"),
         ] {
             assert_eq!(base_subject(raw), base, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn replies_and_forwards() {
+        use super::base_subject_reply;
+        for (raw, reply) in [
+            ("hello", false),
+            ("[list] hello", false),
+            ("  hello  ", false),
+            ("Re: hello", true),
+            ("[list] Re: hello", true),
+            ("hello (fwd)", true),
+            ("[fwd: hello]", true),
+            ("Rebate: x", false),
+        ] {
+            assert_eq!(base_subject_reply(raw).1, reply, "{raw:?}");
         }
     }
 
