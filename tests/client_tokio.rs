@@ -5,8 +5,7 @@
 //! reconnects after the server restarts (also while watching with IDLE).
 
 mod common;
-#[path = "../examples/client/tokio.rs"]
-mod driver;
+use imap_client::tokio as driver;
 
 use std::future::Future;
 use std::net::SocketAddr;

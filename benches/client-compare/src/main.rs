@@ -17,8 +17,7 @@
 //! SELECT INBOX, the FETCH with every header collected into memory, LOGOUT.
 //! `scripts/client-bench.sh` sets up Dovecot and runs this.
 
-#[path = "../../../examples/client/tokio.rs"]
-mod driver;
+use imap_client::tokio as driver;
 
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode};
@@ -30,7 +29,7 @@ use imap_proto::{
     Data, FetchAttribute, FetchItem, FetchItems, Mailbox, Section, SectionText, SequenceSet,
 };
 
-use crate::driver::{Client, Timeouts};
+use driver::{Client, Timeouts};
 
 /// The two clients.
 const CLIENTS: [&str; 2] = ["ours", "async-imap"];
