@@ -1,4 +1,4 @@
-//! The tokio client driver (`examples/client/tokio.rs`) against the example
+//! The tokio client driver (`imap_client::tokio`) against the example
 //! server (`examples/imap-server.rs`) over loopback: login, select,
 //! append/fetch, pipelining, IDLE woken by a second connection (and IDLE
 //! abandoned mid-way), STARTTLS and implicit TLS, and a session that

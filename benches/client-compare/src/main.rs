@@ -1,6 +1,6 @@
 //! The client benchmark: fetch the headers of every message of a mailbox
 //! (`UID FETCH 1:* (UID BODY.PEEK[HEADER])`) with our client
-//! (`imap-client-core` driven by `examples/client/tokio.rs`) and with the
+//! (`imap-client-core` driven by `imap_client::tokio`) and with the
 //! `async-imap` crate, alternately, and report the wall times, their medians,
 //! the ratio async-imap / ours and each client's peak RSS.
 //!
