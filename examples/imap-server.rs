@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use imap_server::{Limits, Listener, ServerBuilder};
+use imap_server::{Limits, Listener, ServerBuilder, StoreCalls};
 use imap_server_core::{AuthError, Authenticator, MaildirStore};
 
 use crate::common::cli;
@@ -54,6 +54,9 @@ Options:
   --max-connections-per-user N
                          most logged-in connections of one user; a further
                          login gets NO [UNAVAILABLE] [default: 50]
+  --store-calls MODE     how store and password calls run: block-in-place
+                         (off the other connections' worker) or inline
+                         [default: block-in-place]
   --cert FILE            TLS certificate chain (PEM); needs --key
   --key FILE             TLS private key (PEM); needs --cert.
                          Without them a self-signed certificate for localhost
@@ -80,6 +83,7 @@ struct Options {
     users: Users,
     cert_and_key: Option<(PathBuf, PathBuf)>,
     limits: Limits,
+    store_calls: StoreCalls,
 }
 
 fn parse_args() -> Options {
@@ -89,6 +93,7 @@ fn parse_args() -> Options {
     let mut sources = UserSources::default();
     let (mut cert, mut key) = (None, None);
     let mut limits = Limits::default();
+    let mut store_calls = StoreCalls::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = cli::split_flag(arg);
@@ -113,6 +118,15 @@ fn parse_args() -> Options {
                 limits.max_connections_per_user =
                     count(&flag, &cli::value(&flag, inline, &mut args));
             }
+            "--store-calls" => {
+                store_calls = match cli::value(&flag, inline, &mut args).as_str() {
+                    "block-in-place" => StoreCalls::BlockInPlace,
+                    "inline" => StoreCalls::Inline,
+                    other => cli::usage_error(format!(
+                        "--store-calls: {other:?} is not block-in-place or inline"
+                    )),
+                };
+            }
             "--cert" => cert = Some(PathBuf::from(cli::value(&flag, inline, &mut args))),
             "--key" => key = Some(PathBuf::from(cli::value(&flag, inline, &mut args))),
             _ => cli::usage_error(format!("unknown argument {flag:?}")),
@@ -132,6 +146,7 @@ fn parse_args() -> Options {
         users,
         cert_and_key,
         limits,
+        store_calls,
     }
 }
 
@@ -213,6 +228,7 @@ async fn run(options: Options) -> Result<(), String> {
         mut users,
         cert_and_key,
         limits,
+        store_calls,
     } = options;
     std::fs::create_dir_all(&data).map_err(|e| format!("--data {}: {e}", data.display()))?;
     let tls_config = tls::server_config(cert_and_key, &data)?;
@@ -231,6 +247,7 @@ async fn run(options: Options) -> Result<(), String> {
     let server = ServerBuilder::new(Arc::new(store), Arc::clone(&users) as _)
         .tls(tls_config)
         .limits(limits)
+        .store_calls(store_calls)
         .listener(bind(listen, "--listen").await?, Listener::Plain)
         .listener(
             bind(tls_listen, "--tls-listen").await?,

@@ -125,7 +125,7 @@ async fn session(
     // nothing, so no plaintext read before a STARTTLS switch can reach the
     // session afterwards (the session itself drops what was pipelined behind
     // STARTTLS in the same read).
-    let mut buf = vec![0u8; limits.read_buffer.max(1)];
+    let mut reader = Reader::new(limits.read_buffer, implicit_tls);
     loop {
         io.send(&mut conn).await?;
         while let Some(event) = conn.poll_event() {
@@ -145,6 +145,8 @@ async fn session(
                         }
                     };
                     conn.tls_established();
+                    // The handshake may have read the first command too.
+                    reader.direct = true;
                     io.send(&mut conn).await?;
                 }
                 // The tagged OK went out uncompressed just above; from here
@@ -164,18 +166,20 @@ async fn session(
                 shutting_down = true;
                 conn.shutdown(&shared.shutdown_text);
             }
-            read = io.stream.read(&mut buf) => match read {
+            read = reader.read(&mut io.stream) => match read {
                 Ok(0) => return Ok("client closed the connection"),
-                Ok(n) => {
+                Ok(_) => {
                     io.stream.quick_ack();
                     conn.set_wall_clock(unix_now());
                     let calls = io.calls;
+                    let input = reader.filled();
                     match io.deflate.as_mut() {
                         Some(d) => calls
-                            .call(|| d.inflate(&buf[..n], |chunk| conn.handle_input(chunk, now())))
+                            .call(|| d.inflate(input, |chunk| conn.handle_input(chunk, now())))
                             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
-                        None => calls.call(|| conn.handle_input(&buf[..n], now())),
+                        None => calls.call(|| conn.handle_input(input, now())),
                     }
+                    reader.release();
                 }
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
                     return Ok("connection reset by the client");
@@ -349,6 +353,79 @@ impl Authenticator for ConnectionAuth {
     }
 }
 
+/// A connection's read buffer, held only while bytes are being read: an
+/// idle connection (thousands of IMAP IDLE clients) holds none.
+///
+/// The wait for input is a wait for the socket's readiness, without a
+/// buffer; the buffer is taken when the socket has bytes and given back once
+/// the session has them. A TLS stream may hold decrypted bytes the socket no
+/// longer signals (after a read that filled the buffer, or a handshake that
+/// read the first command too): then [`Reader::direct`] skips the readiness
+/// wait and reads at once, keeping the buffer until a read leaves room.
+struct Reader {
+    buf: Vec<u8>,
+    size: usize,
+    /// Read without waiting for the socket's readiness first.
+    direct: bool,
+}
+
+impl Reader {
+    fn new(size: usize, implicit_tls: bool) -> Self {
+        Self {
+            buf: Vec::new(),
+            size: size.max(1),
+            direct: implicit_tls,
+        }
+    }
+
+    /// Read some bytes (cancellation-safe: a read cancelled while waiting
+    /// loses nothing). Returns how many; 0 at end of stream.
+    async fn read(&mut self, stream: &mut Stream) -> io::Result<usize> {
+        loop {
+            if !self.direct {
+                stream.readable().await?;
+            }
+            self.buf.clear();
+            self.buf.reserve_exact(self.size);
+            let room = self.buf.capacity();
+            // One attempt: readiness can be stale (tokio clears it only when
+            // a read would block), and a TLS record can be incomplete.
+            let polled = {
+                let mut attempt = std::pin::pin!(stream.read_buf(&mut self.buf));
+                std::future::poll_fn(|cx| Poll::Ready(attempt.as_mut().poll(cx))).await
+            };
+            match polled {
+                Poll::Ready(n) => {
+                    let n = n?;
+                    // A full buffer may have left decrypted bytes in a TLS
+                    // stream.
+                    self.direct = n == room && matches!(stream, Stream::Tls(_));
+                    return Ok(n);
+                }
+                Poll::Pending => {
+                    // Nothing after all: no buffer while waiting.
+                    self.buf = Vec::new();
+                    self.direct = false;
+                }
+            }
+        }
+    }
+
+    /// The bytes of the last read.
+    fn filled(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Give the buffer back unless the next read goes straight on.
+    fn release(&mut self) {
+        if self.direct {
+            self.buf.clear();
+        } else {
+            self.buf = Vec::new();
+        }
+    }
+}
+
 /// The connection's byte stream: plaintext until STARTTLS, or TLS.
 enum Stream {
     Plain(TcpStream),
@@ -358,6 +435,15 @@ enum Stream {
 }
 
 impl Stream {
+    /// Wait until the socket has something to read (or an error, or EOF).
+    async fn readable(&self) -> io::Result<()> {
+        match self {
+            Self::Plain(tcp) => tcp.readable().await,
+            Self::Tls(tls) => tls.get_ref().0.readable().await,
+            Self::Closed => Err(closed()),
+        }
+    }
+
     /// Acknowledge what was just read at once instead of after Linux's
     /// delayed-ACK timer (up to 40 ms; `TCP_QUICKACK`, tcp(7), which the
     /// kernel resets, hence after every read). A client that writes a

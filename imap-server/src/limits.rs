@@ -24,7 +24,9 @@ pub struct Limits {
     /// AUTHENTICATE gets `NO [UNAVAILABLE]`. Default
     /// [`Limits::MAX_CONNECTIONS_PER_USER`].
     pub max_connections_per_user: usize,
-    /// Size of a connection's socket read buffer. Default
+    /// Size of a connection's socket read buffer (the most one read hands
+    /// the session). The buffer is held only while bytes are being read: a
+    /// connection waiting for input (an IDLE client) holds none. Default
     /// [`Limits::READ_BUFFER`].
     pub read_buffer: usize,
     /// Time allowed for a TLS handshake (implicit TLS or after STARTTLS).
