@@ -12,34 +12,28 @@
 //! `watch MAILBOX`, `sync MAILBOX DIR`. Run with `--help` for the flags. Exit status: 0 success,
 //! 1 server, protocol or connection error, 2 usage error.
 //!
-//! The driver (`client/blocking.rs`) runs one command at a time: it writes
+//! The driver (`imap_client::blocking`, the workspace's `imap-client`
+//! crate) runs one command at a time: it writes
 //! what the core queued, reads until the command's tagged completion, and
 //! keeps unsolicited data for the caller; `watch` uses its IDLE loop.
 
-#[path = "client/backoff.rs"]
-mod backoff;
-#[path = "client/blocking.rs"]
-mod blocking;
 #[path = "client/cli.rs"]
 mod cli;
 #[path = "client/commands.rs"]
 mod commands;
 #[path = "client/maildir.rs"]
 mod maildir;
-#[path = "client/net.rs"]
-mod net;
 #[path = "client/sync_cmd.rs"]
 mod sync_cmd;
-#[path = "client/tls.rs"]
-mod tls;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::backoff::BackoffConfig;
-use crate::blocking::{ConnectConfig, DriverConfig, Reconnecting, Security};
 use crate::cli::{Command, Options, Parsed};
+use imap_client::backoff::BackoffConfig;
+use imap_client::blocking::{self, ConnectConfig, DriverConfig, Reconnecting, Security};
+use imap_client::tls;
 
 fn main() -> ExitCode {
     let program = std::env::args()

@@ -275,7 +275,7 @@ fn run(
         match input {
             None => conn.handle_timeout(Instant::now()),
             Some(Input::Data(data)) => {
-                conn.set_wall_clock(common::unix_now());
+                conn.set_wall_clock(unix_now());
                 match deflate.as_mut() {
                     Some(d) => d
                         .inflate(&data, |chunk| conn.handle_input(chunk, Instant::now()))
@@ -291,4 +291,12 @@ fn run(
             conn.handle_wakeup(Instant::now());
         }
     }
+}
+
+/// The wall clock in seconds since the Unix epoch, for
+/// `ServerConnection::set_wall_clock` (the session reads no clock itself).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

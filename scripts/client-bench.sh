@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The client benchmark: fetch the headers of a 10,000-message mailbox from
-# Dovecot with our client (imap-client-core + examples/client/tokio.rs) and with
+# Dovecot with our client (imap-client-core + imap-client's tokio driver) and with
 # the async-imap crate, in the same run; print the time of each and the ratio.
 #
 #   scripts/client-bench.sh [--messages N] [--runs N] [--warmup N] [--keep]

@@ -10,18 +10,11 @@
 
 mod common;
 
-#[path = "../examples/client/backoff.rs"]
-mod backoff;
-#[path = "../examples/client/blocking.rs"]
-mod blocking;
 #[allow(dead_code)]
 #[path = "../examples/client/cli.rs"]
 mod cli;
-#[path = "../examples/client/net.rs"]
-mod net;
-#[allow(dead_code)]
-#[path = "../examples/client/tls.rs"]
-mod tls;
+
+use imap_client::{backoff, blocking};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

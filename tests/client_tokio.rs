@@ -1,12 +1,11 @@
-//! The tokio client driver (`examples/client/tokio.rs`) against the example
+//! The tokio client driver (`imap_client::tokio`) against the example
 //! server (`examples/imap-server.rs`) over loopback: login, select,
 //! append/fetch, pipelining, IDLE woken by a second connection (and IDLE
 //! abandoned mid-way), STARTTLS and implicit TLS, and a session that
 //! reconnects after the server restarts (also while watching with IDLE).
 
 mod common;
-#[path = "../examples/client/tokio.rs"]
-mod driver;
+use imap_client::tokio as driver;
 
 use std::future::Future;
 use std::net::SocketAddr;

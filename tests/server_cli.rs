@@ -1,7 +1,7 @@
 //! The example server's command line and lifecycle: `--help`, bad flags, the
 //! demo user, `--users` passwd files, the development certificate and
-//! `--cert`/`--key`, the per-user connection limit, and graceful shutdown on
-//! SIGTERM.
+//! `--cert`/`--key`, the connection limits, graceful shutdown on SIGTERM and
+//! the users reload on SIGHUP.
 
 mod common;
 
@@ -39,6 +39,9 @@ fn help_and_bad_flags() {
         "--users",
         "--cert",
         "--key",
+        "--max-connections",
+        "--max-connections-per-user",
+        "sighup",
         "maildir++",
     ] {
         assert!(text.contains(needle), "{needle} not in --help:\n{text}");
@@ -51,6 +54,8 @@ fn help_and_bad_flags() {
         &["--user", "no-colon"],
         &["--cert", "only-the-cert.pem"],
         &["--users", "/nonexistent/passwd"],
+        &["--max-connections", "0"],
+        &["--max-connections-per-user", "many"],
     ] {
         let out = run_to_exit("imap-server", args);
         assert_eq!(
@@ -375,4 +380,109 @@ fn mail_persists_across_restarts() {
         text.contains("\\Flagged") && text.contains("Subject: kept"),
         "{text}"
     );
+}
+
+/// SIGHUP (issue 14): the server reads its `--users` file again and keeps
+/// running: a user added to the file before the signal can log in, one
+/// removed from it cannot, an open session is unaffected, and a file broken
+/// at the next SIGHUP keeps the users loaded before.
+#[test]
+fn sighup_reloads_the_users_file_and_keeps_serving() {
+    if cfg!(not(unix)) {
+        return;
+    }
+    let dir = TempDir::new("hup");
+    let file = dir.path().join("passwd");
+    std::fs::write(&file, "alice:{PLAIN}secret\nbob:{PLAIN}bobpw\n").expect("write passwd");
+    let mut server = Server::start(&["--users", file.to_str().expect("UTF-8 path")]);
+    let port = server.port;
+    let login = |user: &str, password: &str| {
+        let mut c = Client::connect(port);
+        let reply = c.command(&format!("LOGIN {user} {password}"));
+        tagged(&reply).to_owned()
+    };
+    assert!(login("carol", "carolpw").contains("NO [AUTHENTICATIONFAILED]"));
+    let mut open = Client::connect(server.port);
+    assert!(tagged(&open.command("LOGIN bob bobpw")).contains(" OK "));
+
+    // carol added, bob removed; then SIGHUP.
+    std::fs::write(&file, "alice:{PLAIN}secret\ncarol:{PLAIN}carolpw\n").expect("write passwd");
+    let hup = |server: &Server| {
+        let status = Command::new("kill")
+            .args(["-HUP", &server.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -HUP failed");
+    };
+    hup(&server);
+    let start = std::time::Instant::now();
+    while !server.stderr().contains("users reloaded") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no reload logged:\n{}",
+            server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        server.wait_exit(Duration::from_millis(200)).is_none(),
+        "exited on SIGHUP"
+    );
+    assert!(login("carol", "carolpw").contains(" OK "));
+    assert!(login("alice", "secret").contains(" OK "));
+    assert!(login("bob", "bobpw").contains("NO [AUTHENTICATIONFAILED]"));
+    // The session bob opened before goes on.
+    assert!(tagged(&open.command("SELECT INBOX")).contains(" OK "));
+
+    // A broken file at the next SIGHUP: logged, the users stay, no exit.
+    std::fs::write(&file, "dave:{MD5-CRYPT}$1$abc$def\n").expect("write passwd");
+    hup(&server);
+    let start = std::time::Instant::now();
+    while !server.stderr().contains("users not reloaded") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no failed reload logged:\n{}",
+            server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(login("carol", "carolpw").contains(" OK "));
+    assert!(
+        server.wait_exit(Duration::from_millis(200)).is_none(),
+        "exited on SIGHUP"
+    );
+    // SIGTERM still ends it cleanly.
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+/// `--max-connections N`: the N+1st connection is turned away with
+/// `* BYE [UNAVAILABLE]`, and a slot frees when a connection ends.
+#[test]
+fn max_connections_flag() {
+    let server = Server::start(&[
+        "--user",
+        "alice:secret",
+        "--max-connections",
+        "3",
+        "--max-connections-per-user",
+        "2",
+    ]);
+    let mut open: Vec<Client> = (0..3).map(|_| Client::connect(server.port)).collect();
+    let mut over = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    over.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut text = String::new();
+    let _ = std::io::Read::read_to_string(&mut over, &mut text);
+    assert!(text.starts_with("* BYE [UNAVAILABLE]"), "{text:?}");
+    // --max-connections-per-user 2: the third login of alice is refused.
+    assert!(tagged(&open[0].command("LOGIN alice secret")).contains(" OK "));
+    assert!(tagged(&open[1].command("LOGIN alice secret")).contains(" OK "));
+    let reply = open[2].command("LOGIN alice secret");
+    assert!(tagged(&reply).contains(" NO [UNAVAILABLE]"), "{reply:?}");
+    let mut first = open.remove(0);
+    first.command("LOGOUT");
+    assert_eq!(first.rest(), "");
+    std::thread::sleep(Duration::from_millis(500));
+    let again = Client::connect(server.port);
+    assert!(again.greeting.starts_with("* OK"), "{:?}", again.greeting);
 }

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use imap_client_core::imap_codec::{decode_command, DecodeConfig, Decoded};
 use imap_client_core::imap_proto::{is_astring_char, CommandBody, Flag, Mailbox, StoreKind, Uid};
 
-use crate::blocking::Security;
-use crate::tls::Trust;
+use imap_client::blocking::Security;
+use imap_client::tls::Trust;
 
 /// The `--help` text.
 pub(crate) const USAGE: &str = "\

@@ -13,7 +13,9 @@ use imap_client_core::imap_proto::{
 };
 use imap_client_core::ClientEvent;
 
-use crate::blocking::{lossy, Client, Error, IdleControl, IdleEvent, Reconnecting, Transport};
+use imap_client::blocking::{
+    lossy, Client, Error, IdleControl, IdleEvent, Reconnecting, Transport,
+};
 
 /// Messages per UID FETCH of `fetch` (and how often progress is shown).
 const FETCH_BATCH: usize = 500;
@@ -22,14 +24,9 @@ const FETCH_BATCH: usize = 500;
 /// billions in a few bytes).
 const MAX_SEARCH_RESULTS: u64 = 10_000_000;
 
-/// What ends a subcommand with exit status 1: the message for stderr.
+/// What ends a subcommand with exit status 1: the message for stderr (a
+/// driver [`Error`] converts with `?`, by its message).
 pub(crate) type Failure = String;
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        e.to_string()
-    }
-}
 
 /// `list`: every mailbox name (`LIST "" *`, RFC 9051 §6.3.9), decoded, one
 /// per line.

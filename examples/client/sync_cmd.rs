@@ -44,9 +44,9 @@ use imap_client_core::sync::{
 };
 use imap_client_core::ClientEvent;
 
-use crate::blocking::{Client, Error, Reconnecting, Transport};
 use crate::commands::Failure;
 use crate::maildir::{info_letters, representable, LocalFile, LocalMaildir};
+use imap_client::blocking::{Client, Error, Reconnecting, Transport};
 
 /// Whole messages per `UID FETCH … BODY.PEEK[]` when downloading.
 const BODY_BATCH: usize = 50;
@@ -162,7 +162,7 @@ fn run_once(
         if let Err(e) =
             sync.handle_completion(done.status, done.code, done.data, c.core().mailbox())
         {
-            let text = crate::blocking::lossy(done.text.as_bytes());
+            let text = imap_client::blocking::lossy(done.text.as_bytes());
             return Err(Error::Unsupported(format!("sync of {mailbox}: {e} {text}")));
         }
     }

@@ -34,10 +34,10 @@
 //! UID FETCH), reports new, changed and vanished messages, and replays changes
 //! made offline with documented conflict rules (RFC 4549, RFC 7162).
 //!
-//! Drivers that run it on real sockets live beside the examples, so this crate
-//! depends on no runtime: a blocking one (`examples/client/blocking.rs`, rustls,
-//! reconnect with backoff, used by the `imap-client` program) and a tokio one
-//! (`examples/client/tokio.rs`, cancel-safe).
+//! Drivers that run it on real sockets live in the `imap-client` crate, so this
+//! crate depends on no runtime: a blocking one (`imap_client::blocking`, rustls,
+//! reconnect with backoff, used by the `imap-client` example program) and a
+//! tokio one (`imap_client::tokio`, cancel-safe).
 //!
 //! ```
 //! use std::time::Instant;

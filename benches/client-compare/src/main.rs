@@ -1,6 +1,6 @@
 //! The client benchmark: fetch the headers of every message of a mailbox
 //! (`UID FETCH 1:* (UID BODY.PEEK[HEADER])`) with our client
-//! (`imap-client-core` driven by `examples/client/tokio.rs`) and with the
+//! (`imap-client-core` driven by `imap_client::tokio`) and with the
 //! `async-imap` crate, alternately, and report the wall times, their medians,
 //! the ratio async-imap / ours and each client's peak RSS.
 //!
@@ -17,8 +17,7 @@
 //! SELECT INBOX, the FETCH with every header collected into memory, LOGOUT.
 //! `scripts/client-bench.sh` sets up Dovecot and runs this.
 
-#[path = "../../../examples/client/tokio.rs"]
-mod driver;
+use imap_client::tokio as driver;
 
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode};
@@ -30,7 +29,7 @@ use imap_proto::{
     Data, FetchAttribute, FetchItem, FetchItems, Mailbox, Section, SectionText, SequenceSet,
 };
 
-use crate::driver::{Client, Timeouts};
+use driver::{Client, Timeouts};
 
 /// The two clients.
 const CLIENTS: [&str; 2] = ["ours", "async-imap"];

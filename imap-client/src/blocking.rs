@@ -13,9 +13,6 @@
 //! TLS, login, re-select) following a [`Backoff`] schedule and retries the
 //! idempotent operations it is given.
 
-// Two binaries may include this driver, each using a part of it.
-#![allow(dead_code)]
-
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -41,11 +38,11 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// The most events kept for [`Client::poll_event`]; beyond it the oldest is
 /// dropped, so a server flooding unsolicited data cannot exhaust memory.
-pub(crate) const MAX_QUEUED_EVENTS: usize = 100_000;
+pub const MAX_QUEUED_EVENTS: usize = 100_000;
 
 /// Why an operation failed.
 #[derive(Debug)]
-pub(crate) enum Error {
+pub enum Error {
     /// Reading or writing the stream failed (TLS errors included).
     Io(io::Error),
     /// The server closed the connection without a `* BYE`.
@@ -72,7 +69,7 @@ pub(crate) enum Error {
 impl Error {
     /// Whether the connection is gone (I/O error, end of stream, BYE,
     /// timeout): a new connection may succeed where this one failed.
-    pub(crate) fn is_connection_loss(&self) -> bool {
+    pub fn is_connection_loss(&self) -> bool {
         matches!(
             self,
             Self::Io(_) | Self::Closed | Self::Bye(_) | Self::Timeout(_)
@@ -99,6 +96,14 @@ impl fmt::Display for Error {
     }
 }
 
+/// The error's message, for programs that report errors as text (`?` in a
+/// function returning `Result<_, String>`).
+impl From<Error> for String {
+    fn from(e: Error) -> Self {
+        e.to_string()
+    }
+}
+
 impl std::error::Error for Error {}
 
 impl From<io::Error> for Error {
@@ -110,25 +115,25 @@ impl From<io::Error> for Error {
 /// A command's tagged completion (RFC 9051 §7.1) with the untagged data that
 /// answered it.
 #[derive(Debug, Clone)]
-pub(crate) struct Completion {
+pub struct Completion {
     /// OK, NO or BAD.
-    pub(crate) status: StatusKind,
+    pub status: StatusKind,
     /// The response code of the tagged status.
-    pub(crate) code: Option<Code>,
+    pub code: Option<Code>,
     /// The text of the tagged status.
-    pub(crate) text: Text,
+    pub text: Text,
     /// The untagged data the command asked for (SEARCH, FETCH, LIST, …).
-    pub(crate) data: Vec<Data>,
+    pub data: Vec<Data>,
 }
 
 impl Completion {
     /// Whether the server said OK.
-    pub(crate) fn is_ok(&self) -> bool {
+    pub fn is_ok(&self) -> bool {
         self.status == StatusKind::Ok
     }
 
     /// `Ok(self)` for OK, [`Error::Rejected`] for NO and BAD.
-    pub(crate) fn ok(self) -> Result<Self, Error> {
+    pub fn ok(self) -> Result<Self, Error> {
         if self.is_ok() {
             Ok(self)
         } else {
@@ -142,7 +147,7 @@ impl Completion {
 }
 
 /// A stream the driver can read with a timeout.
-pub(crate) trait Stream: Read + Write {
+pub trait Stream: Read + Write {
     /// Limit how long one `read` blocks (`None`: for ever).
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
 }
@@ -154,7 +159,7 @@ impl Stream for TcpStream {
 }
 
 /// A TLS stream over TCP (implicit TLS, or after STARTTLS).
-pub(crate) type TlsStream = StreamOwned<rustls::ClientConnection, TcpStream>;
+pub type TlsStream = StreamOwned<rustls::ClientConnection, TcpStream>;
 
 impl Stream for TlsStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
@@ -165,7 +170,7 @@ impl Stream for TlsStream {
 /// Plain TCP or TLS over TCP: the stream type of a connection that may switch
 /// to TLS with STARTTLS ([`Client::starttls`]).
 #[derive(Debug)]
-pub(crate) enum Transport {
+pub enum Transport {
     /// Plain text.
     Plain(TcpStream),
     /// TLS (boxed: the rustls state is large).
@@ -208,12 +213,12 @@ impl Stream for Transport {
 
 /// Driver settings.
 #[derive(Debug, Clone)]
-pub(crate) struct DriverConfig {
+pub struct DriverConfig {
     /// How long one read may wait while a command is in flight before the
     /// connection is given up ([`Error::Timeout`]). Default: 60 s.
-    pub(crate) io_timeout: Duration,
+    pub io_timeout: Duration,
     /// The core's settings.
-    pub(crate) client: ClientConfig,
+    pub client: ClientConfig,
 }
 
 impl Default for DriverConfig {
@@ -227,7 +232,7 @@ impl Default for DriverConfig {
 
 /// What [`Client::idle`] hands to its callback.
 #[derive(Debug)]
-pub(crate) enum IdleEvent {
+pub enum IdleEvent {
     /// Something the server said during IDLE (EXISTS, EXPUNGE, FETCH,
     /// VANISHED as [`ClientEvent::Unsolicited`], `* OK Still here` as
     /// [`ClientEvent::Status`], …).
@@ -238,7 +243,7 @@ pub(crate) enum IdleEvent {
 
 /// The answer of [`Client::idle`]'s callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IdleControl {
+pub enum IdleControl {
     /// Keep waiting.
     Continue,
     /// End IDLE with DONE (RFC 2177 §3) and return.
@@ -247,7 +252,7 @@ pub(crate) enum IdleControl {
 
 /// A blocking IMAP client on one stream: the sans-IO core plus the I/O.
 #[derive(Debug)]
-pub(crate) struct Client<S> {
+pub struct Client<S> {
     conn: ClientConnection,
     stream: S,
     io_timeout: Duration,
@@ -270,7 +275,7 @@ pub(crate) struct Client<S> {
 impl<S: Stream> Client<S> {
     /// Read the server's greeting from `stream`. A `* BYE` greeting is
     /// [`Error::Bye`] (RFC 9051 §7.1.5).
-    pub(crate) fn new(stream: S, config: DriverConfig) -> Result<Self, Error> {
+    pub fn new(stream: S, config: DriverConfig) -> Result<Self, Error> {
         let mut client = Self {
             conn: ClientConnection::new(config.client),
             stream,
@@ -305,23 +310,23 @@ impl<S: Stream> Client<S> {
 
     /// The sans-IO core: queue commands on it (typed helpers or `enqueue`),
     /// then [`run`](Self::run) their handles.
-    pub(crate) fn conn(&mut self) -> &mut ClientConnection {
+    pub fn conn(&mut self) -> &mut ClientConnection {
         &mut self.conn
     }
 
     /// The core, read-only (state, capabilities, selected mailbox).
-    pub(crate) fn core(&self) -> &ClientConnection {
+    pub fn core(&self) -> &ClientConnection {
         &self.conn
     }
 
     /// The stream.
-    pub(crate) fn stream(&self) -> &S {
+    pub fn stream(&self) -> &S {
         &self.stream
     }
 
     /// The next event nobody asked for (unsolicited data, untagged statuses,
     /// `[ALERT]`s, parse errors), in arrival order.
-    pub(crate) fn poll_event(&mut self) -> Option<ClientEvent> {
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
     }
 
@@ -329,7 +334,7 @@ impl<S: Stream> Client<S> {
     /// whatever the status (see [`Completion::ok`]). Data and statuses that
     /// arrive meanwhile and belong to no command are queued for
     /// [`poll_event`](Self::poll_event).
-    pub(crate) fn run(&mut self, handle: CommandHandle) -> Result<Completion, Error> {
+    pub fn run(&mut self, handle: CommandHandle) -> Result<Completion, Error> {
         self.drain()?;
         let mut last = Instant::now();
         loop {
@@ -350,19 +355,19 @@ impl<S: Stream> Client<S> {
     }
 
     /// Queue `body`, run it, and require OK.
-    pub(crate) fn execute(&mut self, body: CommandBody) -> Result<Completion, Error> {
+    pub fn execute(&mut self, body: CommandBody) -> Result<Completion, Error> {
         let handle = self.conn.enqueue(body);
         self.run(handle)?.ok()
     }
 
     /// Run a queued command and require OK.
-    pub(crate) fn run_ok(&mut self, handle: CommandHandle) -> Result<Completion, Error> {
+    pub fn run_ok(&mut self, handle: CommandHandle) -> Result<Completion, Error> {
         self.run(handle)?.ok()
     }
 
     /// The capabilities, asked for with CAPABILITY when the server has not
     /// announced them yet (RFC 9051 §6.1.1).
-    pub(crate) fn capabilities(&mut self) -> Result<Vec<Capability>, Error> {
+    pub fn capabilities(&mut self) -> Result<Vec<Capability>, Error> {
         if self.conn.capabilities().is_empty() {
             let h = self.conn.capability();
             self.run_ok(h)?;
@@ -372,13 +377,13 @@ impl<S: Stream> Client<S> {
 
     /// Whether the server offers `cap` (asking for the capabilities first when
     /// they are unknown).
-    pub(crate) fn has_capability(&mut self, cap: &Capability) -> Result<bool, Error> {
+    pub fn has_capability(&mut self, cap: &Capability) -> Result<bool, Error> {
         Ok(self.capabilities()?.contains(cap))
     }
 
     /// LOGIN (RFC 9051 §6.2.3). A server that refuses it answers NO:
     /// [`Error::Rejected`].
-    pub(crate) fn login(&mut self, user: &str, password: &str) -> Result<(), Error> {
+    pub fn login(&mut self, user: &str, password: &str) -> Result<(), Error> {
         let handle = self
             .conn
             .login(user, password)
@@ -389,20 +394,20 @@ impl<S: Stream> Client<S> {
 
     /// SELECT (RFC 9051 §6.3.2); the mailbox state is then
     /// [`ClientConnection::mailbox`].
-    pub(crate) fn select(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
+    pub fn select(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
         let h = self.conn.select(mailbox);
         self.run_ok(h)
     }
 
     /// EXAMINE (RFC 9051 §6.3.3): SELECT, read-only.
-    pub(crate) fn examine(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
+    pub fn examine(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
         let h = self.conn.examine(mailbox);
         self.run_ok(h)
     }
 
     /// LOGOUT (RFC 9051 §6.1.3): the server's BYE and tagged OK are awaited
     /// and the end of the stream is accepted after them.
-    pub(crate) fn logout(mut self) -> Result<(), Error> {
+    pub fn logout(mut self) -> Result<(), Error> {
         let h = self.conn.logout();
         match self.run(h) {
             Ok(c) => c.ok().map(drop),
@@ -421,7 +426,7 @@ impl<S: Stream> Client<S> {
     /// IDLE before the server's 30-minute timeout by itself; the driver only
     /// arms the timer ([`ClientConnection::poll_timeout`]). Events that were
     /// queued before the call are delivered first.
-    pub(crate) fn idle(
+    pub fn idle(
         &mut self,
         deadline: Option<Instant>,
         mut on_event: impl FnMut(IdleEvent) -> IdleControl,
@@ -571,7 +576,7 @@ impl<S: Stream> Client<S> {
 
 /// How to secure a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Security {
+pub enum Security {
     /// Plain text.
     Plain,
     /// Plain text, then STARTTLS (RFC 9051 §6.2.1); an error when the server
@@ -583,28 +588,28 @@ pub(crate) enum Security {
 
 /// Where and how to connect and log in.
 #[derive(Debug, Clone)]
-pub(crate) struct ConnectConfig {
+pub struct ConnectConfig {
     /// `host:port`.
-    pub(crate) addr: String,
+    pub addr: String,
     /// The host name the certificate must name (an IP address works too).
-    pub(crate) host: String,
+    pub host: String,
     /// Plain text, STARTTLS or implicit TLS.
-    pub(crate) security: Security,
+    pub security: Security,
     /// The TLS settings (required unless `security` is [`Security::Plain`]).
-    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// The user name.
-    pub(crate) user: String,
+    pub user: String,
     /// The password.
-    pub(crate) password: String,
+    pub password: String,
     /// Timeouts and core settings.
-    pub(crate) driver: DriverConfig,
+    pub driver: DriverConfig,
 }
 
 impl Client<Transport> {
     /// Connect over TCP (each address of `addr` in turn), do the TLS handshake
     /// for [`Security::Tls`], read the greeting, and upgrade with STARTTLS for
     /// [`Security::StartTls`]. Does not log in.
-    pub(crate) fn connect(config: &ConnectConfig) -> Result<Self, Error> {
+    pub fn connect(config: &ConnectConfig) -> Result<Self, Error> {
         let timeout = config.driver.io_timeout;
         let mut last_error = None;
         let mut tcp = None;
@@ -642,7 +647,7 @@ impl Client<Transport> {
     }
 
     /// Connect ([`connect`](Self::connect)) and log in.
-    pub(crate) fn connect_and_login(config: &ConnectConfig) -> Result<Self, Error> {
+    pub fn connect_and_login(config: &ConnectConfig) -> Result<Self, Error> {
         let mut client = Self::connect(config)?;
         // A PREAUTH greeting (RFC 9051 §7.1.4) has logged us in already.
         if client.conn.state() == ClientState::NotAuthenticated {
@@ -664,7 +669,7 @@ impl Client<Transport> {
     /// STARTTLS (RFC 9051 §6.2.1): the command, the TLS handshake on the same
     /// socket, then CAPABILITY again (the old list is void). Fails with
     /// [`Error::Unsupported`] when the server does not offer STARTTLS.
-    pub(crate) fn starttls(&mut self, config: &ConnectConfig) -> Result<(), Error> {
+    pub fn starttls(&mut self, config: &ConnectConfig) -> Result<(), Error> {
         if !self.has_capability(&Capability::StartTls)? {
             return Err(Error::Unsupported(
                 "the server does not offer STARTTLS".to_owned(),
@@ -716,7 +721,7 @@ fn handshake(config: &ConnectConfig, mut tcp: TcpStream) -> Result<TlsStream, Er
 /// of its [`Backoff`] schedule and retries the operation, as long as the
 /// operation was given to [`retry`](Self::retry) (idempotent ones only).
 /// Other errors (NO, BAD, a refused login) are returned at once.
-pub(crate) struct Reconnecting {
+pub struct Reconnecting {
     config: ConnectConfig,
     backoff: Backoff,
     client: Option<Client<Transport>>,
@@ -743,7 +748,7 @@ impl Reconnecting {
     /// Connect and log in once, without retrying: a server that is down or a
     /// wrong password is reported at once. `notify` hears about every later
     /// reconnect attempt.
-    pub(crate) fn connect(
+    pub fn connect(
         config: ConnectConfig,
         backoff: BackoffConfig,
         notify: Box<dyn FnMut(&str)>,
@@ -760,18 +765,18 @@ impl Reconnecting {
     }
 
     /// How many times the connection was made again.
-    pub(crate) fn reconnects(&self) -> u32 {
+    pub fn reconnects(&self) -> u32 {
         self.reconnects
     }
 
     /// The connection settings.
-    pub(crate) fn config(&self) -> &ConnectConfig {
+    pub fn config(&self) -> &ConnectConfig {
         &self.config
     }
 
     /// The connected client, connecting again first if the last one was lost
     /// (no retry here: use [`retry`](Self::retry) for that).
-    pub(crate) fn client(&mut self) -> Result<&mut Client<Transport>, Error> {
+    pub fn client(&mut self) -> Result<&mut Client<Transport>, Error> {
         if self.client.is_none() {
             let mut client = Client::connect_and_login(&self.config)?;
             if let Some((mailbox, read_only)) = &self.selected {
@@ -793,7 +798,7 @@ impl Reconnecting {
     /// reconnect and run it again, until it succeeds, fails otherwise, or the
     /// schedule's attempts run out (the last error is returned). `op` must be
     /// idempotent: it may have taken effect before the connection broke.
-    pub(crate) fn retry<T>(
+    pub fn retry<T>(
         &mut self,
         mut op: impl FnMut(&mut Client<Transport>) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -824,7 +829,7 @@ impl Reconnecting {
     /// Run `op` once, without retrying (for operations that are not
     /// idempotent, such as MOVE). A lost connection is dropped, so the next
     /// call connects again.
-    pub(crate) fn once<T>(
+    pub fn once<T>(
         &mut self,
         op: impl FnOnce(&mut Client<Transport>) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -836,21 +841,21 @@ impl Reconnecting {
     }
 
     /// SELECT `mailbox` (retried), remembered for later reconnects.
-    pub(crate) fn select(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
+    pub fn select(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
         let c = self.retry(|c| c.select(mailbox))?;
         self.selected = Some((mailbox.clone(), false));
         Ok(c)
     }
 
     /// EXAMINE `mailbox` (retried), remembered for later reconnects.
-    pub(crate) fn examine(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
+    pub fn examine(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
         let c = self.retry(|c| c.examine(mailbox))?;
         self.selected = Some((mailbox.clone(), true));
         Ok(c)
     }
 
     /// LOGOUT, if still connected.
-    pub(crate) fn logout(mut self) -> Result<(), Error> {
+    pub fn logout(mut self) -> Result<(), Error> {
         match self.client.take() {
             Some(client) => client.logout(),
             None => Ok(()),
@@ -859,6 +864,6 @@ impl Reconnecting {
 }
 
 /// Bytes as text, invalid UTF-8 replaced.
-pub(crate) fn lossy(bytes: &[u8]) -> String {
+pub fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -18,7 +18,7 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// Which server certificates to accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Trust {
+pub enum Trust {
     /// Certificates issued by the system's certificate authorities: the
     /// bundle named by `SSL_CERT_FILE`, or the first of the usual bundle
     /// files that exists ([`SYSTEM_BUNDLES`]).
@@ -36,7 +36,7 @@ pub(crate) enum Trust {
 /// Where Linux distributions and the BSDs keep the CA bundle (the list
 /// Go's `crypto/x509` and `openssl-probe` search too). Reading it ourselves
 /// keeps the example free of a trust-store crate.
-pub(crate) const SYSTEM_BUNDLES: &[&str] = &[
+pub const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt",
     "/etc/pki/tls/certs/ca-bundle.crt",
     "/etc/ssl/ca-bundle.pem",
@@ -47,7 +47,7 @@ pub(crate) const SYSTEM_BUNDLES: &[&str] = &[
 
 /// A rustls client configuration for `trust`, offering ALPN `imap`
 /// (RFC 7301 registry; it stops cross-protocol attacks, ALPACA).
-pub(crate) fn client_config(trust: &Trust) -> Result<Arc<rustls::ClientConfig>, String> {
+pub fn client_config(trust: &Trust) -> Result<Arc<rustls::ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -103,7 +103,7 @@ fn roots_from(path: &Path) -> Result<RootCertStore, String> {
 /// the certificate it sent), which protects against nothing on its own.
 /// Used by `--insecure` only.</div>
 #[derive(Debug)]
-pub(crate) struct AcceptAnyCertificate(Arc<CryptoProvider>);
+pub struct AcceptAnyCertificate(Arc<CryptoProvider>);
 
 impl ServerCertVerifier for AcceptAnyCertificate {
     fn verify_server_cert(

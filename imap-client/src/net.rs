@@ -9,17 +9,14 @@
 //! these values), and the drivers reconnect as after any connection loss. The
 //! probes also keep NAT mappings alive.
 
-// Two drivers `#[path]`-include this file.
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 /// Silence before the first probe.
-pub(crate) const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 /// Time between unanswered probes.
-pub(crate) const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 /// Unanswered probes before the connection is declared dead.
-pub(crate) const KEEPALIVE_PROBES: u32 = 4;
+pub const KEEPALIVE_PROBES: u32 = 4;
 
 /// Turn on TCP keepalive for `socket` with the timings above. On Linux all
 /// three timings are set; elsewhere nothing is done (the drivers still notice
@@ -27,7 +24,7 @@ pub(crate) const KEEPALIVE_PROBES: u32 = 4;
 /// caller to ignore: keepalive is an optimisation, never a reason to fail a
 /// connection.
 #[cfg(target_os = "linux")]
-pub(crate) fn keepalive<S: std::os::fd::AsFd>(socket: &S) -> std::io::Result<()> {
+pub fn keepalive<S: std::os::fd::AsFd>(socket: &S) -> std::io::Result<()> {
     use rustix::net::sockopt;
     sockopt::set_socket_keepalive(socket, true)?;
     sockopt::set_tcp_keepidle(socket, KEEPALIVE_IDLE)?;
@@ -38,7 +35,7 @@ pub(crate) fn keepalive<S: std::os::fd::AsFd>(socket: &S) -> std::io::Result<()>
 
 /// See the Linux version: nothing to do here.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn keepalive<S>(_socket: &S) -> std::io::Result<()> {
+pub fn keepalive<S>(_socket: &S) -> std::io::Result<()> {
     Ok(())
 }
 

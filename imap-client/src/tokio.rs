@@ -32,20 +32,11 @@
 //!   a TLS handshake after the tagged OK and asks for CAPABILITY again.
 //! - **Reconnect.** [`Session`] connects (TCP, TLS or STARTTLS, LOGIN, SELECT)
 //!   and, when the connection dies under an operation the caller calls
-//!   idempotent, reconnects on the `backoff.rs` schedule, re-selects the
+//!   idempotent, reconnects on the [`crate::backoff`] schedule, re-selects the
 //!   mailbox and runs the operation again. [`Session::watch`] keeps IDLE
 //!   running across reconnects and says when it reconnected.
-//! - **Keepalive.** Every connection gets TCP keepalive (`net.rs`), so one
+//! - **Keepalive.** Every connection gets TCP keepalive ([`crate::net`]), so one
 //!   that dies silently fails within two minutes, IDLE or not.
-
-// Included with #[path] by the tests and by benches/client-compare; each uses
-// a different part.
-#![allow(dead_code)]
-
-#[path = "backoff.rs"]
-mod backoff;
-#[path = "net.rs"]
-mod net;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -68,7 +59,8 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
-pub(crate) use self::backoff::{Backoff, BackoffConfig};
+pub use crate::backoff::{Backoff, BackoffConfig};
+use crate::net;
 
 /// How long the server may take to close the connection after `* BYE`.
 const BYE_GRACE: Duration = Duration::from_secs(5);
@@ -77,19 +69,19 @@ const READ_BUFFER: usize = 64 * 1024;
 
 /// The most events kept for the caller; beyond it the oldest is dropped, so
 /// a server flooding unsolicited data cannot exhaust memory.
-pub(crate) const MAX_QUEUED_EVENTS: usize = 100_000;
+pub const MAX_QUEUED_EVENTS: usize = 100_000;
 
 /// How long the driver waits for the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Timeouts {
+pub struct Timeouts {
     /// TCP connect ([`Session`] only).
-    pub(crate) connect: Duration,
+    pub connect: Duration,
     /// The TLS handshake (implicit TLS and STARTTLS).
-    pub(crate) tls: Duration,
+    pub tls: Duration,
     /// Silence allowed while the greeting or a command's completion is
     /// awaited: the time is counted from the last byte received, so a long
     /// FETCH that keeps streaming never times out. IDLE has no such limit.
-    pub(crate) response: Duration,
+    pub response: Duration,
 }
 
 impl Default for Timeouts {
@@ -106,25 +98,25 @@ impl Default for Timeouts {
 /// A command's tagged completion (RFC 9051 §7.1) and the untagged data that
 /// came for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Completion {
+pub struct Completion {
     /// OK, NO or BAD.
-    pub(crate) status: StatusKind,
+    pub status: StatusKind,
     /// The response code of the tagged status.
-    pub(crate) code: Option<Code>,
+    pub code: Option<Code>,
     /// The human-readable text.
-    pub(crate) text: Text,
+    pub text: Text,
     /// The untagged data the command asked for, in arrival order.
-    pub(crate) data: Vec<Data>,
+    pub data: Vec<Data>,
 }
 
 impl Completion {
     /// Whether the status is OK.
-    pub(crate) fn is_ok(&self) -> bool {
+    pub fn is_ok(&self) -> bool {
         self.status == StatusKind::Ok
     }
 
     /// `self` when the status is OK, [`Error::Rejected`] for NO and BAD.
-    pub(crate) fn into_ok(self) -> Result<Self, Error> {
+    pub fn into_ok(self) -> Result<Self, Error> {
         if self.is_ok() {
             Ok(self)
         } else {
@@ -136,7 +128,7 @@ impl Completion {
 /// What can go wrong in the driver.
 #[derive(Debug)]
 #[non_exhaustive]
-pub(crate) enum Error {
+pub enum Error {
     /// A socket error.
     Io(io::Error),
     /// The TLS handshake failed.
@@ -171,7 +163,7 @@ pub(crate) enum Error {
 impl Error {
     /// Whether the connection is gone (so a reconnect may help), as opposed to
     /// an answer from a working server (NO, BAD, a refused argument).
-    pub(crate) fn is_connection_error(&self) -> bool {
+    pub fn is_connection_error(&self) -> bool {
         matches!(
             self,
             Self::Io(_)
@@ -256,7 +248,7 @@ struct Driver {
 
 /// An IMAP client connection driven over `S` (see the module doc).
 #[derive(Debug)]
-pub(crate) struct Client<S> {
+pub struct Client<S> {
     stream: S,
     d: Driver,
 }
@@ -264,7 +256,7 @@ pub(crate) struct Client<S> {
 impl Client<TcpStream> {
     /// Connect over TCP to `addr` (within `timeouts.connect`) and read the
     /// greeting.
-    pub(crate) async fn connect_tcp(
+    pub async fn connect_tcp(
         addr: SocketAddr,
         config: ClientConfig,
         timeouts: Timeouts,
@@ -282,11 +274,7 @@ impl Client<TcpStream> {
 impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// Take over `stream`, a fresh connection, and read the server's greeting
     /// (RFC 9051 §7.1). A BYE greeting is [`Error::Bye`].
-    pub(crate) async fn new(
-        stream: S,
-        config: ClientConfig,
-        timeouts: Timeouts,
-    ) -> Result<Self, Error> {
+    pub async fn new(stream: S, config: ClientConfig, timeouts: Timeouts) -> Result<Self, Error> {
         let far = Instant::now() + Duration::from_secs(86_400);
         let mut client = Self {
             stream,
@@ -327,27 +315,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 
     /// The sans-IO core: its state, capabilities and selected mailbox.
-    pub(crate) fn conn(&self) -> &ClientConnection {
+    pub fn conn(&self) -> &ClientConnection {
         &self.d.conn
     }
 
     /// The core, to queue commands (then [`run`](Self::run) their handles).
-    pub(crate) fn conn_mut(&mut self) -> &mut ClientConnection {
+    pub fn conn_mut(&mut self) -> &mut ClientConnection {
         &mut self.d.conn
     }
 
     /// The server's greeting.
-    pub(crate) fn greeting(&self) -> Option<&Greeting> {
+    pub fn greeting(&self) -> Option<&Greeting> {
         self.d.greeting.as_ref()
     }
 
     /// The stream (for TLS details and the like).
-    pub(crate) fn stream(&self) -> &S {
+    pub fn stream(&self) -> &S {
         &self.stream
     }
 
     /// Whether an earlier error ended this connection.
-    pub(crate) fn is_broken(&self) -> bool {
+    pub fn is_broken(&self) -> bool {
         self.d.broken
     }
 
@@ -355,7 +343,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// EXISTS, EXPUNGE, FETCH with new flags, …), untagged status responses
     /// (`[ALERT]`s must be shown to the user), BYE, and parse or protocol
     /// errors the core survived; in arrival order.
-    pub(crate) fn take_events(&mut self) -> Vec<ClientEvent> {
+    pub fn take_events(&mut self) -> Vec<ClientEvent> {
         self.d.events.drain(..).collect()
     }
 
@@ -364,7 +352,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// arrive meanwhile are kept for their own `run`. Cancel-safe: dropping
     /// the future leaves the command running, and a later `run(handle)` still
     /// gets its completion.
-    pub(crate) async fn run(&mut self, handle: CommandHandle) -> Result<Completion, Error> {
+    pub async fn run(&mut self, handle: CommandHandle) -> Result<Completion, Error> {
         loop {
             self.collect();
             if let Some(c) = self.d.done.remove(&handle) {
@@ -539,26 +527,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 
     /// Queue `CAPABILITY` and wait for it (RFC 9051 §6.1.1).
-    pub(crate) async fn capability(&mut self) -> Result<Completion, Error> {
+    pub async fn capability(&mut self) -> Result<Completion, Error> {
         let h = self.d.conn.capability();
         self.run(h).await?.into_ok()
     }
 
     /// `NOOP` (RFC 9051 §6.1.2): lets the server report mailbox changes,
     /// which end up in [`take_events`](Self::take_events).
-    pub(crate) async fn noop(&mut self) -> Result<Completion, Error> {
+    pub async fn noop(&mut self) -> Result<Completion, Error> {
         let h = self.d.conn.noop();
         self.run(h).await?.into_ok()
     }
 
     /// `LOGIN` (RFC 9051 §6.2.3).
-    pub(crate) async fn login(&mut self, user: &str, password: &str) -> Result<Completion, Error> {
+    pub async fn login(&mut self, user: &str, password: &str) -> Result<Completion, Error> {
         let h = self.d.conn.login(user, password)?;
         self.run(h).await?.into_ok()
     }
 
     /// `AUTHENTICATE PLAIN` (RFC 4616), with SASL-IR when offered.
-    pub(crate) async fn authenticate_plain(
+    pub async fn authenticate_plain(
         &mut self,
         user: &str,
         password: &str,
@@ -569,19 +557,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
     /// `SELECT` (RFC 9051 §6.3.2); the mailbox state is then in
     /// `conn().mailbox()`.
-    pub(crate) async fn select(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
+    pub async fn select(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
         let h = self.d.conn.select(mailbox);
         self.run(h).await?.into_ok()
     }
 
     /// `EXAMINE` (RFC 9051 §6.3.3).
-    pub(crate) async fn examine(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
+    pub async fn examine(&mut self, mailbox: &Mailbox) -> Result<Completion, Error> {
         let h = self.d.conn.examine(mailbox);
         self.run(h).await?.into_ok()
     }
 
     /// `APPEND` (RFC 9051 §6.3.12); LITERAL+ is used when offered.
-    pub(crate) async fn append(
+    pub async fn append(
         &mut self,
         mailbox: &Mailbox,
         flags: &[Flag],
@@ -592,7 +580,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 
     /// `UID FETCH` (RFC 9051 §6.4.8); the FETCH responses are the data.
-    pub(crate) async fn uid_fetch(
+    pub async fn uid_fetch(
         &mut self,
         set: SequenceSet,
         items: FetchItems,
@@ -603,7 +591,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
     /// `LOGOUT` (RFC 9051 §6.1.3): the server's BYE is expected here and is
     /// not an error; the stream is shut down afterwards.
-    pub(crate) async fn logout(mut self) -> Result<Completion, Error> {
+    pub async fn logout(mut self) -> Result<Completion, Error> {
         use tokio::io::AsyncWriteExt;
         let h = self.d.conn.logout();
         let c = self.run(h).await?;
@@ -614,7 +602,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// Start IDLE (RFC 2177) and wait for the server's `+`. The returned
     /// guard yields changes ([`Idle::wait`]) and ends IDLE with DONE
     /// ([`Idle::done`], or on drop at the next call of this client).
-    pub(crate) async fn idle(&mut self) -> Result<Idle<'_, S>, Error> {
+    pub async fn idle(&mut self) -> Result<Idle<'_, S>, Error> {
         let handle = self.d.conn.idle();
         // The guard exists before the first await: if this future is dropped
         // before the `+`, its drop withdraws the IDLE.
@@ -641,7 +629,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 
     /// Put the stream into another type (say, into [`Transport`]).
-    pub(crate) fn map_stream<T>(self, f: impl FnOnce(S) -> T) -> Client<T> {
+    pub fn map_stream<T>(self, f: impl FnOnce(S) -> T) -> Client<T> {
         Client {
             stream: f(self.stream),
             d: self.d,
@@ -653,7 +641,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// again, since capabilities learnt before TLS must be forgotten. A NO
     /// or BAD is [`Error::Rejected`] and, like every other error, ends the
     /// connection (the stream cannot be given back).
-    pub(crate) async fn starttls(
+    pub async fn starttls(
         mut self,
         connector: &TlsConnector,
         name: ServerName<'static>,
@@ -691,7 +679,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 /// and sent with the client's next call, and the IDLE's completion is
 /// discarded when it comes.
 #[derive(Debug)]
-pub(crate) struct Idle<'a, S> {
+pub struct Idle<'a, S> {
     client: &'a mut Client<S>,
     handle: CommandHandle,
     /// The completion was consumed (or the IDLE never ran).
@@ -705,7 +693,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Idle<'_, S> {
     /// `tokio::time::timeout`, which is safe). If the server ends IDLE on its
     /// own, its completion comes back as [`Error::Rejected`] (or
     /// [`Error::Protocol`] for an OK).
-    pub(crate) async fn wait(&mut self) -> Result<Vec<ClientEvent>, Error> {
+    pub async fn wait(&mut self) -> Result<Vec<ClientEvent>, Error> {
         loop {
             self.client.collect();
             if !self.client.d.events.is_empty() {
@@ -724,7 +712,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Idle<'_, S> {
     }
 
     /// [`wait`](Self::wait) for at most `limit`; `None` when nothing came.
-    pub(crate) async fn wait_timeout(
+    pub async fn wait_timeout(
         &mut self,
         limit: Duration,
     ) -> Result<Option<Vec<ClientEvent>>, Error> {
@@ -735,12 +723,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Idle<'_, S> {
     }
 
     /// Whether the server's `+` came and DONE was not sent.
-    pub(crate) fn is_running(&self) -> bool {
+    pub fn is_running(&self) -> bool {
         self.client.d.conn.is_idle()
     }
 
     /// Send DONE and wait for the IDLE's tagged completion.
-    pub(crate) async fn done(mut self) -> Result<Completion, Error> {
+    pub async fn done(mut self) -> Result<Completion, Error> {
         // NotIdling: the IDLE completed already; its completion is in `done`.
         let _ = self.client.d.conn.idle_done();
         let r = self.client.run(self.handle).await;
@@ -768,7 +756,7 @@ impl<S> Drop for Idle<'_, S> {
 /// A TCP stream, plaintext or under TLS (implicit or after STARTTLS): one
 /// type for [`Session`]'s clients.
 #[derive(Debug)]
-pub(crate) enum Transport {
+pub enum Transport {
     /// Plaintext TCP.
     Plain(TcpStream),
     /// TLS over TCP.
@@ -817,7 +805,7 @@ impl AsyncWrite for Transport {
 
 /// How [`Session`] secures its connections.
 #[derive(Clone)]
-pub(crate) enum Security {
+pub enum Security {
     /// Plaintext (loopback and tests only).
     None,
     /// STARTTLS after the greeting (RFC 9051 §6.2.1); refused servers fail.
@@ -838,28 +826,28 @@ impl fmt::Debug for Security {
 
 /// Where and how [`Session`] connects.
 #[derive(Debug, Clone)]
-pub(crate) struct ConnectOptions {
+pub struct ConnectOptions {
     /// The server.
-    pub(crate) addr: SocketAddr,
+    pub addr: SocketAddr,
     /// TLS.
-    pub(crate) security: Security,
+    pub security: Security,
     /// The LOGIN user name.
-    pub(crate) user: String,
+    pub user: String,
     /// The LOGIN password.
-    pub(crate) password: String,
+    pub password: String,
     /// The mailbox selected after login, until the caller selects another.
-    pub(crate) mailbox: Option<Mailbox>,
+    pub mailbox: Option<Mailbox>,
     /// The core's settings.
-    pub(crate) config: ClientConfig,
+    pub config: ClientConfig,
     /// Network time limits.
-    pub(crate) timeouts: Timeouts,
+    pub timeouts: Timeouts,
     /// The reconnect schedule.
-    pub(crate) backoff: BackoffConfig,
+    pub backoff: BackoffConfig,
 }
 
 impl ConnectOptions {
     /// Plaintext to `addr` as `user`, defaults for everything else.
-    pub(crate) fn new(addr: SocketAddr, user: &str, password: &str) -> Self {
+    pub fn new(addr: SocketAddr, user: &str, password: &str) -> Self {
         Self {
             addr,
             security: Security::None,
@@ -875,7 +863,7 @@ impl ConnectOptions {
 
 /// Connect, secure, log in and select as `opts` says. `mailbox` (with
 /// read-only for EXAMINE) overrides `opts.mailbox`.
-pub(crate) async fn connect(
+pub async fn connect(
     opts: &ConnectOptions,
     mailbox: Option<(&Mailbox, bool)>,
 ) -> Result<Client<Transport>, Error> {
@@ -926,7 +914,7 @@ pub(crate) async fn connect(
 
 /// What [`Session::watch`] hands to its callback.
 #[derive(Debug)]
-pub(crate) enum Watched {
+pub enum Watched {
     /// Changes the server announced during IDLE (unsolicited EXISTS,
     /// EXPUNGE, VANISHED, FETCH, status responses), at least one.
     Changes(Vec<ClientEvent>),
@@ -944,7 +932,7 @@ const IDLE_ENDED: &str = "the server ended IDLE";
 /// TLS, LOGIN, re-select the mailbox that was selected) and runs the operation
 /// again.
 #[derive(Debug)]
-pub(crate) struct Session {
+pub struct Session {
     opts: ConnectOptions,
     client: Option<Client<Transport>>,
     /// The mailbox to re-select (name, read-only), as last seen selected.
@@ -955,7 +943,7 @@ pub(crate) struct Session {
 
 impl Session {
     /// Connect (with the backoff schedule if the server is not up yet).
-    pub(crate) async fn open(opts: ConnectOptions) -> Result<Self, Error> {
+    pub async fn open(opts: ConnectOptions) -> Result<Self, Error> {
         let mut session = Self {
             selected: opts.mailbox.clone().map(|m| (m, false)),
             backoff: Backoff::new(opts.backoff),
@@ -970,17 +958,17 @@ impl Session {
 
     /// The current connection; `None` between a failure and the reconnect.
     /// Commands run on it directly are not retried.
-    pub(crate) fn client(&mut self) -> Option<&mut Client<Transport>> {
+    pub fn client(&mut self) -> Option<&mut Client<Transport>> {
         self.client.as_mut()
     }
 
     /// How many times the session reconnected after a failure.
-    pub(crate) fn reconnects(&self) -> u32 {
+    pub fn reconnects(&self) -> u32 {
         self.reconnects
     }
 
     /// The options (the address may be changed for the next reconnect).
-    pub(crate) fn options_mut(&mut self) -> &mut ConnectOptions {
+    pub fn options_mut(&mut self) -> &mut ConnectOptions {
         &mut self.opts
     }
 
@@ -989,7 +977,7 @@ impl Session {
     /// STATUS, NOOP, `STORE FLAGS` with absolute flags, …): after a failure
     /// the server may or may not have executed it. NO and BAD are returned in
     /// the completion, not retried.
-    pub(crate) async fn retry<F>(&mut self, mut op: F) -> Result<Completion, Error>
+    pub async fn retry<F>(&mut self, mut op: F) -> Result<Completion, Error>
     where
         F: FnMut(&mut ClientConnection) -> CommandHandle,
     {
@@ -1021,7 +1009,7 @@ impl Session {
     /// before 29 minutes by itself. After a break, IDLE is ended with DONE and
     /// the mailbox stays selected. Needs a selected mailbox
     /// ([`ConnectOptions::mailbox`], or one selected on [`Session::client`]).
-    pub(crate) async fn watch<F>(&mut self, mut f: F) -> Result<(), Error>
+    pub async fn watch<F>(&mut self, mut f: F) -> Result<(), Error>
     where
         F: FnMut(Watched) -> ControlFlow<()>,
     {

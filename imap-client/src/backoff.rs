@@ -12,24 +12,21 @@
 //! delay:    0.5s  1s   2s   4s   8s   16s   30s   30s ...   (defaults)
 //! ```
 
-// Two drivers `#[path]`-include this file and each uses a subset of it.
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 /// How a [`Backoff`] grows: the first delay, the factor, the cap and the
 /// number of attempts before giving up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BackoffConfig {
+pub struct BackoffConfig {
     /// The delay before the first reconnect attempt.
-    pub(crate) initial: Duration,
+    pub initial: Duration,
     /// Each further delay is the previous one times this factor (at least 1).
-    pub(crate) factor: u32,
+    pub factor: u32,
     /// No delay is longer than this.
-    pub(crate) max_delay: Duration,
+    pub max_delay: Duration,
     /// Attempts allowed after a failure before the schedule is exhausted;
     /// `None` retries for ever.
-    pub(crate) max_attempts: Option<u32>,
+    pub max_attempts: Option<u32>,
 }
 
 impl Default for BackoffConfig {
@@ -47,7 +44,7 @@ impl Default for BackoffConfig {
 
 /// A reconnect schedule in progress (see the module doc).
 #[derive(Debug, Clone)]
-pub(crate) struct Backoff {
+pub struct Backoff {
     config: BackoffConfig,
     /// Attempts handed out since the last reset.
     attempts: u32,
@@ -57,7 +54,7 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     /// A fresh schedule: the next delay is `config.initial`.
-    pub(crate) fn new(config: BackoffConfig) -> Self {
+    pub fn new(config: BackoffConfig) -> Self {
         Self {
             config,
             attempts: 0,
@@ -67,7 +64,7 @@ impl Backoff {
 
     /// The delay to wait before the next attempt, or `None` when the attempt
     /// limit is reached (give up). Each call counts one attempt.
-    pub(crate) fn next_delay(&mut self) -> Option<Duration> {
+    pub fn next_delay(&mut self) -> Option<Duration> {
         if self
             .config
             .max_attempts
@@ -86,13 +83,13 @@ impl Backoff {
 
     /// Back to the start of the schedule: call it once a connection is up
     /// and working again.
-    pub(crate) fn reset(&mut self) {
+    pub fn reset(&mut self) {
         self.attempts = 0;
         self.next = self.config.initial.min(self.config.max_delay);
     }
 
     /// Attempts handed out since the last reset.
-    pub(crate) fn attempts(&self) -> u32 {
+    pub fn attempts(&self) -> u32 {
         self.attempts
     }
 }
