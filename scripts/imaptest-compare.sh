@@ -95,14 +95,18 @@ ours_port=$(free_port)
 server_pid=$!
 
 # Dovecot, tuned for speed.
-eval "$(scripts/dovecot-loopback.sh start --dir "$work/dovecot" \
+# (Its output goes to a file: inside $(...) the shell would wait for
+# Dovecot, which keeps the captured stdout open.)
+scripts/dovecot-loopback.sh start --dir "$work/dovecot" \
     --set 'service imap-login {
   service_count = 0
   process_min_avail = 2
 }' --set 'service imap {
   service_count = 0
   process_min_avail = 4
-}')"
+}' >"$work/dovecot.env"
+# shellcheck disable=SC1091
+. "$work/dovecot.env"
 dovecot_dir=$DOVECOT_DIR
 
 for _ in $(seq 50); do
