@@ -263,3 +263,109 @@ async fn bind_errors() {
         .unwrap_err();
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
 }
+
+/// A self-signed certificate for "localhost": the server's rustls
+/// configuration and a client configuration that trusts it.
+fn tls_pair() -> (
+    Arc<imap_server::rustls::ServerConfig>,
+    Arc<imap_server::rustls::ClientConfig>,
+) {
+    use imap_server::rustls;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let der = CertificateDer::from(cert.der().to_vec());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![der.clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (Arc::new(server), Arc::new(client))
+}
+
+/// Pipelined commands whose bytes far exceed a tiny read buffer, over
+/// plaintext and over implicit TLS: every read fills the buffer, so the
+/// driver must go on reading without waiting for the socket (a TLS stream
+/// holds decrypted bytes the socket no longer signals), and a connection
+/// must still answer after going quiet with its buffer released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiny_read_buffer_with_pipelined_commands_over_plain_and_tls() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server_tls, client_tls) = tls_pair();
+    let mut limits = Limits::default();
+    limits.read_buffer = 7;
+    let server = ServerBuilder::new(Arc::new(MemStore::new()), alice())
+        .tls(server_tls)
+        .limits(limits)
+        .listen("127.0.0.1:0".parse().unwrap(), Listener::Plain)
+        .listen("127.0.0.1:0".parse().unwrap(), Listener::ImplicitTls)
+        .bind()
+        .await
+        .unwrap();
+    let addrs = server.local_addrs();
+    let handle = server.shutdown_handle();
+    let running = tokio::spawn(server.run());
+
+    // 200 NOOPs and a LOGIN in one write.
+    let mut batch = String::from("a LOGIN alice secret\r\n");
+    for i in 0..200 {
+        batch.push_str(&format!("n{i} NOOP\r\n"));
+    }
+    for (addr, kind) in addrs {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let mut stream: Box<dyn Stream> = match kind {
+            Listener::ImplicitTls => {
+                let connector = tokio_rustls::TlsConnector::from(Arc::clone(&client_tls));
+                let name = "localhost".try_into().unwrap();
+                Box::new(connector.connect(name, tcp).await.unwrap())
+            }
+            _ => Box::new(tcp),
+        };
+        stream.write_all(batch.as_bytes()).await.unwrap();
+        let mut seen = String::new();
+        let mut buf = [0u8; 4096];
+        while !seen.contains("n199 OK") {
+            let n = tokio::time::timeout(TIMEOUT, stream.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("{kind:?}: stalled after {seen:?}"))
+                .unwrap();
+            assert!(n > 0, "{kind:?}: closed after {seen:?}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(seen.contains("a OK"), "{kind:?}: {seen}");
+        assert_eq!(seen.matches(" OK NOOP").count(), 200, "{kind:?}: {seen}");
+        // Quiet for a moment (the buffer is released), then one more.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stream.write_all(b"z NOOP\r\n").await.unwrap();
+        let mut last = String::new();
+        while !last.contains("z OK") {
+            let n = tokio::time::timeout(TIMEOUT, stream.read(&mut buf))
+                .await
+                .expect("an answer after a quiet spell")
+                .unwrap();
+            assert!(n > 0);
+            last.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+    handle.shutdown();
+    running.await.unwrap();
+}
+
+/// A client byte stream, plaintext or TLS.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
