@@ -96,10 +96,11 @@ impl ServerConnection {
             CommandBody::SetMetadata { mailbox, entries } if self.store.features().metadata => {
                 self.set_metadata(tag, mailbox, entries)
             }
-            CommandBody::Unauthenticate
-            | CommandBody::GetQuota(_)
+            // RFC 9208, when the store counts usage and a policy is set.
+            body @ (CommandBody::GetQuota(_)
             | CommandBody::GetQuotaRoot(_)
-            | CommandBody::SetQuota { .. }
+            | CommandBody::SetQuota { .. }) => self.quota_command(tag, body),
+            CommandBody::Unauthenticate
             | CommandBody::GetMetadata { .. }
             | CommandBody::SetMetadata { .. }
             | CommandBody::Notify(_)
@@ -447,7 +448,11 @@ impl ServerConnection {
                     StatusAttribute::Deleted => StatusItem::Deleted(st.deleted),
                     StatusAttribute::Size => StatusItem::Size(st.size),
                     StatusAttribute::AppendLimit => {
-                        StatusItem::AppendLimit(Some(self.config.limits.max_literal))
+                        StatusItem::AppendLimit(Some(self.append_limit(user)))
+                    }
+                    // RFC 9208 §4.2, when QUOTA is on.
+                    StatusAttribute::DeletedStorage => {
+                        StatusItem::DeletedStorage(self.deleted_storage(user, name)?.ok()?)
                     }
                     // RFC 7162 §3.1.7 (0 for a mailbox without MODSEQs).
                     StatusAttribute::HighestModSeq => StatusItem::HighestModSeq(st.highest_modseq),
@@ -481,6 +486,14 @@ impl ServerConnection {
     /// all or nothing — if one fails, those already added are removed again.
     fn append(&mut self, tag: Tag, mailbox: Mailbox, messages: Vec<AppendMessage>) {
         let user = self.user().unwrap_or_default().to_owned();
+        // RFC 9208 §4.3: the whole batch must fit, or nothing is stored.
+        let add = crate::QuotaUsage {
+            storage: messages.iter().map(|m| m.data.data().len() as u64).sum(),
+            messages: messages.len() as u64,
+        };
+        if let Err(e) = self.quota_check(&user, add) {
+            return self.store_error(tag, &e);
+        }
         let mut added: Vec<Uid> = Vec::new();
         let mut validity = 0;
         for m in messages {

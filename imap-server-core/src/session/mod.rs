@@ -22,6 +22,7 @@ pub use self::fetch::OUTPUT_HIGH_WATER;
 mod mailbox_cmds;
 mod metadata;
 mod objects;
+mod quota;
 mod search;
 mod selected;
 mod sort;
@@ -687,7 +688,7 @@ impl ServerConnection {
                 Capability::Binary,
                 Capability::StatusSize,
                 Capability::MultiAppend,
-                Capability::AppendLimit(Some(self.config.limits.max_literal)),
+                Capability::AppendLimit(Some(self.append_limit(self.user().unwrap_or_default()))),
                 Capability::Utf8Accept,
                 Capability::CondStore,
                 Capability::QResync,
@@ -706,6 +707,7 @@ impl ServerConnection {
                 caps.push(Capability::ObjectId);
             }
             caps.push(Capability::Preview);
+            caps.extend(self.quota_capabilities(self.user().unwrap_or_default()));
         }
         if self.config.compress
             && !self.compressed
