@@ -70,8 +70,8 @@ impl QuotaLimits {
 
     /// `self`, with each limit `other` sets replacing this one's (per-user
     /// overrides over server defaults).
-    pub fn overridden_by(self, other: QuotaLimits) -> QuotaLimits {
-        QuotaLimits {
+    pub fn overridden_by(self, other: Self) -> Self {
+        Self {
             storage: other.storage.or(self.storage),
             messages: other.messages.or(self.messages),
         }
@@ -89,8 +89,8 @@ pub struct QuotaUsage {
 
 impl QuotaUsage {
     /// `self + other`, saturating.
-    pub fn plus(self, other: QuotaUsage) -> QuotaUsage {
-        QuotaUsage {
+    pub fn plus(self, other: Self) -> Self {
+        Self {
             storage: self.storage.saturating_add(other.storage),
             messages: self.messages.saturating_add(other.messages),
         }
