@@ -152,6 +152,9 @@ fn append_over_storage_then_expunge() {
             b.name
         );
         assert_eq!(messages_in(&mut c, "INBOX"), "* STATUS INBOX (MESSAGES 1)");
+        // A missing mailbox is still TRYCREATE.
+        let r = append(&mut c, "B2", "Missing", &msg(1200));
+        assert!(tagged(&r, "B2").starts_with("B2 NO [TRYCREATE]"), "{r}");
         // Exactly the room left fits.
         assert!(tagged(&append(&mut c, "C", "INBOX", &msg(1096)), "C").starts_with("C OK"));
         assert_eq!(

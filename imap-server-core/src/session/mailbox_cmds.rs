@@ -491,7 +491,11 @@ impl ServerConnection {
             storage: messages.iter().map(|m| m.data.data().len() as u64).sum(),
             messages: messages.len() as u64,
         };
-        if let Err(e) = self.quota_check(&user, add) {
+        if let Err(e) = self.quota_check_into(&user, &mailbox, add) {
+            if e.kind == StoreErrorKind::NonExistent {
+                self.tagged(tag, StatusKind::No, Some(Code::TryCreate), &e.text);
+                return;
+            }
             return self.store_error(tag, &e);
         }
         let mut added: Vec<Uid> = Vec::new();

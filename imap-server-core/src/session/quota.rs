@@ -123,6 +123,20 @@ impl ServerConnection {
                 Err(e) => return Err(e),
             }
         }
+        self.quota_check_into(user, to, add)
+    }
+
+    /// [`Self::quota_check`] for adding `add` to mailbox `to`: when it would
+    /// fail and `to` does not exist, the `NonExistent` error wins (the client
+    /// then gets `[TRYCREATE]`, RFC 9051 §6.3.12, rather than being told to
+    /// free space for a mailbox it must create first). APPEND, MULTIAPPEND
+    /// and CATENATE call this with the whole batch.
+    pub(super) fn quota_check_into(
+        &self,
+        user: &str,
+        to: &Mailbox,
+        add: QuotaUsage,
+    ) -> Result<(), StoreError> {
         match self.quota_check(user, add) {
             Err(e) if e.kind == StoreErrorKind::OverQuota => match self.store.status(user, to) {
                 Err(missing) if missing.kind == StoreErrorKind::NonExistent => Err(missing),
