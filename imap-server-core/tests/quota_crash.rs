@@ -115,12 +115,20 @@ fn usage_exact_after_kill() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        loop {
-            let line = lines.next().expect("worker ended").unwrap();
-            if line.contains("@@ started") {
-                break;
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // libtest may print `test name ... ` before it on one line.
+                if line.contains("@@ started") {
+                    let _ = tx.send(());
+                }
             }
+        });
+        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the worker did not start");
         }
         rng ^= rng << 13;
         rng ^= rng >> 7;
@@ -128,7 +136,7 @@ fn usage_exact_after_kill() {
         std::thread::sleep(Duration::from_millis(100 + rng % 400));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
-        drop(lines);
+        reader.join().unwrap();
 
         let s = MaildirStore::open(&dir.0).unwrap();
         let usage = s.quota_usage(U).unwrap();
