@@ -1,6 +1,9 @@
 //! Server configuration: limits with documented defaults, and policy.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::quota::QuotaPolicy;
 
 /// Limits on what one connection may make the server do. Every limit has a named
 /// default constant; all are configurable.
@@ -172,6 +175,11 @@ pub struct ServerConfig {
     /// false, SETMETADATA of one is refused with `[METADATA NOPRIVATE]`.
     /// Default: true.
     pub metadata_private: bool,
+    /// Where users' quota limits come from (RFC 9208; see [`crate::quota`]).
+    /// `None`, the default: no QUOTA capability, no limits. With a policy,
+    /// QUOTA is offered when the store also counts usage
+    /// ([`StoreFeatures::quota`](crate::StoreFeatures::quota)).
+    pub quota: Option<Arc<dyn QuotaPolicy>>,
 }
 
 impl Default for ServerConfig {
@@ -185,6 +193,7 @@ impl Default for ServerConfig {
             compress: false,
             literal_minus: false,
             metadata_private: true,
+            quota: None,
         }
     }
 }

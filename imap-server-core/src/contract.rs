@@ -37,6 +37,7 @@ use crate::store::{FlagOp, MailboxInfo, Mailstore, NewMessage, StoreError, Store
 mod mailboxes;
 mod messages;
 mod objects;
+mod quota;
 
 pub use self::mailboxes::{
     create_and_list, create_errors, delete_mailbox, delete_with_children, inbox_exists,
@@ -48,6 +49,7 @@ pub use self::messages::{
     store_flags_ops, store_unchanged_since, uids_never_reused,
 };
 pub use self::objects::{metadata_entries, object_ids};
+pub use self::quota::quota_usage_accounting;
 
 /// The user the checks work as.
 pub const USER: &str = "contract-user";
@@ -100,6 +102,7 @@ pub fn run_all_polling<S: Mailstore>(new_store: impl Fn() -> S) {
         names_faithful,
         metadata_entries,
         object_ids,
+        quota_usage_accounting,
     );
 }
 

@@ -14,6 +14,7 @@ mod maildir;
 mod mem;
 pub mod mime;
 mod names;
+pub mod quota;
 mod session;
 mod store;
 
@@ -22,6 +23,7 @@ pub use crate::config::{ServerConfig, ServerLimits};
 #[cfg(unix)]
 pub use crate::maildir::MaildirStore;
 pub use crate::mem::MemStore;
+pub use crate::quota::{parse_size, QuotaLimits, QuotaPolicy, QuotaUsage, StaticQuota};
 pub use crate::session::{ServerConnection, ServerEvent, MAX_THREAD_NESTING, OUTPUT_HIGH_WATER};
 
 pub use crate::store::{

@@ -787,6 +787,7 @@ impl Mailstore for MaildirStore {
             metadata: true,
             save_date: true,
             object_id: true,
+            quota: true,
         }
     }
 

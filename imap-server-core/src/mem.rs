@@ -806,6 +806,7 @@ impl Mailstore for MemStore {
             metadata: true,
             save_date: true,
             object_id: true,
+            quota: true,
         }
     }
 

@@ -240,6 +240,11 @@ pub struct StoreFeatures {
     /// [`Mailstore::mailbox_id`] and the email ids of
     /// [`Mailstore::message_objects`] work: OBJECTID (RFC 8474).
     pub object_id: bool,
+    /// [`Mailstore::quota_usage`] counts every message the user has, mail
+    /// delivered by other programs included, and stays exact after expunge,
+    /// crash and restart: QUOTA (RFC 9208), when a
+    /// [`QuotaPolicy`](crate::QuotaPolicy) is configured too.
+    pub quota: bool,
 }
 
 /// Per-message data beyond flags: the RFC 8514 save date and the RFC 8474
@@ -733,6 +738,32 @@ pub trait Mailstore: Send + Sync {
     /// The default: none.
     fn features(&self) -> StoreFeatures {
         StoreFeatures::default()
+    }
+
+    /// What all of `user`'s mailboxes hold (one quota root per user, RFC
+    /// 9208 §3): the number of messages and their total size. The default
+    /// sums [`Mailstore::status`] over [`Mailstore::list`] (mailboxes that
+    /// vanish meanwhile or cannot be opened are skipped); a store claims
+    /// [`StoreFeatures::quota`] only if that is exact for it, or overrides
+    /// this with something that is.
+    fn quota_usage(&self, user: &str) -> Result<crate::QuotaUsage, StoreError> {
+        let mut usage = crate::QuotaUsage::default();
+        for m in self.list(user)? {
+            if m.attributes.contains(&MailboxAttribute::NoSelect)
+                || m.attributes.contains(&MailboxAttribute::NonExistent)
+            {
+                continue;
+            }
+            match self.status(user, &m.name) {
+                Ok(st) => {
+                    usage.storage = usage.storage.saturating_add(st.size);
+                    usage.messages = usage.messages.saturating_add(u64::from(st.messages));
+                }
+                Err(e) if e.kind == StoreErrorKind::NonExistent => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(usage)
     }
 
     /// The MAILBOXID of a mailbox (RFC 8474 §4): unique among the user's

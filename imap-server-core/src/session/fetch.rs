@@ -1130,6 +1130,13 @@ impl ServerConnection {
             self.tagged(tag, StatusKind::Ok, None, verb);
             return;
         }
+        if let Err(e) = self.quota_check_copy(&user, &name, &uids, &to, is_move) {
+            if e.kind == StoreErrorKind::NonExistent {
+                self.tagged(tag, StatusKind::No, Some(Code::TryCreate), &e.text);
+                return;
+            }
+            return self.store_error(tag, &e);
+        }
         let result = if is_move {
             self.store.move_messages(&user, &name, &uids, &to)
         } else {

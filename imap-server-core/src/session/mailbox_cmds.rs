@@ -100,10 +100,11 @@ impl ServerConnection {
                 self.set_metadata(tag, mailbox, entries)
             }
             CommandBody::Notify(set) => self.notify_cmd(tag, set),
-            CommandBody::Unauthenticate
-            | CommandBody::GetQuota(_)
+            // RFC 9208, when the store counts usage and a policy is set.
+            body @ (CommandBody::GetQuota(_)
             | CommandBody::GetQuotaRoot(_)
-            | CommandBody::SetQuota { .. }
+            | CommandBody::SetQuota { .. }) => self.quota_command(tag, body),
+            CommandBody::Unauthenticate
             | CommandBody::GetMetadata { .. }
             | CommandBody::SetMetadata { .. } => {
                 let name = body.name().to_owned();
@@ -524,7 +525,11 @@ impl ServerConnection {
                     StatusAttribute::Deleted => StatusItem::Deleted(st.deleted),
                     StatusAttribute::Size => StatusItem::Size(st.size),
                     StatusAttribute::AppendLimit => {
-                        StatusItem::AppendLimit(Some(self.config.limits.max_literal))
+                        StatusItem::AppendLimit(Some(self.append_limit(user)))
+                    }
+                    // RFC 9208 §4.2, when QUOTA is on.
+                    StatusAttribute::DeletedStorage => {
+                        StatusItem::DeletedStorage(self.deleted_storage(user, name)?.ok()?)
                     }
                     // RFC 7162 §3.1.7 (0 for a mailbox without MODSEQs).
                     StatusAttribute::HighestModSeq => StatusItem::HighestModSeq(st.highest_modseq),
@@ -577,6 +582,18 @@ impl ServerConnection {
     /// removed again (RFC 3502 §6.3.11), and answer with APPENDUID (RFC 4315).
     pub(super) fn append_all(&mut self, tag: Tag, mailbox: Mailbox, messages: Vec<NewMessage>) {
         let user = self.user().unwrap_or_default().to_owned();
+        // RFC 9208 §4.3: the whole batch must fit, or nothing is stored.
+        let add = crate::QuotaUsage {
+            storage: messages.iter().map(|m| m.data.len() as u64).sum(),
+            messages: messages.len() as u64,
+        };
+        if let Err(e) = self.quota_check_into(&user, &mailbox, add) {
+            if e.kind == StoreErrorKind::NonExistent {
+                self.tagged(tag, StatusKind::No, Some(Code::TryCreate), &e.text);
+                return;
+            }
+            return self.store_error(tag, &e);
+        }
         let mut added: Vec<Uid> = Vec::new();
         let mut validity = 0;
         for msg in messages {

@@ -26,6 +26,7 @@ mod mailbox_cmds;
 mod metadata;
 mod notify;
 mod objects;
+mod quota;
 mod search;
 mod selected;
 mod sort;
@@ -724,7 +725,7 @@ impl ServerConnection {
                 Capability::MultiAppend,
                 Capability::Catenate,
                 Capability::Notify,
-                Capability::AppendLimit(Some(self.config.limits.max_literal)),
+                Capability::AppendLimit(Some(self.append_limit(self.user().unwrap_or_default()))),
                 Capability::Utf8Accept,
                 Capability::CondStore,
                 Capability::QResync,
@@ -743,6 +744,7 @@ impl ServerConnection {
                 caps.push(Capability::ObjectId);
             }
             caps.push(Capability::Preview);
+            caps.extend(self.quota_capabilities(self.user().unwrap_or_default()));
         }
         if self.config.compress
             && !self.compressed
