@@ -16,6 +16,7 @@ pub mod mime;
 mod names;
 mod session;
 mod store;
+mod urlauth_keys;
 
 pub use crate::auth::{constant_time_eq, AuthError, Authenticator, StaticAuthenticator};
 pub use crate::config::{ServerConfig, ServerLimits};
@@ -23,6 +24,7 @@ pub use crate::config::{ServerConfig, ServerLimits};
 pub use crate::maildir::MaildirStore;
 pub use crate::mem::MemStore;
 pub use crate::session::{ServerConnection, ServerEvent, OUTPUT_HIGH_WATER};
+pub use crate::urlauth_keys::URLAUTH_KEY_LEN;
 
 pub use crate::store::{
     apply_metadata, CachedMessage, Changes, CopyOutcome, FlagOp, MailboxEvent, MailboxEventSink,

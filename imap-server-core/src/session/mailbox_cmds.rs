@@ -100,12 +100,26 @@ impl ServerConnection {
                 self.set_metadata(tag, mailbox, entries)
             }
             CommandBody::Notify(set) => self.notify_cmd(tag, set),
+            // RFC 4467, when the store keeps URLAUTH keys.
+            CommandBody::GenUrlauth(items) if self.store.features().urlauth => {
+                self.gen_urlauth(tag, items)
+            }
+            CommandBody::ResetKey {
+                mailbox,
+                mechanisms,
+            } if self.store.features().urlauth => self.reset_key(tag, mailbox, mechanisms),
+            CommandBody::UrlFetch(urls) if self.store.features().urlauth => {
+                self.url_fetch(tag, urls)
+            }
             CommandBody::Unauthenticate
             | CommandBody::GetQuota(_)
             | CommandBody::GetQuotaRoot(_)
             | CommandBody::SetQuota { .. }
             | CommandBody::GetMetadata { .. }
             | CommandBody::SetMetadata { .. }
+            | CommandBody::GenUrlauth(_)
+            | CommandBody::ResetKey { .. }
+            | CommandBody::UrlFetch(_)
             | CommandBody::Thread { .. } => {
                 let name = body.name().to_owned();
                 self.tagged(

@@ -28,6 +28,7 @@ mod objects;
 mod search;
 mod selected;
 mod sort;
+mod urlauth;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -722,6 +723,9 @@ impl ServerConnection {
             }
             if f.save_date {
                 caps.push(Capability::SaveDate);
+            }
+            if f.urlauth {
+                caps.push(Capability::Urlauth);
             }
             if f.object_id {
                 caps.push(Capability::ObjectId);
