@@ -174,27 +174,27 @@ fn genurlauth_refusals() {
     for (args, answer) in [
         (
             format!("\"{ok}\" X-OTHER"),
-            "G NO unknown URLAUTH mechanism (only INTERNAL)\r\n",
+            "G BAD [CLIENTBUG] unknown URLAUTH mechanism (only INTERNAL)\r\n",
         ),
         (
             "\"/INBOX/;uid=1;urlauth=anonymous\" INTERNAL".to_owned(),
-            "G NO not a URLAUTH-ready URL\r\n",
+            "G BAD [CLIENTBUG] not a URLAUTH-ready URL\r\n",
         ),
         (
             "\"imap://alice@h/INBOX/;uid=1;urlauth=anonymous:internal:00\" INTERNAL".to_owned(),
-            "G NO not a URLAUTH-ready URL\r\n",
+            "G BAD [CLIENTBUG] not a URLAUTH-ready URL\r\n",
         ),
         (
             "\"imap://alice@h/INBOX/;uid=1;urlauth=someone\" INTERNAL".to_owned(),
-            "G NO not a URLAUTH-ready URL\r\n",
+            "G BAD [CLIENTBUG] not a URLAUTH-ready URL\r\n",
         ),
         (
             "\"imap://alice@h/INBOX/;uid=1;expire=tomorrow;urlauth=anonymous\" INTERNAL".to_owned(),
-            "G NO not a URLAUTH-ready URL\r\n",
+            "G BAD [CLIENTBUG] not a URLAUTH-ready URL\r\n",
         ),
         (
             "\"imap://bob@h/INBOX/;uid=1;urlauth=anonymous\" INTERNAL".to_owned(),
-            "G NO the URL names another user's mailbox\r\n",
+            "G NO [NOPERM] the URL names another user's mailbox\r\n",
         ),
         (
             "\"imap://alice@h/nope/;uid=1;urlauth=anonymous\" INTERNAL".to_owned(),
@@ -208,7 +208,7 @@ fn genurlauth_refusals() {
         // All or nothing: a good URL before a bad one gives nothing.
         (
             format!("\"{ok}\" INTERNAL \"/x\" INTERNAL"),
-            "G NO not a URLAUTH-ready URL\r\n",
+            "G BAD [CLIENTBUG] not a URLAUTH-ready URL\r\n",
         ),
     ] {
         let r = a.send(&format!("G GENURLAUTH {args}\r\n"));
@@ -293,7 +293,7 @@ fn access_identifiers() {
         "G GENURLAUTH \"{}\" INTERNAL\r\n",
         rump("authuser")
     ));
-    assert_eq!(r, "G NO the URL names another user's mailbox\r\n");
+    assert_eq!(r, "G NO [NOPERM] the URL names another user's mailbox\r\n");
 }
 
 #[test]

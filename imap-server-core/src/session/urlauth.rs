@@ -11,8 +11,12 @@
 //! Choices where the RFC leaves room:
 //! - GENURLAUTH signs only URLs of the logged-in user's own mailboxes that
 //!   exist (and, with `;UIDVALIDITY=`, still have it); the message need not
-//!   exist yet. It is all or nothing: one bad URL or mechanism fails the
-//!   command with `NO` and no URL is returned. The host is not checked: this
+//!   exist yet. It is all or nothing: no URL is returned unless all are
+//!   signed. A malformed rump or a mechanism other than INTERNAL is `BAD`
+//!   (RFC 4467 §7: arguments invalid; Dovecot 2.3 answers BAD too); another
+//!   user's mailbox is `NO [NOPERM]` (Dovecot: BAD); a missing mailbox is
+//!   `NO [NONEXISTENT]` (Dovecot: BAD). RESETKEY with a mechanism other than
+//!   INTERNAL is `NO`, as in Dovecot. The host is not checked: this
 //!   server does not know the names it is reached by.
 //! - URLFETCH answers NIL for a URL that is malformed, has a wrong token, an
 //!   access identifier that does not admit this session, an EXPIRE in the
@@ -273,20 +277,25 @@ impl ServerConnection {
             if !is_internal(item.mechanism.as_bytes()) {
                 return self.tagged(
                     tag,
-                    StatusKind::No,
-                    None,
+                    StatusKind::Bad,
+                    Some(Code::ClientBug),
                     "unknown URLAUTH mechanism (only INTERNAL)",
                 );
             }
             let text = String::from_utf8_lossy(item.url.as_bytes()).into_owned();
             let Some(u) = parse_auth_url(&text, false) else {
-                return self.tagged(tag, StatusKind::No, None, "not a URLAUTH-ready URL");
+                return self.tagged(
+                    tag,
+                    StatusKind::Bad,
+                    Some(Code::ClientBug),
+                    "not a URLAUTH-ready URL",
+                );
             };
             if u.owner != user {
                 return self.tagged(
                     tag,
                     StatusKind::No,
-                    None,
+                    Some(Code::NoPerm),
                     "the URL names another user's mailbox",
                 );
             }
