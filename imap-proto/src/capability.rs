@@ -183,6 +183,10 @@ capabilities! {
     Acl => "ACL",
     /// `CATENATE` (RFC 4469).
     Catenate => "CATENATE",
+    /// `URLAUTH` (RFC 4467).
+    Urlauth => "URLAUTH",
+    /// `URLAUTH=BINARY` (RFC 5524).
+    UrlauthBinary => "URLAUTH=BINARY",
     /// `UIDONLY` (RFC 9586).
     UidOnly => "UIDONLY",
     /// `REPLACE` (RFC 8508).

@@ -18,6 +18,7 @@ use crate::search::{SearchKey, SearchReturn};
 use crate::secret::Secret;
 use crate::sequence::{ModSeq, SequenceSet};
 use crate::status::StatusAttribute;
+use crate::urlauth::{GenUrlauthItem, UrlFetchArg};
 
 /// A tagged command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,6 +308,18 @@ pub enum CommandBody {
     },
     /// `NOTIFY NONE` / `NOTIFY SET …` (RFC 5465).
     Notify(NotifySet),
+    /// `GENURLAUTH url-rump mechanism …` (RFC 4467 §7): at least one pair.
+    GenUrlauth(Vec<GenUrlauthItem>),
+    /// `RESETKEY [mailbox *(mechanism)]` (RFC 4467 §7): `None` resets every
+    /// mailbox's keys; mechanisms only follow a mailbox.
+    ResetKey {
+        /// The mailbox whose keys are reset, or every mailbox.
+        mailbox: Option<Mailbox>,
+        /// The mechanisms (empty: all of them).
+        mechanisms: Vec<Atom>,
+    },
+    /// `URLFETCH url …` (RFC 4467 §7, RFC 5524 §5): at least one URL.
+    UrlFetch(Vec<UrlFetchArg>),
 
     // ----- selected (§6.4) -----
     /// `CHECK` (IMAP4rev1).
@@ -445,6 +458,9 @@ impl CommandBody {
             Self::GetMetadata { .. } => "GETMETADATA",
             Self::SetMetadata { .. } => "SETMETADATA",
             Self::Notify(_) => "NOTIFY",
+            Self::GenUrlauth(_) => "GENURLAUTH",
+            Self::ResetKey { .. } => "RESETKEY",
+            Self::UrlFetch(_) => "URLFETCH",
             Self::Check => "CHECK",
             Self::Close => "CLOSE",
             Self::Unselect => "UNSELECT",

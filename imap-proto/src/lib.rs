@@ -48,6 +48,7 @@ mod search;
 mod secret;
 mod sequence;
 mod status;
+mod urlauth;
 
 pub use crate::base64::{decode_base64, encode_base64};
 pub use crate::body::{
@@ -87,6 +88,9 @@ pub use crate::search::{
 pub use crate::secret::Secret;
 pub use crate::sequence::{ModSeq, SeqBound, SeqNum, SeqRange, SequenceSet, Uid};
 pub use crate::status::{StatusAttribute, StatusItem};
+pub use crate::urlauth::{
+    GenUrlauthItem, UrlFetchArg, UrlFetchData, UrlFetchItem, UrlFetchParam, UrlFetchValue,
+};
 
 /// Re-export of the `bytes` crate, whose [`bytes::Bytes`] carries every payload.
 pub use bytes;

@@ -15,6 +15,7 @@ use crate::misc::{MetadataResponse, NamespaceDescription, ObjectId, QuotaResourc
 use crate::search::ESearchResponse;
 use crate::sequence::{ModSeq, SeqNum, SequenceSet, Uid};
 use crate::status::StatusItem;
+use crate::urlauth::UrlFetchData;
 
 /// Any server-to-client message after the greeting.
 // `Data::Fetch` keeps up to two items inline so a `FETCH (UID FLAGS)` line parses
@@ -343,6 +344,11 @@ pub enum Data {
         /// Values or changed entries.
         response: MetadataResponse,
     },
+    /// `* GENURLAUTH url-full…` (RFC 4467 §7): the authorized URLs, in the
+    /// order of the command's arguments.
+    GenUrlauth(Vec<AString>),
+    /// `* URLFETCH url data…` (RFC 4467 §7, RFC 5524 §3.2).
+    UrlFetch(Vec<UrlFetchData>),
     /// An untagged response this model does not know: its first token and the
     /// raw rest of the message (literals included), so a client can skip it.
     /// For a numbered response such as `* 5 XFOO bar`, `name` is the number

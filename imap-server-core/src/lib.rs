@@ -17,6 +17,7 @@ mod names;
 pub mod quota;
 mod session;
 mod store;
+mod urlauth_keys;
 
 pub use crate::auth::{constant_time_eq, AuthError, Authenticator, StaticAuthenticator};
 pub use crate::config::{ServerConfig, ServerLimits};
@@ -25,6 +26,7 @@ pub use crate::maildir::MaildirStore;
 pub use crate::mem::MemStore;
 pub use crate::quota::{parse_size, QuotaLimits, QuotaPolicy, QuotaUsage, StaticQuota};
 pub use crate::session::{ServerConnection, ServerEvent, MAX_THREAD_NESTING, OUTPUT_HIGH_WATER};
+pub use crate::urlauth_keys::URLAUTH_KEY_LEN;
 
 pub use crate::store::{
     apply_metadata, CachedMessage, Changes, CopyOutcome, FlagOp, MailboxEvent, MailboxEventSink,

@@ -19,6 +19,7 @@ mod names;
 mod objects;
 mod ops;
 mod recent;
+mod urlauth;
 mod user;
 mod watch;
 
@@ -782,12 +783,38 @@ impl Mailstore for MaildirStore {
         self.with_folder(user, name, |f| Ok(f.changes_since(modseq)))
     }
 
+    fn urlauth_key(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        create: bool,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        if !create && !self.ctx.root.join(user_dir_name(user)?).is_dir() {
+            return Ok(None);
+        }
+        let uid_validity = match self.status(user, name) {
+            Ok(s) => s.uid_validity,
+            Err(e) if !create && e.kind == StoreErrorKind::NonExistent => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let u = self.user(user)?;
+        let _st = u.lock();
+        urlauth::key(&u.dir, name, uid_validity, create)
+    }
+
+    fn reset_urlauth_keys(&self, user: &str, name: Option<&Mailbox>) -> Result<(), StoreError> {
+        let u = self.user(user)?;
+        let _st = u.lock();
+        urlauth::reset(&u.dir, name)
+    }
+
     fn features(&self) -> StoreFeatures {
         StoreFeatures {
             metadata: true,
             save_date: true,
             object_id: true,
             quota: true,
+            urlauth: true,
         }
     }
 

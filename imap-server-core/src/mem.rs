@@ -67,6 +67,8 @@ pub struct MemStore {
     special_folders: bool,
     clock: Clock,
     next_email_id: std::sync::atomic::AtomicU64,
+    /// URLAUTH keys (RFC 4467).
+    urlauth_keys: crate::urlauth_keys::KeyRing,
 }
 
 /// The wall clock the store stamps save dates with (seconds since the epoch).
@@ -127,6 +129,7 @@ impl MemStore {
             special_folders: true,
             clock: Arc::new(system_clock),
             next_email_id: std::sync::atomic::AtomicU64::new(1),
+            urlauth_keys: Default::default(),
         }
     }
 
@@ -801,12 +804,35 @@ impl Mailstore for MemStore {
         })
     }
 
+    fn urlauth_key(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        create: bool,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        if !create && !self.read().users.contains_key(user) {
+            return Ok(None);
+        }
+        let uid_validity = match self.status(user, name) {
+            Ok(s) => s.uid_validity,
+            Err(e) if !create && e.kind == StoreErrorKind::NonExistent => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        self.urlauth_keys.key(user, name, uid_validity, create)
+    }
+
+    fn reset_urlauth_keys(&self, user: &str, name: Option<&Mailbox>) -> Result<(), StoreError> {
+        self.urlauth_keys.reset(user, name);
+        Ok(())
+    }
+
     fn features(&self) -> StoreFeatures {
         StoreFeatures {
             metadata: true,
             save_date: true,
             object_id: true,
             quota: true,
+            urlauth: true,
         }
     }
 

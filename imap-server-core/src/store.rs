@@ -245,6 +245,9 @@ pub struct StoreFeatures {
     /// crash and restart: QUOTA (RFC 9208), when a
     /// [`QuotaPolicy`](crate::QuotaPolicy) is configured too.
     pub quota: bool,
+    /// [`Mailstore::urlauth_key`] and [`Mailstore::reset_urlauth_keys`]
+    /// work: URLAUTH (RFC 4467) and URLAUTH=BINARY (RFC 5524).
+    pub urlauth: bool,
 }
 
 /// Per-message data beyond flags: the RFC 8514 save date and the RFC 8474
@@ -820,6 +823,40 @@ pub trait Mailstore: Send + Sync {
         Err(StoreError::new(
             StoreErrorKind::Cannot,
             "this store keeps no metadata",
+        ))
+    }
+
+    /// The URLAUTH key of `user`'s mailbox `name` (RFC 4467 §7, mechanism
+    /// INTERNAL): [`crate::URLAUTH_KEY_LEN`] random octets, bound to the
+    /// mailbox's current UIDVALIDITY so that a mailbox deleted and made again
+    /// does not honour the old one's URLs. With `create`, a missing key is
+    /// made (from the system's random source) and kept until
+    /// [`Mailstore::reset_urlauth_keys`]. Without `create`, a missing key, a
+    /// missing mailbox and a user the store has never seen are `Ok(None)`,
+    /// and nothing is set up for that user (URLFETCH names users from the
+    /// network). The default fails with [`StoreErrorKind::Cannot`].
+    fn urlauth_key(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        create: bool,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let _ = (user, name, create);
+        Err(StoreError::new(
+            StoreErrorKind::Cannot,
+            "this store keeps no URLAUTH keys",
+        ))
+    }
+
+    /// Forget the URLAUTH keys of `user`'s mailbox `name`, or of all the
+    /// user's mailboxes (`None`): RESETKEY (RFC 4467 §7). URLs signed with
+    /// them no longer verify. The default fails with
+    /// [`StoreErrorKind::Cannot`].
+    fn reset_urlauth_keys(&self, user: &str, name: Option<&Mailbox>) -> Result<(), StoreError> {
+        let _ = (user, name);
+        Err(StoreError::new(
+            StoreErrorKind::Cannot,
+            "this store keeps no URLAUTH keys",
         ))
     }
 

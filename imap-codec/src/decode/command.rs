@@ -11,11 +11,11 @@ use bytes::Bytes;
 use imap_proto::{
     decode_base64, AString, AppendContent, AppendMessage, Atom, AuthMechanism, AuthenticateData,
     Capability, CatenateMessage, CatenatePart, Command, CommandBody, Compression, FetchAttribute,
-    FetchItems, FetchMacro, FetchModifier, GetMetadataOption, IString, ListReturn, ListSelect,
-    Mailbox, MailboxAttribute, MetadataDepth, ModSeq, NString, NotifyEvent, NotifyFilter,
-    NotifyGroup, NotifySet, ObjectId, PartialRange, QResyncParam, QuotaLimit, SearchReturn, Secret,
-    SelectParam, SequenceSet, SortCriterion, SortKey, StatusAttribute, StoreKind, StoreModifier,
-    StoreTarget, Tag, ThreadAlgorithm,
+    FetchItems, FetchMacro, FetchModifier, GenUrlauthItem, GetMetadataOption, IString, ListReturn,
+    ListSelect, Mailbox, MailboxAttribute, MetadataDepth, ModSeq, NString, NotifyEvent,
+    NotifyFilter, NotifyGroup, NotifySet, ObjectId, PartialRange, QResyncParam, QuotaLimit,
+    SearchReturn, Secret, SelectParam, SequenceSet, SortCriterion, SortKey, StatusAttribute,
+    StoreKind, StoreModifier, StoreTarget, Tag, ThreadAlgorithm, UrlFetchArg, UrlFetchParam,
 };
 
 use super::search_key::search_keys;
@@ -102,6 +102,8 @@ fn command_body(p: &mut Parser<'_>) -> PResult<CommandBody> {
         }
         (7, b'E') if eq(name, b"EXPUNGE") => C::Expunge,
         (8, b'C') if eq(name, b"COMPRESS") => compress(p)?,
+        (8, b'R') if eq(name, b"RESETKEY") => reset_key(p)?,
+        (8, b'U') if eq(name, b"URLFETCH") => C::UrlFetch(url_fetch(p)?),
         (8, b'G') if eq(name, b"GETQUOTA") => {
             p.sp()?;
             C::GetQuota(p.astring()?)
@@ -112,6 +114,7 @@ fn command_body(p: &mut Parser<'_>) -> PResult<CommandBody> {
         (9, b'N') if eq(name, b"NAMESPACE") => C::Namespace,
         (9, b'S') if eq(name, b"SUBSCRIBE") => C::Subscribe(sp_mailbox(p)?),
         (10, b'C') if eq(name, b"CAPABILITY") => C::Capability,
+        (10, b'G') if eq(name, b"GENURLAUTH") => C::GenUrlauth(gen_urlauth(p)?),
         (11, b'G') if eq(name, b"GETMETADATA") => get_metadata(p)?,
         (11, b'S') if eq(name, b"SETMETADATA") => set_metadata(p)?,
         (11, b'U') if eq(name, b"UNSUBSCRIBE") => C::Unsubscribe(sp_mailbox(p)?),
@@ -563,6 +566,81 @@ fn set_quota(p: &mut Parser<'_>) -> PResult<CommandBody> {
         Ok(QuotaLimit { name, limit })
     })?;
     Ok(CommandBody::SetQuota { root, limits })
+}
+
+/// `genurlauth = "GENURLAUTH" 1*(SP url-rump SP mechanism)` (RFC 4467 §9).
+fn gen_urlauth(p: &mut Parser<'_>) -> PResult<Vec<GenUrlauthItem>> {
+    p.sp()?;
+    p.sp_list(|p| {
+        let url = p.astring()?;
+        p.sp()?;
+        let mechanism = p.atom()?;
+        Ok(GenUrlauthItem { url, mechanism })
+    })
+}
+
+/// `resetkey = "RESETKEY" [SP mailbox *(SP mechanism)]` (RFC 4467 §9).
+fn reset_key(p: &mut Parser<'_>) -> PResult<CommandBody> {
+    if !p.at_sp() || p.at_eol() {
+        return Ok(CommandBody::ResetKey {
+            mailbox: None,
+            mechanisms: Vec::new(),
+        });
+    }
+    let mailbox = sp_mailbox(p)?;
+    let mut mechanisms = Vec::new();
+    while p.at_sp() && !p.at_eol() {
+        p.sp()?;
+        mechanisms.push(p.atom()?);
+        p.check_items(mechanisms.len())?;
+    }
+    Ok(CommandBody::ResetKey {
+        mailbox: Some(mailbox),
+        mechanisms,
+    })
+}
+
+/// `urlfetch = "URLFETCH" 1*(SP url-fetch-arg)` (RFC 4467 §9, RFC 5524 §5);
+/// `url-fetch-arg = url / "(" url *(SP url-fetch-param) ")"`.
+fn url_fetch(p: &mut Parser<'_>) -> PResult<Vec<UrlFetchArg>> {
+    p.sp()?;
+    p.sp_list(|p| {
+        if !p.eat(b'(') {
+            return Ok(UrlFetchArg {
+                url: p.astring()?,
+                params: None,
+            });
+        }
+        p.enter()?;
+        let url = p.astring()?;
+        let mut params = Vec::new();
+        while p.at_sp() {
+            p.sp()?;
+            params.push(url_fetch_param(p)?);
+            p.check_items(params.len())?;
+        }
+        p.expect(b')', ")")?;
+        p.leave();
+        Ok(UrlFetchArg {
+            url,
+            params: Some(params),
+        })
+    })
+}
+
+/// `url-fetch-param = "BODYPARTSTRUCTURE" / "BINARY" / "BODY"` (RFC 5524 §5).
+fn url_fetch_param(p: &mut Parser<'_>) -> PResult<UrlFetchParam> {
+    let start = p.pos;
+    let w = p.atom_span();
+    Ok(if eq(w, b"BODYPARTSTRUCTURE") {
+        UrlFetchParam::BodyPartStructure
+    } else if eq(w, b"BINARY") {
+        UrlFetchParam::Binary
+    } else if eq(w, b"BODY") {
+        UrlFetchParam::Body
+    } else {
+        return err_at(p, start, "BODYPARTSTRUCTURE, BINARY or BODY");
+    })
 }
 
 /// `compress = "COMPRESS" SP algorithm` (RFC 4978 §4).

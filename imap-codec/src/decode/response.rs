@@ -16,7 +16,7 @@ use imap_proto::{
     Data, ESearchItem, ESearchResponse, FetchItem, FlagPerm, Greeting, GreetingKind, IString, Lazy,
     ListData, ListExtendedItem, Literal, MailboxAttribute, MetadataResponse, ModSeq, NString,
     NamespaceDescription, ObjectId, QuotaResource, Response, SeqNum, SequenceSet, Status,
-    StatusItem, StatusKind, Tag, Text, Thread, Uid,
+    StatusItem, StatusKind, Tag, Text, Thread, Uid, UrlFetchData, UrlFetchItem, UrlFetchValue,
 };
 use smallvec::SmallVec;
 
@@ -693,6 +693,14 @@ fn untagged(p: &mut Parser<'_>) -> PResult<Response> {
                 MetadataResponse::Changed(entries)
             };
             Data::Metadata { mailbox, response }
+        }
+        b"GENURLAUTH" => {
+            p.sp()?;
+            Data::GenUrlauth(p.sp_list(Parser::astring)?)
+        }
+        b"URLFETCH" => {
+            p.sp()?;
+            Data::UrlFetch(p.sp_list(url_fetch_data)?)
         }
         _ => {
             let name = Atom::from_validated(p.slice(name_start, p.pos));
@@ -1395,4 +1403,65 @@ fn gm_label(p: &mut Parser<'_>) -> PResult<IString> {
         return Ok(IString::from_validated(p.slice(start, p.pos)));
     }
     p.astring()
+}
+
+/// `url-full SP (nstring / 1*("(" items ")"))` of `* URLFETCH` (RFC 4467 §9,
+/// RFC 5524 §3.2).
+fn url_fetch_data(p: &mut Parser<'_>) -> PResult<UrlFetchData> {
+    let url = p.astring()?;
+    p.sp()?;
+    if p.peek() != Some(b'(') {
+        return Ok(UrlFetchData {
+            url,
+            value: UrlFetchValue::Plain(data_literal(p)?),
+        });
+    }
+    let mut lists = vec![p.paren_list(false, url_fetch_item)?];
+    while p.at_sp() && !p.at_eol() && p.rest().get(1) == Some(&b'(') {
+        p.sp()?;
+        lists.push(p.paren_list(false, url_fetch_item)?);
+        p.check_items(lists.len())?;
+    }
+    Ok(UrlFetchData {
+        url,
+        value: UrlFetchValue::Extended(lists),
+    })
+}
+
+/// `BODYPARTSTRUCTURE body` / `BINARY (nstring / literal8)` / `BODY nstring`
+/// (RFC 5524 §5).
+fn url_fetch_item(p: &mut Parser<'_>) -> PResult<UrlFetchItem> {
+    let start = p.pos;
+    let w = p.atom_span();
+    if w.eq_ignore_ascii_case(b"BODYPARTSTRUCTURE") {
+        p.sp()?;
+        return Ok(UrlFetchItem::BodyPartStructure(body(p)?));
+    }
+    let binary = if w.eq_ignore_ascii_case(b"BINARY") {
+        true
+    } else if w.eq_ignore_ascii_case(b"BODY") {
+        false
+    } else {
+        p.pos = start;
+        return p.err("BODYPARTSTRUCTURE, BINARY or BODY");
+    };
+    p.sp()?;
+    let d = data_literal(p)?;
+    Ok(if binary {
+        UrlFetchItem::Binary(d)
+    } else {
+        UrlFetchItem::Body(d)
+    })
+}
+
+/// Message data: a quoted string, a literal or literal8, or NIL.
+fn data_literal(p: &mut Parser<'_>) -> PResult<Option<Literal>> {
+    match p.peek() {
+        Some(b'"') => Ok(Some(Literal::from_validated(p.quoted()?, false))),
+        Some(b'{') | Some(b'~') => Ok(Some(p.literal_value()?)),
+        _ => {
+            p.keyword(b"NIL", "nstring")?;
+            Ok(None)
+        }
+    }
 }

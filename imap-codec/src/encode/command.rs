@@ -8,7 +8,7 @@ use imap_proto::{
     Compression, FetchAttribute, FetchItems, FetchMacro, FetchModifier, GetMetadataOption,
     ListReturn, ListSelect, Mailbox, MailboxAttribute, MetadataDepth, NotifyEvent, NotifyFilter,
     NotifyGroup, NotifySet, SearchReturn, SelectParam, StoreKind, StoreModifier, StoreTarget,
-    ThreadAlgorithm,
+    ThreadAlgorithm, UrlFetchParam,
 };
 
 use super::search_key::search_keys;
@@ -237,6 +237,47 @@ fn body(w: &mut Writer<'_>, b: &CommandBody) {
             });
         }
         C::Notify(n) => notify(w, n),
+        C::GenUrlauth(items) => {
+            w.raw(b"GENURLAUTH");
+            for i in items {
+                w.sp();
+                w.astring(i.url.as_bytes());
+                w.sp();
+                w.atom(&i.mechanism);
+            }
+        }
+        C::ResetKey {
+            mailbox,
+            mechanisms,
+        } => {
+            w.raw(b"RESETKEY");
+            if let Some(m) = mailbox {
+                w.sp();
+                w.mailbox(m);
+                for mech in mechanisms {
+                    w.sp();
+                    w.atom(mech);
+                }
+            }
+        }
+        C::UrlFetch(args) => {
+            w.raw(b"URLFETCH");
+            for a in args {
+                w.sp();
+                match &a.params {
+                    None => w.astring(a.url.as_bytes()),
+                    Some(params) => {
+                        w.raw(b"(");
+                        w.astring(a.url.as_bytes());
+                        for p in params {
+                            w.sp();
+                            w.raw(url_fetch_param(*p));
+                        }
+                        w.raw(b")");
+                    }
+                }
+            }
+        }
         C::Check => w.raw(b"CHECK"),
         C::Close => w.raw(b"CLOSE"),
         C::Unselect => w.raw(b"UNSELECT"),
@@ -486,6 +527,15 @@ fn list_return(w: &mut Writer<'_>, r: &ListReturn) {
 }
 
 /// `MAXSIZE n` / `DEPTH 0|1|infinity`.
+/// `url-fetch-param` (RFC 5524 §5).
+pub(crate) fn url_fetch_param(p: UrlFetchParam) -> &'static [u8] {
+    match p {
+        UrlFetchParam::BodyPartStructure => b"BODYPARTSTRUCTURE",
+        UrlFetchParam::Binary => b"BINARY",
+        _ => b"BODY",
+    }
+}
+
 fn metadata_option(w: &mut Writer<'_>, o: &GetMetadataOption) {
     match o {
         GetMetadataOption::MaxSize(n) => {

@@ -4,8 +4,9 @@
 
 use imap_proto::{
     encode_base64, Capability, Code, Continue, Data, ESearchItem, FetchItem, FlagPerm, Greeting,
-    GreetingKind, IString, ListData, ListExtendedItem, MetadataResponse, NamespaceDescription,
-    Response, Status, StatusItem, StatusKind, Text, Thread,
+    GreetingKind, IString, ListData, ListExtendedItem, Literal, MetadataResponse,
+    NamespaceDescription, Response, Status, StatusItem, StatusKind, Text, Thread, UrlFetchItem,
+    UrlFetchValue,
 };
 
 use super::body::{body, envelope};
@@ -488,6 +489,22 @@ fn data(w: &mut Writer<'_>, d: &Data) {
                 _ => {}
             }
         }
+        Data::GenUrlauth(urls) => {
+            w.raw(b"GENURLAUTH");
+            for u in urls {
+                w.sp();
+                w.astring(u.as_bytes());
+            }
+        }
+        Data::UrlFetch(items) => {
+            w.raw(b"URLFETCH");
+            for d in items {
+                w.sp();
+                w.astring(d.url.as_bytes());
+                w.sp();
+                url_fetch_value(w, &d.value);
+            }
+        }
         Data::Other { name, raw } => {
             w.atom(name);
             if !raw.is_empty() {
@@ -781,5 +798,46 @@ fn gm_label(w: &mut Writer<'_>, l: &IString) {
     match l.as_bytes().split_first() {
         Some((b'\\', rest)) if Writer::is_atom(rest) => w.raw(l.as_bytes()),
         _ => w.astring(l.as_bytes()),
+    }
+}
+
+/// Message data as a literal (literal8 when it holds NUL or was one), or NIL.
+fn data_literal(w: &mut Writer<'_>, data: Option<&Literal>) {
+    match data {
+        Some(l) => {
+            let binary = l.is_binary() || memchr::memchr(0, l.data()).is_some();
+            w.literal(l.data(), binary);
+        }
+        None => w.raw(b"NIL"),
+    }
+}
+
+/// The data of one URL of `* URLFETCH` (RFC 4467 §9, RFC 5524 §3.2).
+fn url_fetch_value(w: &mut Writer<'_>, v: &UrlFetchValue) {
+    match v {
+        UrlFetchValue::Plain(d) => data_literal(w, d.as_ref()),
+        UrlFetchValue::Extended(lists) => {
+            for (i, list) in lists.iter().enumerate() {
+                if i > 0 {
+                    w.sp();
+                }
+                w.paren_list(list, |w, item| match item {
+                    UrlFetchItem::BodyPartStructure(b) => {
+                        w.raw(b"BODYPARTSTRUCTURE ");
+                        body(w, b);
+                    }
+                    UrlFetchItem::Binary(d) => {
+                        w.raw(b"BINARY ");
+                        data_literal(w, d.as_ref());
+                    }
+                    UrlFetchItem::Body(d) => {
+                        w.raw(b"BODY ");
+                        data_literal(w, d.as_ref());
+                    }
+                    _ => {}
+                });
+            }
+        }
+        _ => w.raw(b"NIL"),
     }
 }

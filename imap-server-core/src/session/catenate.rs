@@ -40,7 +40,7 @@ pub(crate) struct ImapUrl {
 }
 
 /// Percent-decode (RFC 3986 §2.1); `None` on a malformed escape.
-fn percent_decode(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn percent_decode(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -186,6 +186,12 @@ impl ServerConnection {
         if url.urlauth.is_some() {
             return None;
         }
+        self.resolve_url_data(user, url)
+    }
+
+    /// The data `url` names in `user`'s mailboxes, whatever its URLAUTH part
+    /// (the caller has checked that).
+    pub(super) fn resolve_url_data(&self, user: &str, url: &ImapUrl) -> Option<Bytes> {
         let status = self.store.status(user, &url.mailbox).ok()?;
         if url
             .uid_validity
@@ -223,9 +229,19 @@ impl ServerConnection {
                 CatenatePart::Text(l) => out.extend_from_slice(l.data()),
                 CatenatePart::Url(u) => {
                     let text = String::from_utf8_lossy(u.as_bytes()).into_owned();
-                    let data = parse_url(&text)
-                        .and_then(|url| self.resolve_url(user, &url))
-                        .ok_or(CatError::BadUrl(text))?;
+                    // RFC 4469 §5 with RFC 4467: a URL carrying URLAUTH is
+                    // verified as URLFETCH would (when the store has keys);
+                    // a plain one must be relative and the user's own.
+                    let data = if self.store.features().urlauth
+                        && text
+                            .get(..7)
+                            .is_some_and(|s| s.eq_ignore_ascii_case("imap://"))
+                    {
+                        self.urlauth_fetch(user, &text)
+                    } else {
+                        parse_url(&text).and_then(|url| self.resolve_url(user, &url))
+                    };
+                    let data = data.ok_or(CatError::BadUrl(text))?;
                     out.extend_from_slice(&data);
                 }
                 _ => return Err(CatError::BadUrl(String::new())),

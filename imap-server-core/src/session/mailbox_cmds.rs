@@ -100,13 +100,27 @@ impl ServerConnection {
                 self.set_metadata(tag, mailbox, entries)
             }
             CommandBody::Notify(set) => self.notify_cmd(tag, set),
+            // RFC 4467, when the store keeps URLAUTH keys.
+            CommandBody::GenUrlauth(items) if self.store.features().urlauth => {
+                self.gen_urlauth(tag, items)
+            }
+            CommandBody::ResetKey {
+                mailbox,
+                mechanisms,
+            } if self.store.features().urlauth => self.reset_key(tag, mailbox, mechanisms),
+            CommandBody::UrlFetch(urls) if self.store.features().urlauth => {
+                self.url_fetch(tag, urls)
+            }
             // RFC 9208, when the store counts usage and a policy is set.
             body @ (CommandBody::GetQuota(_)
             | CommandBody::GetQuotaRoot(_)
             | CommandBody::SetQuota { .. }) => self.quota_command(tag, body),
             CommandBody::Unauthenticate
             | CommandBody::GetMetadata { .. }
-            | CommandBody::SetMetadata { .. } => {
+            | CommandBody::SetMetadata { .. }
+            | CommandBody::GenUrlauth(_)
+            | CommandBody::ResetKey { .. }
+            | CommandBody::UrlFetch(_) => {
                 let name = body.name().to_owned();
                 self.tagged(
                     tag,

@@ -33,6 +33,7 @@ mod sort;
 mod thread;
 
 pub use self::thread::MAX_THREAD_NESTING;
+mod urlauth;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -739,6 +740,9 @@ impl ServerConnection {
             }
             if f.save_date {
                 caps.push(Capability::SaveDate);
+            }
+            if f.urlauth {
+                caps.push(Capability::Urlauth);
             }
             if f.object_id {
                 caps.push(Capability::ObjectId);

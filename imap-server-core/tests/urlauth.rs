@@ -1,0 +1,425 @@
+//! URLAUTH (RFC 4467) through the in-memory pump with exact responses:
+//! GENURLAUTH, URLFETCH, RESETKEY, access identifiers, EXPIRE against the
+//! session's wall clock, URLAUTH URLs in CATENATE (RFC 4469 §5), and keys
+//! that outlive a reopened MaildirStore.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use imap_server_core::{
+    MaildirStore, Mailstore, MemStore, ServerConfig, ServerConnection, StaticAuthenticator,
+};
+
+/// One session of `user` (alice or bob, password `secret`).
+struct Session {
+    conn: ServerConnection,
+    now: Instant,
+}
+
+impl Session {
+    fn login(store: Arc<dyn Mailstore>, user: &str) -> Self {
+        let mut cfg = ServerConfig::default();
+        cfg.plaintext_auth = true;
+        let auth = StaticAuthenticator::new()
+            .with_user("alice", "secret")
+            .with_user("bob", "secret");
+        let now = Instant::now();
+        let conn = ServerConnection::new(
+            store,
+            Arc::new(auth),
+            Arc::new(cfg),
+            false,
+            Arc::new(|| {}),
+            now,
+        );
+        let mut s = Self { conn, now };
+        s.drain();
+        let r = s.send(&format!("L LOGIN {user} secret\r\n"));
+        assert!(r.contains("L OK"), "{r}");
+        s
+    }
+
+    fn drain(&mut self) -> String {
+        let mut out = Vec::new();
+        while let Some(b) = self.conn.poll_transmit(self.now) {
+            out.extend_from_slice(&b);
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn send(&mut self, s: &str) -> String {
+        self.conn.handle_input(s.as_bytes(), self.now);
+        self.drain()
+    }
+
+    /// GENURLAUTH one rump; the authorized URL (checked for shape).
+    fn gen(&mut self, rump: &str) -> String {
+        let r = self.send(&format!("G GENURLAUTH \"{rump}\" INTERNAL\r\n"));
+        let url = r
+            .strip_prefix("* GENURLAUTH ")
+            .and_then(|r| r.split_once("\r\nG OK GENURLAUTH completed\r\n"))
+            .map(|(u, rest)| {
+                assert_eq!(rest, "", "{r}");
+                u.trim_matches('"').to_owned()
+            })
+            .unwrap_or_else(|| panic!("{r}"));
+        let token = url
+            .strip_prefix(&format!("{rump}:internal:"))
+            .unwrap_or_else(|| panic!("{url}"));
+        assert_eq!(token.len(), 40, "{url}"); // HMAC-SHA1, hex
+        assert!(token
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        url
+    }
+
+    /// URLFETCH one URL; its data, or `None` for NIL (exact response).
+    fn fetch(&mut self, url: &str) -> Option<String> {
+        let r = self.send(&format!("U URLFETCH \"{url}\"\r\n"));
+        let rest = r
+            .strip_prefix("* URLFETCH ")
+            .and_then(|r| r.strip_suffix("\r\nU OK URLFETCH completed\r\n"))
+            .unwrap_or_else(|| panic!("{r}"));
+        let rest = rest
+            .strip_prefix(url)
+            .or_else(|| rest.strip_prefix(&format!("\"{url}\"")))
+            .unwrap_or_else(|| panic!("{r}"))
+            .strip_prefix(' ')
+            .unwrap_or_else(|| panic!("{r}"));
+        if rest == "NIL" {
+            return None;
+        }
+        let (len, data) = rest[1..]
+            .split_once("}\r\n")
+            .unwrap_or_else(|| panic!("{r}"));
+        assert_eq!(len.parse::<usize>().unwrap(), data.len(), "{r}");
+        Some(data.to_owned())
+    }
+}
+
+const MSG: &str = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n";
+
+fn append(s: &mut Session, mailbox: &str, msg: &str) {
+    let r = s.send(&format!(
+        "A APPEND {mailbox} {{{}+}}\r\n{msg}\r\n",
+        msg.len()
+    ));
+    assert!(r.contains("A OK [APPENDUID"), "{r}");
+}
+
+fn mem() -> Arc<dyn Mailstore> {
+    Arc::new(MemStore::new())
+}
+
+#[test]
+fn capability_advertised_after_login() {
+    let store = mem();
+    let mut a = Session::login(store, "alice");
+    let r = a.send("C CAPABILITY\r\n");
+    assert!(r.contains(" URLAUTH"), "{r}");
+    assert!(!r.contains("URLAUTH=BINARY"), "{r}");
+}
+
+#[test]
+fn genurlauth_urlfetch_exact() {
+    let store = mem();
+    let mut a = Session::login(store, "alice");
+    append(&mut a, "INBOX", MSG);
+    let rump = "imap://alice@example.com/INBOX/;uid=1;urlauth=user+alice";
+    let url = a.gen(rump);
+    // The same rump under the same key gives the same token.
+    assert_eq!(a.gen(rump), url);
+    let r = a.send(&format!("U URLFETCH {url}\r\n"));
+    assert_eq!(
+        r,
+        format!(
+            "* URLFETCH {url} {{{}}}\r\n{MSG}\r\nU OK URLFETCH completed\r\n",
+            MSG.len()
+        )
+    );
+    // Sections and partials as in RFC 5092.
+    let part = a.gen("imap://alice@example.com/INBOX/;uid=1/;section=TEXT;urlauth=user+alice");
+    assert_eq!(a.fetch(&part).as_deref(), Some("hello\r\n"));
+    let partial = a.gen("imap://alice@example.com/INBOX/;uid=1/;partial=6.7;urlauth=anonymous");
+    assert_eq!(a.fetch(&partial).as_deref(), Some("a@examp"));
+    // Several URLs in one response; a broken one is NIL.
+    let mut bad = url.clone();
+    let last = bad.pop().unwrap();
+    bad.push(if last == '0' { '1' } else { '0' });
+    let r = a.send(&format!("U URLFETCH {url} {bad} /INBOX/;uid=1\r\n"));
+    assert_eq!(
+        r,
+        format!(
+            "* URLFETCH {url} {{{}}}\r\n{MSG} {bad} NIL /INBOX/;uid=1 NIL\r\nU OK URLFETCH completed\r\n",
+            MSG.len()
+        )
+    );
+    // A message that does not exist (yet) signs but fetches NIL.
+    let later = a.gen("imap://alice@example.com/INBOX/;uid=9;urlauth=user+alice");
+    assert_eq!(a.fetch(&later), None);
+    // The token covers the whole rump: change the UID and it fails.
+    assert_eq!(a.fetch(&url.replace(";uid=1;", ";uid=9;")), None);
+    // Upper-case hex and mechanism names are accepted on the way in.
+    let up = url.replace(":internal:", ":INTERNAL:");
+    assert_eq!(a.fetch(&up).as_deref(), Some(MSG));
+}
+
+#[test]
+fn genurlauth_refusals() {
+    let store = mem();
+    let mut a = Session::login(store, "alice");
+    append(&mut a, "INBOX", MSG);
+    let ok = "imap://alice@h/INBOX/;uid=1;urlauth=anonymous";
+    for (args, answer) in [
+        (
+            format!("\"{ok}\" X-OTHER"),
+            "G BAD [CLIENTBUG] unknown URLAUTH mechanism (only INTERNAL)\r\n",
+        ),
+        (
+            "\"/INBOX/;uid=1;urlauth=anonymous\" INTERNAL".to_owned(),
+            "G BAD [CLIENTBUG] not a URLAUTH-ready URL\r\n",
+        ),
+        (
+            "\"imap://alice@h/INBOX/;uid=1;urlauth=anonymous:internal:00\" INTERNAL".to_owned(),
+            "G BAD [CLIENTBUG] not a URLAUTH-ready URL\r\n",
+        ),
+        (
+            "\"imap://alice@h/INBOX/;uid=1;urlauth=someone\" INTERNAL".to_owned(),
+            "G BAD [CLIENTBUG] not a URLAUTH-ready URL\r\n",
+        ),
+        (
+            "\"imap://alice@h/INBOX/;uid=1;expire=tomorrow;urlauth=anonymous\" INTERNAL".to_owned(),
+            "G BAD [CLIENTBUG] not a URLAUTH-ready URL\r\n",
+        ),
+        (
+            "\"imap://bob@h/INBOX/;uid=1;urlauth=anonymous\" INTERNAL".to_owned(),
+            "G NO [NOPERM] the URL names another user's mailbox\r\n",
+        ),
+        (
+            "\"imap://alice@h/nope/;uid=1;urlauth=anonymous\" INTERNAL".to_owned(),
+            "G NO [NONEXISTENT] ",
+        ),
+        (
+            "\"imap://alice@h/INBOX;UIDVALIDITY=4000000000/;uid=1;urlauth=anonymous\" INTERNAL"
+                .to_owned(),
+            "G NO UIDVALIDITY has changed\r\n",
+        ),
+        // All or nothing: a good URL before a bad one gives nothing.
+        (
+            format!("\"{ok}\" INTERNAL \"/x\" INTERNAL"),
+            "G BAD [CLIENTBUG] not a URLAUTH-ready URL\r\n",
+        ),
+    ] {
+        let r = a.send(&format!("G GENURLAUTH {args}\r\n"));
+        assert!(r.starts_with(answer), "{args}: {r}");
+    }
+    let r = a.send("G GENURLAUTH\r\n");
+    assert!(r.starts_with("G BAD"), "{r}");
+}
+
+#[test]
+fn resetkey_invalidates() {
+    let store = mem();
+    let mut a = Session::login(store, "alice");
+    append(&mut a, "INBOX", MSG);
+    assert!(a.send("C CREATE other\r\n").contains("C OK"));
+    append(&mut a, "other", MSG);
+    let inbox = a.gen("imap://alice@h/INBOX/;uid=1;urlauth=authuser");
+    let other = a.gen("imap://alice@h/other/;uid=1;urlauth=authuser");
+    assert_eq!(a.fetch(&inbox).as_deref(), Some(MSG));
+    // Resetting another mailbox leaves INBOX's key alone.
+    assert_eq!(
+        a.send("R RESETKEY other\r\n"),
+        "R OK RESETKEY completed\r\n"
+    );
+    assert_eq!(a.fetch(&inbox).as_deref(), Some(MSG));
+    assert_eq!(a.fetch(&other), None);
+    // A new key signs differently; the old URL stays dead.
+    let other2 = a.gen("imap://alice@h/other/;uid=1;urlauth=authuser");
+    assert_ne!(other2, other);
+    assert_eq!(a.fetch(&other2).as_deref(), Some(MSG));
+    assert_eq!(a.fetch(&other), None);
+    assert_eq!(
+        a.send("R RESETKEY inbox INTERNAL\r\n"),
+        "R OK RESETKEY completed\r\n"
+    );
+    assert_eq!(a.fetch(&inbox), None);
+    // RESETKEY without a mailbox: every key.
+    let inbox = a.gen("imap://alice@h/INBOX/;uid=1;urlauth=authuser");
+    assert_eq!(a.send("R RESETKEY\r\n"), "R OK RESETKEY completed\r\n");
+    assert_eq!(a.fetch(&inbox), None);
+    assert_eq!(a.fetch(&other2), None);
+    // Errors.
+    assert_eq!(
+        a.send("R RESETKEY INBOX X-FOO\r\n"),
+        "R NO unknown URLAUTH mechanism (only INTERNAL)\r\n"
+    );
+    let r = a.send("R RESETKEY nope\r\n");
+    assert!(r.starts_with("R NO [NONEXISTENT]"), "{r}");
+}
+
+#[test]
+fn access_identifiers() {
+    let store = mem();
+    let mut a = Session::login(store.clone(), "alice");
+    let mut b = Session::login(store, "bob");
+    append(&mut a, "INBOX", MSG);
+    append(&mut b, "INBOX", "Subject: bob's\r\n\r\nx\r\n");
+    let rump = |access: &str| format!("imap://alice@h/INBOX/;uid=1;urlauth={access}");
+    let for_alice = a.gen(&rump("user+alice"));
+    let for_bob = a.gen(&rump("user+bob"));
+    let authuser = a.gen(&rump("authuser"));
+    let anonymous = a.gen(&rump("anonymous"));
+    let submit = a.gen(&rump("submit+alice"));
+    // user+name: only that user.
+    assert_eq!(a.fetch(&for_alice).as_deref(), Some(MSG));
+    assert_eq!(b.fetch(&for_alice), None);
+    assert_eq!(b.fetch(&for_bob).as_deref(), Some(MSG));
+    assert_eq!(a.fetch(&for_bob), None);
+    // authuser and anonymous: anyone logged in here.
+    assert_eq!(b.fetch(&authuser).as_deref(), Some(MSG));
+    assert_eq!(b.fetch(&anonymous).as_deref(), Some(MSG));
+    // submit+name: no submission identity on this server.
+    assert_eq!(a.fetch(&submit), None);
+    assert_eq!(b.fetch(&submit), None);
+    // A URL naming bob's mailbox signed with alice's key does not verify
+    // as bob's (each user's keys are their own).
+    let forged = authuser.replace("imap://alice@", "imap://bob@");
+    assert_eq!(b.fetch(&forged), None);
+    // An unknown owner is NIL, and bob may not sign for alice.
+    assert_eq!(b.fetch(&authuser.replace("alice@", "carol@")), None);
+    let r = b.send(&format!(
+        "G GENURLAUTH \"{}\" INTERNAL\r\n",
+        rump("authuser")
+    ));
+    assert_eq!(r, "G NO [NOPERM] the URL names another user's mailbox\r\n");
+}
+
+#[test]
+fn expire_uses_the_wall_clock() {
+    let store = mem();
+    let mut a = Session::login(store, "alice");
+    append(&mut a, "INBOX", MSG);
+    // 2030-01-01T00:00:00Z = 1893456000.
+    let url =
+        a.gen("imap://alice@h/INBOX/;uid=1;expire=2030-01-01T01:00:00+01:00;urlauth=user+alice");
+    a.conn.set_wall_clock(1_893_455_999);
+    assert_eq!(a.fetch(&url).as_deref(), Some(MSG));
+    a.conn.set_wall_clock(1_893_456_000);
+    assert_eq!(a.fetch(&url), None);
+    a.conn.set_wall_clock(1_893_455_000);
+    assert_eq!(a.fetch(&url).as_deref(), Some(MSG));
+    // The EXPIRE is signed: moving it breaks the token.
+    let moved = url.replace("2030-01-01T01", "2031-01-01T01");
+    assert_eq!(a.fetch(&moved), None);
+}
+
+#[test]
+fn uidvalidity_binds_the_key() {
+    let store = mem();
+    let mut a = Session::login(store, "alice");
+    assert!(a.send("C CREATE box\r\n").contains("C OK"));
+    append(&mut a, "box", MSG);
+    let url = a.gen("imap://alice@h/box/;uid=1;urlauth=authuser");
+    assert_eq!(a.fetch(&url).as_deref(), Some(MSG));
+    assert!(a.send("D DELETE box\r\n").contains("D OK"));
+    assert!(a.send("C CREATE box\r\n").contains("C OK"));
+    append(&mut a, "box", "Subject: new\r\n\r\nnew\r\n");
+    assert_eq!(a.fetch(&url), None);
+}
+
+#[test]
+fn catenate_with_urlauth() {
+    let store = mem();
+    let mut a = Session::login(store.clone(), "alice");
+    let mut b = Session::login(store, "bob");
+    append(&mut a, "INBOX", MSG);
+    let url = a.gen("imap://alice@h/INBOX/;uid=1/;section=TEXT;urlauth=authuser");
+    let r = b.send(&format!(
+        "B APPEND INBOX CATENATE (TEXT {{16+}}\r\nSubject: fwd\r\n\r\n URL \"{url}\")\r\n"
+    ));
+    assert!(r.starts_with("B OK [APPENDUID "), "{r}");
+    let r = b.send("S SELECT INBOX\r\n");
+    assert!(r.contains("* 1 EXISTS"), "{r}");
+    let r = b.send("F FETCH 1 BODY.PEEK[]\r\n");
+    assert!(r.contains("{23}\r\nSubject: fwd\r\n\r\nhello\r\n)"), "{r}");
+    // A user+ URL for someone else, or a bad token: BADURL, nothing appended.
+    let for_alice = a.gen("imap://alice@h/INBOX/;uid=1;urlauth=user+alice");
+    let r = b.send(&format!(
+        "B APPEND INBOX CATENATE (URL \"{for_alice}\")\r\n"
+    ));
+    assert_eq!(r, format!("B NO [BADURL {for_alice}] bad URL\r\n"));
+    let r = a.send(&format!(
+        "B APPEND INBOX CATENATE (URL \"{for_alice}\")\r\n"
+    ));
+    assert!(r.starts_with("B OK [APPENDUID "), "{r}");
+    let flip = if url.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{flip}", &url[..url.len() - 1]);
+    let r = b.send(&format!("B APPEND INBOX CATENATE (URL \"{forged}\")\r\n"));
+    assert!(r.starts_with("B NO [BADURL "), "{r}");
+}
+
+/// A scratch directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "imap-rs-urlauth-{tag}-{}-{:?}",
+            std::process::id(),
+            Instant::now()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn maildir_keys_survive_reopen() {
+    let dir = TempDir::new("reopen");
+    let (url, other) = {
+        let store: Arc<dyn Mailstore> = Arc::new(MaildirStore::open(&dir.0).unwrap());
+        let mut a = Session::login(store, "alice");
+        append(&mut a, "INBOX", MSG);
+        assert!(a.send("C CREATE other\r\n").contains("C OK"));
+        append(&mut a, "other", MSG);
+        let url = a.gen("imap://alice@h/INBOX/;uid=1;urlauth=user+alice");
+        let other = a.gen("imap://alice@h/other/;uid=1;urlauth=user+alice");
+        assert_eq!(a.fetch(&url).as_deref(), Some(MSG));
+        (url, other)
+    };
+    {
+        let store: Arc<dyn Mailstore> = Arc::new(MaildirStore::open(&dir.0).unwrap());
+        let mut a = Session::login(store, "alice");
+        assert_eq!(a.fetch(&url).as_deref(), Some(MSG));
+        assert_eq!(a.fetch(&other).as_deref(), Some(MSG));
+        // The same key signs the same rump after the reopen.
+        assert_eq!(a.gen("imap://alice@h/INBOX/;uid=1;urlauth=user+alice"), url);
+        assert_eq!(
+            a.send("R RESETKEY other\r\n"),
+            "R OK RESETKEY completed\r\n"
+        );
+    }
+    let store: Arc<dyn Mailstore> = Arc::new(MaildirStore::open(&dir.0).unwrap());
+    let mut a = Session::login(store, "alice");
+    assert_eq!(a.fetch(&url).as_deref(), Some(MSG));
+    assert_eq!(a.fetch(&other), None);
+    // URLFETCH of an unknown owner sets nothing up on disk.
+    let before: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(a.fetch(&url.replace("alice@", "mallory@")), None);
+    let after: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after);
+}
