@@ -27,7 +27,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use imap_server::{Limits, Listener, ServerBuilder, StoreCalls};
-use imap_server_core::{AuthError, Authenticator, MaildirStore};
+use imap_server_core::{
+    AuthError, Authenticator, MaildirStore, QuotaLimits, QuotaPolicy, ServerConfig,
+};
 
 use crate::common::cli;
 use crate::common::users::Users;
@@ -45,9 +47,11 @@ Options:
                          the generated development certificate.
   --user NAME:PASSWORD   add a user (repeatable)
   --users FILE           add the users of a Dovecot-style passwd file: lines
-                         `name:{SCHEME}hash[:more fields, ignored]`, with SCHEME
+                         `name:{SCHEME}hash[:extra fields]`, with SCHEME
                          SHA512-CRYPT or SHA256-CRYPT (`openssl passwd -6`,
                          `doveadm pw -s SHA512-CRYPT`), or PLAIN for tests;
+                         extra fields may hold `quota_storage=SIZE` and
+                         `quota_messages=N` (Dovecot style; others ignored);
                          blank lines and # comments are ignored (repeatable)
   --max-connections N    most connections served at once; more are turned
                          away with * BYE [UNAVAILABLE] [default: 1000]
@@ -57,6 +61,10 @@ Options:
   --store-calls MODE     how store and password calls run: block-in-place
                          (off the other connections' worker) or inline
                          [default: block-in-place]
+  --quota-storage SIZE   every user's storage quota (RFC 9208), e.g. 500M,
+                         2G; 0 is none [default: 0]
+  --quota-messages N     every user's message-count quota; 0 is none
+                         [default: 0]
   --cert FILE            TLS certificate chain (PEM); needs --key
   --key FILE             TLS private key (PEM); needs --cert.
                          Without them a self-signed certificate for localhost
@@ -84,6 +92,9 @@ struct Options {
     cert_and_key: Option<(PathBuf, PathBuf)>,
     limits: Limits,
     store_calls: StoreCalls,
+    /// `--quota-storage` and `--quota-messages`: every user's limits unless
+    /// the users file says otherwise.
+    quota: QuotaLimits,
 }
 
 fn parse_args() -> Options {
@@ -94,6 +105,7 @@ fn parse_args() -> Options {
     let (mut cert, mut key) = (None, None);
     let mut limits = Limits::default();
     let mut store_calls = StoreCalls::default();
+    let mut quota = QuotaLimits::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = cli::split_flag(arg);
@@ -127,6 +139,16 @@ fn parse_args() -> Options {
                     )),
                 };
             }
+            "--quota-storage" => {
+                let v = cli::value(&flag, inline, &mut args);
+                quota.storage = imap_server_core::parse_size(&v)
+                    .unwrap_or_else(|e| cli::usage_error(format!("{flag}: {e}")));
+            }
+            "--quota-messages" => {
+                let v = cli::value(&flag, inline, &mut args);
+                quota.messages = imap_server_core::parse_count(&v)
+                    .unwrap_or_else(|e| cli::usage_error(format!("{flag}: {e}")));
+            }
             "--cert" => cert = Some(PathBuf::from(cli::value(&flag, inline, &mut args))),
             "--key" => key = Some(PathBuf::from(cli::value(&flag, inline, &mut args))),
             _ => cli::usage_error(format!("unknown argument {flag:?}")),
@@ -147,6 +169,7 @@ fn parse_args() -> Options {
         cert_and_key,
         limits,
         store_calls,
+        quota,
     }
 }
 
@@ -186,6 +209,7 @@ impl UserSources {
 
 /// The user database, replaced as a whole on SIGHUP: a login checks the
 /// users current when it starts.
+#[derive(Debug)]
 struct Reloadable(RwLock<Arc<Users>>);
 
 impl Reloadable {
@@ -203,6 +227,22 @@ impl Authenticator for Reloadable {
     ) -> Result<String, AuthError> {
         let users = Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner));
         users.authenticate(authzid, user, password)
+    }
+}
+
+/// Quota limits (RFC 9208): the `--quota-*` defaults, overridden per user by
+/// the `quota_storage=` / `quota_messages=` fields of the users file (read
+/// again on SIGHUP with the rest of it).
+#[derive(Debug)]
+struct UserQuotas {
+    users: Arc<Reloadable>,
+    default: QuotaLimits,
+}
+
+impl QuotaPolicy for UserQuotas {
+    fn limits(&self, user: &str) -> QuotaLimits {
+        let users = Arc::clone(&self.users.0.read().unwrap_or_else(PoisonError::into_inner));
+        users.quota(user).over(self.default)
     }
 }
 
@@ -229,6 +269,7 @@ async fn run(options: Options) -> Result<(), String> {
         cert_and_key,
         limits,
         store_calls,
+        quota,
     } = options;
     std::fs::create_dir_all(&data).map_err(|e| format!("--data {}: {e}", data.display()))?;
     let tls_config = tls::server_config(cert_and_key, &data)?;
@@ -244,7 +285,14 @@ async fn run(options: Options) -> Result<(), String> {
     let mail_dir = data.join("mail");
     let store = MaildirStore::open(&mail_dir)
         .map_err(|e| format!("mail store {}: {e}", mail_dir.display()))?;
+    let mut config = ServerConfig::default();
+    config.compress = true;
+    config.quota = Some(Arc::new(UserQuotas {
+        users: Arc::clone(&users),
+        default: quota,
+    }));
     let server = ServerBuilder::new(Arc::new(store), Arc::clone(&users) as _)
+        .config(config)
         .tls(tls_config)
         .limits(limits)
         .store_calls(store_calls)

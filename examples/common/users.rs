@@ -29,6 +29,9 @@ enum Credential {
 /// Users and their credentials.
 pub(crate) struct Users {
     entries: HashMap<String, Credential>,
+    /// Per-user quota limits from `quota_storage=` / `quota_messages=` extra
+    /// fields (RFC 9208); a limit not given here comes from the defaults.
+    quotas: HashMap<String, UserQuota>,
     /// Checked for unknown users when some passwords are hashed, so that a
     /// wrong user name costs as much time as a wrong password.
     dummy: Option<String>,
@@ -50,6 +53,7 @@ impl Users {
     pub(crate) fn new() -> Self {
         Self {
             entries: HashMap::new(),
+            quotas: HashMap::new(),
             dummy: None,
         }
     }
@@ -57,6 +61,12 @@ impl Users {
     /// Whether there are no users.
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The quota overrides of `user` from its line of the users file.
+    #[allow(dead_code)] // the in-memory blocking example has no quotas
+    pub(crate) fn quota(&self, user: &str) -> UserQuota {
+        self.quotas.get(user).copied().unwrap_or_default()
     }
 
     /// How many users there are.
@@ -86,8 +96,13 @@ impl Users {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (name, credential) =
+            let (name, credential, quota) =
                 parse_line(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+            if let Some(q) = quota {
+                if !self.entries.contains_key(name) {
+                    self.quotas.insert(name.to_owned(), q);
+                }
+            }
             self.insert(name, credential);
             count += 1;
         }
@@ -160,8 +175,68 @@ impl Users {
     }
 }
 
+/// A user's own quota limits from the users file: for each resource, `None`
+/// when the line does not set it (the default applies), `Some(None)` for
+/// `0` (no limit), `Some(Some(n))` for a limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct UserQuota {
+    /// `quota_storage=`, octets.
+    pub(crate) storage: Option<Option<u64>>,
+    /// `quota_messages=`.
+    pub(crate) messages: Option<Option<u64>>,
+}
+
+impl UserQuota {
+    /// The limits of a user with these overrides over `default`.
+    #[allow(dead_code)] // the in-memory blocking example has no quotas
+    pub(crate) fn over(
+        self,
+        default: imap_server_core::QuotaLimits,
+    ) -> imap_server_core::QuotaLimits {
+        imap_server_core::QuotaLimits {
+            storage: self.storage.unwrap_or(default.storage),
+            messages: self.messages.unwrap_or(default.messages),
+        }
+    }
+}
+
+/// The quota overrides among a line's extra fields: Dovecot-style
+/// space-separated `key=value` words in the fields after the password
+/// (`quota_storage=500M`, `quota_messages=10000`; `0` is no limit). Other
+/// fields and keys are ignored.
+fn quota_fields<'a>(
+    name: &str,
+    fields: impl Iterator<Item = &'a str>,
+) -> Result<Option<UserQuota>, String> {
+    let mut limits = UserQuota::default();
+    let mut any = false;
+    for word in fields.flat_map(str::split_whitespace) {
+        let Some((key, value)) = word.split_once('=') else {
+            continue;
+        };
+        match key {
+            "quota_storage" => {
+                limits.storage = Some(
+                    imap_server_core::parse_size(value)
+                        .map_err(|e| format!("user {name:?}: quota_storage: {e}"))?,
+                );
+                any = true;
+            }
+            "quota_messages" => {
+                limits.messages = Some(
+                    imap_server_core::parse_count(value)
+                        .map_err(|e| format!("user {name:?}: quota_messages: {e}"))?,
+                );
+                any = true;
+            }
+            _ => {}
+        }
+    }
+    Ok(any.then_some(limits))
+}
+
 /// One `name:{SCHEME}password[:extra fields…]` line.
-fn parse_line(line: &str) -> Result<(&str, Credential), String> {
+fn parse_line(line: &str) -> Result<(&str, Credential, Option<UserQuota>), String> {
     let mut fields = line.split(':');
     let name = fields.next().unwrap_or_default();
     let password = fields.next().unwrap_or_default();
@@ -202,7 +277,8 @@ fn parse_line(line: &str) -> Result<(&str, Credential), String> {
             ))
         }
     };
-    Ok((name, credential))
+    let quota = quota_fields(name, fields)?;
+    Ok((name, credential, quota))
 }
 
 impl Authenticator for Users {

@@ -24,7 +24,9 @@ pub use crate::config::{ServerConfig, ServerLimits};
 #[cfg(unix)]
 pub use crate::maildir::MaildirStore;
 pub use crate::mem::MemStore;
-pub use crate::quota::{parse_size, QuotaLimits, QuotaPolicy, QuotaUsage, StaticQuota};
+pub use crate::quota::{
+    parse_count, parse_size, QuotaLimits, QuotaPolicy, QuotaUsage, StaticQuota,
+};
 pub use crate::session::{ServerConnection, ServerEvent, MAX_THREAD_NESTING, OUTPUT_HIGH_WATER};
 pub use crate::urlauth_keys::URLAUTH_KEY_LEN;
 

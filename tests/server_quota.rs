@@ -1,0 +1,179 @@
+//! Quotas (RFC 9208) in the example server, as Python's imaplib sees them:
+//! `--quota-storage`/`--quota-messages` defaults, per-user `quota_storage=` /
+//! `quota_messages=` fields in the users file, GETQUOTAROOT, an APPEND refused
+//! with `[OVERQUOTA]` and accepted after an EXPUNGE, and a changed limit
+//! picked up on SIGHUP.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{run_with_timeout, Server, TempDir};
+
+fn python() -> Option<&'static str> {
+    ["python3", "python"].into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", "import imaplib"])
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// Log in, and print one line per step: the step's name and what the server
+/// answered (typ, data), so the test can assert on each.
+const SCRIPT: &str = r#"
+import imaplib, sys
+host, port, user, pw, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+M = imaplib.IMAP4(host, port)
+M.login(user, pw)
+def flat(data):
+    for d in data:
+        if isinstance(d, (list, tuple)):
+            yield from flat(d)
+        elif isinstance(d, bytes):
+            yield d
+        elif d is not None:
+            yield str(d).encode()
+def show(name, r):
+    typ, data = r
+    print(name, typ, b' | '.join(flat(data)).decode())
+def fail(name, f):
+    try:
+        show(name, f())
+    except M.error as e:
+        print(name, 'NO', str(e))
+msg = b'From: a@example.org\r\nSubject: q\r\n\r\n' + b'x' * 1500 + b'\r\n'
+if mode == 'fill':
+    show('caps', M.capability())
+    show('root', M.getquotaroot('INBOX'))
+    fail('append1', lambda: M.append('INBOX', None, None, msg))
+    fail('append2', lambda: M.append('INBOX', None, None, msg))
+    fail('append3', lambda: M.append('INBOX', None, None, msg))
+    show('quota', M.getquota('"User quota"'))
+    M.select('INBOX')
+    M.store('1', '+FLAGS', '\\Deleted')
+    M.expunge()
+    fail('append4', lambda: M.append('INBOX', None, None, msg))
+else:
+    show('quota', M.getquota('"User quota"'))
+    fail('append5', lambda: M.append('INBOX', None, None, msg))
+M.logout()
+"#;
+
+fn run(python: &str, server: &Server, user: &str, mode: &str) -> String {
+    let out = run_with_timeout(
+        Command::new(python)
+            .args(["-c", SCRIPT, "127.0.0.1"])
+            .arg(server.port.to_string())
+            .args([user, "pw", mode]),
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "imaplib failed:\n{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn step<'a>(out: &'a str, name: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no step {name} in:\n{out}"))
+}
+
+#[test]
+fn quota_from_flags_and_users_file_through_imaplib() {
+    let Some(python) = python() else {
+        eprintln!("SKIPPED: python3 with imaplib is not available");
+        return;
+    };
+    let dir = TempDir::new("quota-users");
+    let users = dir.path().join("users");
+    // alice: two messages at most (her own field); bob: the defaults.
+    std::fs::write(
+        &users,
+        "alice:{PLAIN}pw::::::quota_messages=2\nbob:{PLAIN}pw\n",
+    )
+    .unwrap();
+    let users_arg = users.to_str().unwrap();
+    let mut server = Server::start(&[
+        "--users",
+        users_arg,
+        "--quota-storage",
+        "4k",
+        "--quota-messages",
+        "0",
+    ]);
+
+    let alice = run(python, &server, "alice", "fill");
+    assert!(
+        step(&alice, "caps").contains("QUOTA=RES-STORAGE"),
+        "{alice}"
+    );
+    assert!(
+        step(&alice, "caps").contains("QUOTA=RES-MESSAGE"),
+        "{alice}"
+    );
+    assert_eq!(
+        step(&alice, "root"),
+        "OK INBOX \"User quota\" | \"User quota\" (STORAGE 0 4 MESSAGE 0 2)",
+        "{alice}"
+    );
+    assert!(
+        step(&alice, "append1").starts_with("OK [APPENDUID"),
+        "{alice}"
+    );
+    assert!(
+        step(&alice, "append2").starts_with("OK [APPENDUID"),
+        "{alice}"
+    );
+    // The third message passes her message limit: refused, nothing stored.
+    let third = step(&alice, "append3");
+    assert!(
+        third.starts_with("NO") && third.contains("OVERQUOTA"),
+        "{alice}"
+    );
+    assert_eq!(
+        step(&alice, "quota"),
+        "OK \"User quota\" (STORAGE 4 4 MESSAGE 2 2)",
+        "{alice}"
+    );
+    // After an EXPUNGE there is room again.
+    assert!(
+        step(&alice, "append4").starts_with("OK [APPENDUID"),
+        "{alice}"
+    );
+
+    // bob has only the storage default (4 KiB): two 1.5 KB messages fit, the
+    // third does not.
+    let bob = run(python, &server, "bob", "fill");
+    assert!(step(&bob, "root").ends_with("(STORAGE 0 4)"), "{bob}");
+    assert!(step(&bob, "append2").starts_with("OK"), "{bob}");
+    assert!(step(&bob, "append3").contains("OVERQUOTA"), "{bob}");
+
+    // Give bob no storage limit in the users file and reload it.
+    std::fs::write(
+        &users,
+        "alice:{PLAIN}pw::::::quota_messages=2\nbob:{PLAIN}pw::::::quota_storage=0\n",
+    )
+    .unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(status.success());
+    let mut bob = String::new();
+    for _ in 0..50 {
+        bob = run(python, &server, "bob", "check");
+        if step(&bob, "quota") == "OK \"User quota\" ()" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(step(&bob, "quota"), "OK \"User quota\" ()", "{bob}");
+    assert!(step(&bob, "append5").starts_with("OK [APPENDUID"), "{bob}");
+    server.terminate();
+}
