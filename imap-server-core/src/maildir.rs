@@ -14,6 +14,8 @@ mod files;
 mod flags;
 mod folder;
 mod index;
+/// The body of the `maildir_index` fuzz target.
+pub(crate) mod index_fuzz;
 mod names;
 mod ops;
 mod user;
