@@ -157,9 +157,11 @@ fn connection(data: &[u8]) {
     let Some((&split, server)) = rest.split_first() else {
         return;
     };
-    let mut config = ClientConfig::default();
-    config.max_command_data = MAX_COMMAND_DATA;
-    config.defer_structures = script & 0x80 == 0;
+    let config = ClientConfig {
+        max_command_data: MAX_COMMAND_DATA,
+        defer_structures: script & 0x80 == 0,
+        ..ClientConfig::default()
+    };
     let mut h = ClientHarness {
         conn: ClientConnection::new(config),
         now: Instant::now(),

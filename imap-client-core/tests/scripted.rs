@@ -172,7 +172,7 @@ fn starttls_response_injection_fails_the_connection() {
     assert!(!evs
         .iter()
         .any(|e| matches!(e, ClientEvent::Completed { handle, .. } if *handle == l)));
-    assert_eq!(c.state(), imap_client_core::ClientState::Logout);
+    assert_eq!(c.state(), ClientState::Logout);
     // Dead: a late tls_established writes nothing, input is ignored.
     c.tls_established();
     assert_eq!(sent(&mut c), "");

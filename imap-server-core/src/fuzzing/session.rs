@@ -312,14 +312,15 @@ impl Harness {
                 self.view = Some(view - 1);
                 self.expunged_since_tagged = true;
             }
-            Response::Data(Data::Vanished { earlier, uids }) => {
-                if !earlier {
-                    let count = u32::try_from(uids.count(u32::MAX)).unwrap_or(u32::MAX);
-                    let view = self.view.unwrap_or(0);
-                    assert!(count <= view, "VANISHED {count} of a view of {view}");
-                    self.view = Some(view - count);
-                    self.expunged_since_tagged = true;
-                }
+            Response::Data(Data::Vanished {
+                earlier: false,
+                uids,
+            }) => {
+                let count = u32::try_from(uids.count(u32::MAX)).unwrap_or(u32::MAX);
+                let view = self.view.unwrap_or(0);
+                assert!(count <= view, "VANISHED {count} of a view of {view}");
+                self.view = Some(view - count);
+                self.expunged_since_tagged = true;
             }
             Response::Data(Data::Fetch { seq, .. }) => {
                 let view = self.view.unwrap_or(0);
