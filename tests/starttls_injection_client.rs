@@ -7,16 +7,11 @@
 //! Once through the client core on a bare socket, once through the blocking
 //! driver the `imap-client` program uses (`examples/client/blocking.rs`).
 
-mod common;
-
 #[path = "../examples/client/backoff.rs"]
-#[allow(dead_code)]
 mod backoff;
 #[path = "../examples/client/blocking.rs"]
-#[allow(dead_code)]
 mod blocking;
 #[path = "../examples/client/net.rs"]
-#[allow(dead_code)]
 mod net;
 
 use std::io::{BufRead, BufReader, Read, Write};
