@@ -358,7 +358,7 @@ impl ClientConnection {
     /// resumes (the driver now encrypts what [`poll_transmit`](Self::poll_transmit)
     /// returns). Issue CAPABILITY again to learn the new capabilities.
     pub fn tls_established(&mut self) {
-        if self.awaiting_tls {
+        if self.awaiting_tls && self.state != ClientState::Logout {
             self.awaiting_tls = false;
             self.pump();
         }
@@ -623,9 +623,9 @@ impl ClientConnection {
     fn process(&mut self, now: Instant) {
         loop {
             if self.awaiting_tls {
-                // Anything after the STARTTLS OK was sent in plaintext before the
-                // handshake: a response-injection attempt. Drop it.
-                self.inbuf.clear();
+                if !self.inbuf.is_empty() {
+                    self.starttls_injected();
+                }
                 return;
             }
             let before = (self.codec.stream_offset(), self.inbuf.len());
@@ -664,6 +664,23 @@ impl ClientConnection {
                 return; // no progress: wait for more input
             }
         }
+    }
+
+    /// Bytes followed the STARTTLS OK before the handshake: they were sent in
+    /// plaintext, where anyone on the path can write (the CVE-2011-0411
+    /// class of response injection; RFC 9051 §11.1 has the client drop
+    /// them). A server does not do this, so the connection fails rather than
+    /// go on: no TLS hand-off ([`ClientEvent::StartTls`] is withdrawn), the
+    /// state becomes Logout, nothing more is read or written, and
+    /// [`ClientError::StartTlsInjection`] is reported.
+    fn starttls_injected(&mut self) {
+        self.inbuf.clear();
+        self.out.clear();
+        self.state = ClientState::Logout;
+        self.events
+            .retain(|e| !matches!(e, ClientEvent::StartTls { .. }));
+        self.events
+            .push_back(ClientEvent::ProtocolError(ClientError::StartTlsInjection));
     }
 
     fn on_greeting(&mut self, g: Greeting) {

@@ -4,7 +4,7 @@ use imap_proto::{Tag, ValidationError};
 
 /// What went wrong in the client core. None of these end the session (the
 /// connection state stays consistent and later input is processed normally),
-/// except [`ClientError::Compression`].
+/// except [`ClientError::Compression`] and [`ClientError::StartTlsInjection`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -50,4 +50,12 @@ pub enum ClientError {
     /// connection (commands in flight will not complete).
     #[error("compressed stream broken: {0}")]
     Compression(String),
+    /// The server's STARTTLS OK was followed, in the same read, by more bytes
+    /// before the TLS handshake: plaintext that anyone on the path could
+    /// have injected (the CVE-2011-0411 class). Fatal, like
+    /// [`ClientError::Compression`]: no TLS hand-off is offered, the state
+    /// becomes [`crate::ClientState::Logout`], nothing more is read or
+    /// written, and the driver should close the connection.
+    #[error("bytes after the STARTTLS OK before the TLS handshake (possible injection)")]
+    StartTlsInjection,
 }

@@ -139,8 +139,10 @@ pub enum ClientEvent {
         handle: CommandHandle,
     },
     /// STARTTLS succeeded: do the TLS handshake now, then call
-    /// [`crate::ClientConnection::tls_established`]. Nothing is written until then,
-    /// and bytes received after the OK were discarded (RFC 9051 §11.1).
+    /// [`crate::ClientConnection::tls_established`]. Nothing is written until then.
+    /// Bytes received after the OK in the same read (plaintext anyone could
+    /// have injected, RFC 9051 §11.1) fail the connection instead: this event
+    /// is then withdrawn and [`ClientError::StartTlsInjection`] reported.
     StartTls {
         /// The STARTTLS command.
         handle: CommandHandle,
@@ -148,8 +150,8 @@ pub enum ClientEvent {
     /// A response could not be parsed; it was skipped and the stream goes on.
     ParseError(DecodeError),
     /// The server broke the protocol: in a way the client survived, or, for
-    /// [`ClientError::Compression`] (corrupt compressed input, RFC 4978), in
-    /// one that ends the connection.
+    /// [`ClientError::Compression`] (corrupt compressed input, RFC 4978) and
+    /// [`ClientError::StartTlsInjection`], in one that ends the connection.
     ProtocolError(ClientError),
 }
 

@@ -70,6 +70,7 @@ mod commands;
 mod connection;
 mod error;
 mod event;
+pub mod fuzzing;
 mod routing;
 mod sasl;
 pub mod sync;

@@ -133,18 +133,51 @@ fn starttls_holds_output_until_the_handshake() {
     let t = c.starttls();
     let l = c.login("alice", "secret").unwrap();
     assert_eq!(sent(&mut c), "A0001 STARTTLS\r\n");
-    // An attacker appends a fake response after the OK, in plaintext.
-    c.handle_input(b"A0001 OK go ahead\r\nA0002 OK injected\r\n", now);
+    c.handle_input(b"A0001 OK go ahead\r\n", now);
     let evs = events(&mut c);
     assert_eq!(completed(&evs, t).0, StatusKind::Ok);
     assert!(matches!(evs.last(), Some(ClientEvent::StartTls { handle }) if *handle == t));
+    assert!(c.capabilities().is_empty());
+    assert_eq!(sent(&mut c), "");
+    // Input before the handshake belongs to TLS, not here: ignored.
+    c.handle_input(b"A0002 OK injected\r\n", now);
+    assert!(!events(&mut c)
+        .iter()
+        .any(|e| matches!(e, ClientEvent::Completed { handle, .. } if *handle == l)));
+    c.tls_established();
+    assert_eq!(sent(&mut c), "A0002 LOGIN alice secret\r\n");
+}
+
+/// An attacker appends a fake response after the OK, in plaintext, in the
+/// same read (the CVE-2011-0411 class): the client refuses it and the
+/// connection fails (see also tests/starttls_injection_client.rs at the top).
+#[test]
+fn starttls_response_injection_fails_the_connection() {
+    let (mut c, now) = greeted("* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\n");
+    let t = c.starttls();
+    let l = c.login("alice", "secret").unwrap();
+    assert_eq!(sent(&mut c), "A0001 STARTTLS\r\n");
+    c.handle_input(b"A0001 OK go ahead\r\nA0002 OK injected\r\n", now);
+    let evs = events(&mut c);
+    assert_eq!(completed(&evs, t).0, StatusKind::Ok);
+    assert!(
+        !evs.iter()
+            .any(|e| matches!(e, ClientEvent::StartTls { .. })),
+        "no TLS hand-off after an injection: {evs:?}"
+    );
+    assert!(evs.iter().any(|e| matches!(
+        e,
+        ClientEvent::ProtocolError(imap_client_core::ClientError::StartTlsInjection)
+    )));
     assert!(!evs
         .iter()
         .any(|e| matches!(e, ClientEvent::Completed { handle, .. } if *handle == l)));
-    assert!(c.capabilities().is_empty());
-    assert_eq!(sent(&mut c), "");
+    assert_eq!(c.state(), ClientState::Logout);
+    // Dead: a late tls_established writes nothing, input is ignored.
     c.tls_established();
-    assert_eq!(sent(&mut c), "A0002 LOGIN alice secret\r\n");
+    assert_eq!(sent(&mut c), "");
+    c.handle_input(b"A0002 OK late\r\n", now);
+    assert!(events(&mut c).is_empty());
 }
 
 #[test]

@@ -9,6 +9,7 @@
 mod auth;
 mod config;
 pub mod contract;
+pub mod fuzzing;
 #[cfg(unix)]
 mod maildir;
 mod mem;

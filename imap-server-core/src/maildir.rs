@@ -15,6 +15,8 @@ mod files;
 mod flags;
 mod folder;
 mod index;
+/// The body of the `maildir_index` fuzz target.
+pub(crate) mod index_fuzz;
 mod names;
 mod objects;
 mod ops;

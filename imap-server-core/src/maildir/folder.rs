@@ -268,7 +268,23 @@ impl Folder {
                 ..Self::empty(f.dir, f.name)
             };
         }
-        let changed = f.sync_with(hints.as_ref())?;
+        let changed = match f.sync_with(hints.as_ref()) {
+            // The index left no UIDs for the files it does not list (a
+            // damaged or hostile UIDNEXT near the top): renumber under a new
+            // UIDVALIDITY (RFC 9051 §2.3.1.1) rather than refuse the mailbox.
+            Err(e) if e.kind == StoreErrorKind::Limit && hints.is_none() => {
+                let special_use = f.special_use.take();
+                f = Self {
+                    uid_validity: ctx.next_uid_validity()?,
+                    special_use,
+                    keywords: std::mem::take(&mut f.keywords),
+                    needs_rewrite: true,
+                    ..Self::empty(f.dir, f.name)
+                };
+                f.sync_with(Some(&HashMap::new()))?
+            }
+            other => other?,
+        };
         files::clean_tmp(&f.dir.join("tmp"), TMP_MAX_AGE);
         Ok((f, changed))
     }

@@ -1,0 +1,6 @@
+//! Fuzz target: `imap_server_core::fuzzing::mime`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    imap_server_core::fuzzing::mime(data);
+});
