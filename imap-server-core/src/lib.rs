@@ -14,6 +14,7 @@ mod maildir;
 mod mem;
 pub mod mime;
 mod names;
+mod oauth;
 pub mod quota;
 mod session;
 mod store;
@@ -24,6 +25,7 @@ pub use crate::config::{ServerConfig, ServerLimits};
 #[cfg(unix)]
 pub use crate::maildir::MaildirStore;
 pub use crate::mem::MemStore;
+pub use crate::oauth::TokenVerifier;
 pub use crate::quota::{
     parse_count, parse_size, QuotaLimits, QuotaPolicy, QuotaUsage, StaticQuota,
 };

@@ -25,6 +25,7 @@ pub use self::fetch::OUTPUT_HIGH_WATER;
 mod mailbox_cmds;
 mod metadata;
 mod notify;
+mod oauth;
 mod objects;
 mod quota;
 mod search;
@@ -696,6 +697,10 @@ impl ServerConnection {
                 if self.plaintext_ok() {
                     caps.push(Capability::Auth(imap_proto::AuthMechanism::Plain));
                     caps.push(Capability::Auth(imap_proto::AuthMechanism::Login));
+                    if self.config.oauth.is_some() {
+                        caps.push(Capability::Auth(imap_proto::AuthMechanism::OAuthBearer));
+                        caps.push(Capability::Auth(imap_proto::AuthMechanism::XOAuth2));
+                    }
                 } else {
                     caps.push(Capability::LoginDisabled);
                 }
