@@ -9,6 +9,8 @@
 mod auth;
 mod config;
 pub mod contract;
+#[cfg(feature = "jwt")]
+mod jwt;
 #[cfg(unix)]
 mod maildir;
 mod mem;
@@ -22,6 +24,8 @@ mod urlauth_keys;
 
 pub use crate::auth::{constant_time_eq, AuthError, Authenticator, StaticAuthenticator};
 pub use crate::config::{ServerConfig, ServerLimits};
+#[cfg(feature = "jwt")]
+pub use crate::jwt::{JwksError, JwtVerifier, DEFAULT_ACCOUNT_CLAIM, JWT_LEEWAY, MAX_JWKS_SIZE};
 #[cfg(unix)]
 pub use crate::maildir::MaildirStore;
 pub use crate::mem::MemStore;

@@ -12,7 +12,7 @@ use std::fmt;
 ///
 /// Runtime-free: `verify` is called synchronously on the session's thread, so
 /// an implementation must not block on the network (verify signed tokens
-/// against keys held in memory, e.g. [`JwtVerifier`](crate::JwtVerifier) with
+/// against keys held in memory, e.g. `JwtVerifier` with
 /// the `jwt` feature). Set it in
 /// [`ServerConfig::oauth`](crate::ServerConfig::oauth); the mechanisms are
 /// advertised only then.
