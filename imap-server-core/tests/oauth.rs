@@ -227,6 +227,19 @@ fn cancel_after_error_challenge_is_still_a_delayed_no() {
 }
 
 #[test]
+fn garbage_after_error_challenge_is_still_a_delayed_no() {
+    let mut c = connect(true);
+    let r = c.send(&format!(
+        "a1 AUTHENTICATE XOAUTH2 {}\r\n",
+        xoauth2("alice", "bad")
+    ));
+    challenge(&r);
+    assert_eq!(c.send("%%%not base64%%%\r\n"), "", "no way round the delay");
+    let r = after_delay(&mut c);
+    assert!(r.starts_with("a1 NO [AUTHENTICATIONFAILED]"), "{r}");
+}
+
+#[test]
 fn cancel_before_the_message_is_bad() {
     let mut c = connect(true);
     assert_eq!(c.send("a1 AUTHENTICATE OAUTHBEARER\r\n"), "+ \r\n");

@@ -422,17 +422,23 @@ impl ServerConnection {
                         Ok(Decoded::Complete { value, .. }) => self.sasl_step(value, now),
                         Ok(_) => break,
                         Err(e) => {
-                            let Mode::Authenticate { tag, .. } =
+                            let Mode::Authenticate { tag, sasl } =
                                 std::mem::replace(&mut self.mode, Mode::Commands)
                             else {
                                 unreachable!("checked above")
                             };
-                            self.tagged(
-                                tag,
-                                StatusKind::Bad,
-                                None,
-                                &format!("bad SASL response: {e}"),
-                            );
+                            // After an OAuth error challenge, garbage still
+                            // ends in the delayed NO (no way round the delay).
+                            if let Sasl::OAuthFailed { reason } = sasl {
+                                self.fail_auth(tag, Code::AuthenticationFailed, &reason, now);
+                            } else {
+                                self.tagged(
+                                    tag,
+                                    StatusKind::Bad,
+                                    None,
+                                    &format!("bad SASL response: {e}"),
+                                );
+                            }
                         }
                     }
                 }
