@@ -28,7 +28,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use imap_server::{Limits, Listener, ServerBuilder, StoreCalls};
 use imap_server_core::{
-    AuthError, Authenticator, MaildirStore, QuotaLimits, QuotaPolicy, ServerConfig,
+    AuthError, Authenticator, JwtVerifier, MaildirStore, QuotaLimits, QuotaPolicy, ServerConfig,
 };
 
 use crate::common::cli;
@@ -65,6 +65,15 @@ Options:
                          2G; 0 is none [default: 0]
   --quota-messages N     every user's message-count quota; 0 is none
                          [default: 0]
+  --oauth-jwks FILE      accept OAuth 2.0 access tokens (AUTHENTICATE OAUTHBEARER
+                         and XOAUTH2): signed JWTs checked against the public
+                         keys of this JWKS file; needs --oauth-issuer and
+                         --oauth-audience. A token logs in the account it
+                         names, with or without a password in the users file.
+  --oauth-issuer ISS     the `iss` the tokens must carry
+  --oauth-audience AUD   the `aud` the tokens must contain
+  --oauth-claim NAME     the claim holding the account name
+                         [default: email, else sub]
   --cert FILE            TLS certificate chain (PEM); needs --key
   --key FILE             TLS private key (PEM); needs --cert.
                          Without them a self-signed certificate for localhost
@@ -73,8 +82,8 @@ Options:
 
 Without --user or --users, a user 'demo' with a random password is created and
 its credentials are printed on stdout.
-LOGIN and AUTHENTICATE PLAIN/LOGIN work without TLS only on loopback
-connections; elsewhere the server advertises LOGINDISABLED until STARTTLS.
+LOGIN and AUTHENTICATE PLAIN/LOGIN (and OAUTHBEARER/XOAUTH2) work without TLS
+only on loopback connections; elsewhere the server advertises LOGINDISABLED until STARTTLS.
 Logs go to stderr; RUST_LOG sets the filter (default: info).
 SIGTERM or Ctrl-C: stop accepting, send * BYE to every client, exit 0.
 SIGHUP: read the --users files again (logins from then on use the new users;
@@ -95,6 +104,27 @@ struct Options {
     /// `--quota-storage` and `--quota-messages`: every user's limits unless
     /// the users file says otherwise.
     quota: QuotaLimits,
+    oauth: Option<OAuthOptions>,
+}
+
+/// `--oauth-*`: where the token verifier's keys and expectations come from.
+struct OAuthOptions {
+    jwks: PathBuf,
+    issuer: String,
+    audience: String,
+    claim: Option<String>,
+}
+
+impl OAuthOptions {
+    /// Load the JWKS: a file that cannot be read or parsed stops start-up.
+    fn verifier(&self) -> Result<JwtVerifier, String> {
+        let v = JwtVerifier::from_jwks_file(&self.jwks, &self.issuer, &self.audience)
+            .map_err(|e| format!("--oauth-jwks: {e}"))?;
+        Ok(match &self.claim {
+            Some(c) => v.with_claim(c),
+            None => v,
+        })
+    }
 }
 
 fn parse_args() -> Options {
@@ -106,6 +136,7 @@ fn parse_args() -> Options {
     let mut limits = Limits::default();
     let mut store_calls = StoreCalls::default();
     let mut quota = QuotaLimits::default();
+    let (mut jwks, mut issuer, mut audience, mut claim) = (None, None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = cli::split_flag(arg);
@@ -149,6 +180,10 @@ fn parse_args() -> Options {
                 quota.messages = imap_server_core::parse_count(&v)
                     .unwrap_or_else(|e| cli::usage_error(format!("{flag}: {e}")));
             }
+            "--oauth-jwks" => jwks = Some(PathBuf::from(cli::value(&flag, inline, &mut args))),
+            "--oauth-issuer" => issuer = Some(cli::value(&flag, inline, &mut args)),
+            "--oauth-audience" => audience = Some(cli::value(&flag, inline, &mut args)),
+            "--oauth-claim" => claim = Some(cli::value(&flag, inline, &mut args)),
             "--cert" => cert = Some(PathBuf::from(cli::value(&flag, inline, &mut args))),
             "--key" => key = Some(PathBuf::from(cli::value(&flag, inline, &mut args))),
             _ => cli::usage_error(format!("unknown argument {flag:?}")),
@@ -158,6 +193,16 @@ fn parse_args() -> Options {
         (Some(c), Some(k)) => Some((c, k)),
         (None, None) => None,
         _ => cli::usage_error("--cert and --key go together"),
+    };
+    let oauth = match (jwks, issuer, audience) {
+        (Some(jwks), Some(issuer), Some(audience)) => Some(OAuthOptions {
+            jwks,
+            issuer,
+            audience,
+            claim,
+        }),
+        (None, None, None) if claim.is_none() => None,
+        _ => cli::usage_error("--oauth-jwks, --oauth-issuer and --oauth-audience go together"),
     };
     let users = sources.load().unwrap_or_else(|e| cli::usage_error(e));
     Options {
@@ -170,6 +215,7 @@ fn parse_args() -> Options {
         limits,
         store_calls,
         quota,
+        oauth,
     }
 }
 
@@ -270,8 +316,18 @@ async fn run(options: Options) -> Result<(), String> {
         limits,
         store_calls,
         quota,
+        oauth,
     } = options;
     std::fs::create_dir_all(&data).map_err(|e| format!("--data {}: {e}", data.display()))?;
+    // The builder's defaults (COMPRESS=DEFLATE offered), plus the token
+    // verifier when --oauth-jwks is given (the quota policy is added below).
+    let mut config = ServerConfig::default();
+    config.compress = true;
+    if let Some(o) = &oauth {
+        let verifier = o.verifier()?;
+        tracing::info!(jwks = %o.jwks.display(), issuer = %o.issuer, audience = %o.audience, "OAuth 2.0 tokens accepted");
+        config.oauth = Some(Arc::new(verifier));
+    }
     let tls_config = tls::server_config(cert_and_key, &data)?;
 
     let demo_password = if users.is_empty() {
@@ -285,8 +341,6 @@ async fn run(options: Options) -> Result<(), String> {
     let mail_dir = data.join("mail");
     let store = MaildirStore::open(&mail_dir)
         .map_err(|e| format!("mail store {}: {e}", mail_dir.display()))?;
-    let mut config = ServerConfig::default();
-    config.compress = true;
     config.quota = Some(Arc::new(UserQuotas {
         users: Arc::clone(&users),
         default: quota,

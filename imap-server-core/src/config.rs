@@ -180,6 +180,11 @@ pub struct ServerConfig {
     /// QUOTA is offered when the store also counts usage
     /// ([`StoreFeatures::quota`](crate::StoreFeatures::quota)).
     pub quota: Option<Arc<dyn QuotaPolicy>>,
+    /// The bearer-token verifier for AUTHENTICATE OAUTHBEARER (RFC 7628) and
+    /// XOAUTH2. When set, both mechanisms are advertised wherever PLAIN is
+    /// (after TLS, or with [`plaintext_auth`](Self::plaintext_auth)).
+    /// Default: none (neither mechanism is offered).
+    pub oauth: Option<Arc<dyn crate::oauth::TokenVerifier>>,
 }
 
 impl Default for ServerConfig {
@@ -194,6 +199,7 @@ impl Default for ServerConfig {
             literal_minus: false,
             metadata_private: true,
             quota: None,
+            oauth: None,
         }
     }
 }

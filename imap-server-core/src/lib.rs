@@ -10,11 +10,14 @@ mod auth;
 mod config;
 pub mod contract;
 pub mod fuzzing;
+#[cfg(feature = "jwt")]
+mod jwt;
 #[cfg(unix)]
 mod maildir;
 mod mem;
 pub mod mime;
 mod names;
+mod oauth;
 pub mod quota;
 mod session;
 mod store;
@@ -22,9 +25,12 @@ mod urlauth_keys;
 
 pub use crate::auth::{constant_time_eq, AuthError, Authenticator, StaticAuthenticator};
 pub use crate::config::{ServerConfig, ServerLimits};
+#[cfg(feature = "jwt")]
+pub use crate::jwt::{JwksError, JwtVerifier, DEFAULT_ACCOUNT_CLAIM, JWT_LEEWAY, MAX_JWKS_SIZE};
 #[cfg(unix)]
 pub use crate::maildir::MaildirStore;
 pub use crate::mem::MemStore;
+pub use crate::oauth::TokenVerifier;
 pub use crate::quota::{
     parse_count, parse_size, QuotaLimits, QuotaPolicy, QuotaUsage, StaticQuota,
 };

@@ -22,6 +22,11 @@ pub(super) enum Sasl {
     LoginUser,
     /// LOGIN: waiting for the password.
     LoginPassword { user: String },
+    /// OAUTHBEARER / XOAUTH2: waiting for the message with the token.
+    OAuth(super::oauth::OAuthKind),
+    /// OAUTHBEARER / XOAUTH2: the error challenge was sent; waiting for the
+    /// client's dummy reply (or `*`) before failing with `reason`.
+    OAuthFailed { reason: String },
 }
 
 impl ServerConnection {
@@ -67,6 +72,12 @@ impl ServerConnection {
         let sasl = match mechanism {
             AuthMechanism::Plain => Sasl::Plain,
             AuthMechanism::Login => Sasl::LoginUser,
+            AuthMechanism::OAuthBearer if self.config.oauth.is_some() => {
+                Sasl::OAuth(super::oauth::OAuthKind::Bearer)
+            }
+            AuthMechanism::XOAuth2 if self.config.oauth.is_some() => {
+                Sasl::OAuth(super::oauth::OAuthKind::XOAuth2)
+            }
             _ => {
                 self.tagged(
                     tag,
@@ -95,7 +106,7 @@ impl ServerConnection {
         }
     }
 
-    fn challenge(&mut self, data: &[u8]) {
+    pub(super) fn challenge(&mut self, data: &[u8]) {
         self.push(&Response::Continue(Continue::Base64(
             Bytes::copy_from_slice(data),
         )));
@@ -108,6 +119,15 @@ impl ServerConnection {
         };
         let data = match data {
             AuthenticateData::Continue(d) => d.into_inner(),
+            // A cancel after the OAuth error challenge still fails the
+            // exchange as a failed login (with its delay).
+            _ if matches!(sasl, Sasl::OAuthFailed { .. }) => {
+                let Sasl::OAuthFailed { reason } = sasl else {
+                    unreachable!("checked above")
+                };
+                self.fail_auth(tag, Code::AuthenticationFailed, &reason, now);
+                return;
+            }
             _ => {
                 self.tagged(tag, StatusKind::Bad, None, "AUTHENTICATE cancelled");
                 return;
@@ -140,10 +160,21 @@ impl ServerConnection {
                 let result = self.auth.authenticate("", &user, &data);
                 self.finish_auth(tag, result, now);
             }
+            Sasl::OAuth(kind) => self.oauth_message(tag, kind, &data, now),
+            // RFC 7628 §3.2.3: whatever the client answers to the error
+            // challenge (it should be a single %x01), the exchange fails.
+            Sasl::OAuthFailed { reason } => {
+                self.fail_auth(tag, Code::AuthenticationFailed, &reason, now)
+            }
         }
     }
 
-    fn finish_auth(&mut self, tag: Tag, result: Result<String, AuthError>, now: Instant) {
+    pub(super) fn finish_auth(
+        &mut self,
+        tag: Tag,
+        result: Result<String, AuthError>,
+        now: Instant,
+    ) {
         match result {
             Ok(user) => {
                 self.state = State::Authenticated { user };
@@ -166,18 +197,22 @@ impl ServerConnection {
                     AuthError::NotAuthorized => Code::AuthorizationFailed,
                     _ => Code::Unavailable,
                 };
-                // Hold the answer, and any further input, for a delay that
-                // doubles with each failure.
-                let l = &self.config.limits;
-                let delay = l
-                    .login_penalty
-                    .saturating_mul(1 << self.failed_logins.min(16))
-                    .min(l.max_login_penalty);
-                self.failed_logins += 1;
-                self.hold_until = Some(now + delay);
-                self.tagged(tag, StatusKind::No, Some(code), "Authentication failed");
-                self.count_bad();
+                self.fail_auth(tag, code, "Authentication failed", now);
             }
         }
+    }
+
+    /// Answer a failed login with `NO [code] text`, held back (with any
+    /// further input) for a delay that doubles with each failure.
+    pub(super) fn fail_auth(&mut self, tag: Tag, code: Code, text: &str, now: Instant) {
+        let l = &self.config.limits;
+        let delay = l
+            .login_penalty
+            .saturating_mul(1 << self.failed_logins.min(16))
+            .min(l.max_login_penalty);
+        self.failed_logins += 1;
+        self.hold_until = Some(now + delay);
+        self.tagged(tag, StatusKind::No, Some(code), text);
+        self.count_bad();
     }
 }

@@ -25,6 +25,7 @@ pub use self::fetch::OUTPUT_HIGH_WATER;
 mod mailbox_cmds;
 mod metadata;
 mod notify;
+mod oauth;
 mod objects;
 mod quota;
 mod search;
@@ -421,17 +422,23 @@ impl ServerConnection {
                         Ok(Decoded::Complete { value, .. }) => self.sasl_step(value, now),
                         Ok(_) => break,
                         Err(e) => {
-                            let Mode::Authenticate { tag, .. } =
+                            let Mode::Authenticate { tag, sasl } =
                                 std::mem::replace(&mut self.mode, Mode::Commands)
                             else {
                                 unreachable!("checked above")
                             };
-                            self.tagged(
-                                tag,
-                                StatusKind::Bad,
-                                None,
-                                &format!("bad SASL response: {e}"),
-                            );
+                            // After an OAuth error challenge, garbage still
+                            // ends in the delayed NO (no way round the delay).
+                            if let Sasl::OAuthFailed { reason } = sasl {
+                                self.fail_auth(tag, Code::AuthenticationFailed, &reason, now);
+                            } else {
+                                self.tagged(
+                                    tag,
+                                    StatusKind::Bad,
+                                    None,
+                                    &format!("bad SASL response: {e}"),
+                                );
+                            }
                         }
                     }
                 }
@@ -696,6 +703,10 @@ impl ServerConnection {
                 if self.plaintext_ok() {
                     caps.push(Capability::Auth(imap_proto::AuthMechanism::Plain));
                     caps.push(Capability::Auth(imap_proto::AuthMechanism::Login));
+                    if self.config.oauth.is_some() {
+                        caps.push(Capability::Auth(imap_proto::AuthMechanism::OAuthBearer));
+                        caps.push(Capability::Auth(imap_proto::AuthMechanism::XOAuth2));
+                    }
                 } else {
                     caps.push(Capability::LoginDisabled);
                 }
