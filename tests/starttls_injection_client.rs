@@ -5,14 +5,9 @@
 //! no TLS handshake starts and nothing more (no credentials) is sent.
 //!
 //! Once through the client core on a bare socket, once through the blocking
-//! driver the `imap-client` program uses (`examples/client/blocking.rs`).
+//! driver the `imap-client` program uses (`imap_client::blocking`).
 
-#[path = "../examples/client/backoff.rs"]
-mod backoff;
-#[path = "../examples/client/blocking.rs"]
-mod blocking;
-#[path = "../examples/client/net.rs"]
-mod net;
+use imap_client::blocking;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -42,7 +42,7 @@ fn check_parse(data: &[u8]) {
     {
         let mut text = index::header_line(header);
         for r in records {
-            text.push_str(&index::record_line(r));
+            index::push_record(&mut text, r);
         }
         match index::parse(text.as_bytes()) {
             Parsed::Good {
