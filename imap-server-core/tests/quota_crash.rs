@@ -74,6 +74,11 @@ fn quota_crash_worker() {
                 .unwrap();
             s.expunge(U, &inbox, Some(&[uid])).unwrap();
         }
+        if i == 1 {
+            // One message is stored for good: the parent may kill from now.
+            writeln!(out, "@@ stored").unwrap();
+            out.flush().unwrap();
+        }
     }
 }
 
@@ -120,7 +125,9 @@ fn usage_exact_after_kill() {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 // libtest may print `test name ... ` before it on one line.
-                if line.contains("@@ started") {
+                // (A loaded machine may take long to open the store and
+                // write the first message: the kill waits for it.)
+                if line.contains("@@ stored") {
                     let _ = tx.send(());
                 }
             }
@@ -128,12 +135,12 @@ fn usage_exact_after_kill() {
         if rx.recv_timeout(Duration::from_secs(60)).is_err() {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the worker did not start");
+            panic!("the worker did not store a message within 60 s");
         }
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        std::thread::sleep(Duration::from_millis(100 + rng % 400));
+        std::thread::sleep(Duration::from_millis(rng % 400));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         reader.join().unwrap();
