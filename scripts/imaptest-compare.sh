@@ -119,7 +119,9 @@ run() { # label port round
     imaptest host=127.0.0.1 port="$2" user='bench%d' users="$users" pass=pass \
         mbox="$mbox" clients="$clients" secs="$secs" seed="$seed" >"$out" 2>&1 || true
     local total errors
-    total=$(awk '/^Totals:/{t=1; next} t && /^ *[0-9]/{s=0; for(i=1;i<=NF;i++) s+=$i; print s; exit}' "$out")
+    # The row of counts after "Totals:" (the rows above it are names and
+    # percentages).
+    total=$(awk '/^Totals:/{t=1; next} t && /^ *[0-9]/ && !/%/{s=0; for(i=1;i<=NF;i++) s+=$i; print s; exit}' "$out")
     errors=$(grep -c 'Error:' "$out" || true)
     local rate
     rate=$(python3 -c "print(round(${total:-0} / $secs))")
