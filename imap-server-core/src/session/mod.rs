@@ -24,6 +24,7 @@ mod fetch;
 pub use self::fetch::OUTPUT_HIGH_WATER;
 mod mailbox_cmds;
 mod metadata;
+mod modify;
 mod notify;
 mod oauth;
 mod objects;
