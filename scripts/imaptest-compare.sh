@@ -3,7 +3,7 @@
 # against Dovecot 2.3 tuned for speed, alternating, in the same run.
 #
 #   scripts/imaptest-compare.sh [--secs S] [--rounds R] [--clients C] [--users U]
-#                               [--mbox FILE] [--seed N]
+#                               [--mbox FILE] [--seed N] [--server-arg ARG]...
 #
 # Defaults: 15 s per run, 2 rounds (ours, Dovecot, ours, Dovecot), 10 clients,
 # 99 users (bench1..bench99, password "pass"), seed 42, and an mbox of 2,000
@@ -13,7 +13,8 @@
 #
 # Prints, per run, commands/s (the sum of imaptest's "Totals" row divided by
 # the seconds) and the error lines, then the ratio ours / Dovecot of the
-# medians. Dovecot gets `service_count = 0` and `process_min_avail` for its
+# medians. Each --server-arg is passed to our server (e.g. --server-arg
+# --store-calls --server-arg inline). Dovecot gets `service_count = 0` and `process_min_avail` for its
 # login and imap services (long-lived processes, as ../shared/PEERS.md says).
 #
 # Needs imaptest on PATH (../shared/tools/build-imaptest.sh builds it; it is
@@ -28,6 +29,7 @@ clients=10
 users=99
 mbox=""
 seed=42
+server_args=()
 while [ $# -gt 0 ]; do
     case $1 in
         --secs) secs=$2; shift 2 ;;
@@ -36,7 +38,8 @@ while [ $# -gt 0 ]; do
         --users) users=$2; shift 2 ;;
         --mbox) mbox=$2; shift 2 ;;
         --seed) seed=$2; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        --server-arg) server_args+=("$2"); shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "imaptest-compare: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -91,7 +94,7 @@ for i in $(seq 1 "$users"); do echo "bench$i:{PLAIN}pass"; done >"$users_file"
 ours_port=$(free_port)
 "$server_bin" --listen "127.0.0.1:$ours_port" --tls-listen "127.0.0.1:$(free_port)" \
     --data "$work/ours" --users "$users_file" --max-connections 10000 \
-    >"$work/ours.log" 2>&1 &
+    ${server_args[@]+"${server_args[@]}"} >"$work/ours.log" 2>&1 &
 server_pid=$!
 
 # Dovecot, tuned for speed.
