@@ -8,12 +8,8 @@ mod ext;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ext::{backends, config, untagged, Client, TempDir};
-use imap_proto::{Mailbox, Uid};
-use imap_server_core::{
-    Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MaildirStore, Mailstore, MemStore,
-    NewMessage, StoreError, StoreOutcome, StoredMessage,
-};
+use ext::{backends, config, untagged, Client, Plain, TempDir};
+use imap_server_core::{MaildirStore, Mailstore, MemStore};
 
 /// §4.2, §4.3: server entries (mailbox ""), set, read back, NIL for a
 /// missing entry (as Dovecot), removal with NIL.
@@ -259,74 +255,6 @@ fn maildir_entries_persist() {
         r.starts_with("* METADATA Box (/shared/bin {5}\r\na\r\n\"b)\r\n"),
         "{r}"
     );
-}
-
-/// A store that does not override the metadata methods: no METADATA in
-/// CAPABILITY, and the commands are BAD; nor SAVEDATE or OBJECTID.
-struct Plain(MemStore);
-
-impl Mailstore for Plain {
-    fn list(&self, user: &str) -> Result<Vec<MailboxInfo>, StoreError> {
-        self.0.list(user)
-    }
-    fn create(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        special_use: Option<imap_proto::MailboxAttribute>,
-    ) -> Result<(), StoreError> {
-        self.0.create(user, name, special_use)
-    }
-    fn delete(&self, user: &str, name: &Mailbox) -> Result<(), StoreError> {
-        self.0.delete(user, name)
-    }
-    fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError> {
-        self.0.rename(user, from, to)
-    }
-    fn set_subscribed(&self, user: &str, name: &Mailbox, on: bool) -> Result<(), StoreError> {
-        self.0.set_subscribed(user, name, on)
-    }
-    fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
-        self.0.snapshot(user, name)
-    }
-    fn append(&self, user: &str, name: &Mailbox, m: NewMessage) -> Result<(u32, Uid), StoreError> {
-        self.0.append(user, name, m)
-    }
-    fn message(&self, user: &str, name: &Mailbox, uid: Uid) -> Result<StoredMessage, StoreError> {
-        self.0.message(user, name, uid)
-    }
-    fn store_flags(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        uids: &[Uid],
-        op: FlagOp,
-        flags: &[imap_proto::Flag],
-        unchanged_since: Option<u64>,
-    ) -> Result<StoreOutcome, StoreError> {
-        self.0
-            .store_flags(user, name, uids, op, flags, unchanged_since)
-    }
-    fn expunge(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        uids: Option<&[Uid]>,
-    ) -> Result<Vec<Uid>, StoreError> {
-        self.0.expunge(user, name, uids)
-    }
-    fn copy(
-        &self,
-        user: &str,
-        from: &Mailbox,
-        uids: &[Uid],
-        to: &Mailbox,
-    ) -> Result<CopyOutcome, StoreError> {
-        self.0.copy(user, from, uids, to)
-    }
-    fn changes_since(&self, user: &str, name: &Mailbox, m: u64) -> Result<Changes, StoreError> {
-        self.0.changes_since(user, name, m)
-    }
 }
 
 #[test]

@@ -10,12 +10,9 @@ mod ext;
 use std::fs;
 use std::sync::Arc;
 
-use ext::{backends, config, untagged, Client, TempDir};
-use imap_proto::{Mailbox, Uid};
+use ext::{backends, config, untagged, Client, Plain, TempDir};
 use imap_server_core::{
-    Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MaildirStore, Mailstore, MemStore,
-    NewMessage, QuotaLimits, QuotaUsage, ServerConfig, StaticQuota, StoreError, StoreOutcome,
-    StoredMessage,
+    MaildirStore, Mailstore, MemStore, QuotaLimits, QuotaUsage, ServerConfig, StaticQuota,
 };
 
 /// Storage limit of the tests: 4 KiB.
@@ -312,74 +309,6 @@ fn per_user_override() {
         untagged(&r)[1],
         "* QUOTA \"User quota\" (STORAGE 0 1024 MESSAGE 0 3)"
     );
-}
-
-/// A store that does not override the quota methods: no QUOTA even with a
-/// policy, the commands are BAD, and nothing is refused for quota.
-struct Plain(MemStore);
-
-impl Mailstore for Plain {
-    fn list(&self, user: &str) -> Result<Vec<MailboxInfo>, StoreError> {
-        self.0.list(user)
-    }
-    fn create(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        special_use: Option<imap_proto::MailboxAttribute>,
-    ) -> Result<(), StoreError> {
-        self.0.create(user, name, special_use)
-    }
-    fn delete(&self, user: &str, name: &Mailbox) -> Result<(), StoreError> {
-        self.0.delete(user, name)
-    }
-    fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError> {
-        self.0.rename(user, from, to)
-    }
-    fn set_subscribed(&self, user: &str, name: &Mailbox, on: bool) -> Result<(), StoreError> {
-        self.0.set_subscribed(user, name, on)
-    }
-    fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
-        self.0.snapshot(user, name)
-    }
-    fn append(&self, user: &str, name: &Mailbox, m: NewMessage) -> Result<(u32, Uid), StoreError> {
-        self.0.append(user, name, m)
-    }
-    fn message(&self, user: &str, name: &Mailbox, uid: Uid) -> Result<StoredMessage, StoreError> {
-        self.0.message(user, name, uid)
-    }
-    fn store_flags(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        uids: &[Uid],
-        op: FlagOp,
-        flags: &[imap_proto::Flag],
-        unchanged_since: Option<u64>,
-    ) -> Result<StoreOutcome, StoreError> {
-        self.0
-            .store_flags(user, name, uids, op, flags, unchanged_since)
-    }
-    fn expunge(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        uids: Option<&[Uid]>,
-    ) -> Result<Vec<Uid>, StoreError> {
-        self.0.expunge(user, name, uids)
-    }
-    fn copy(
-        &self,
-        user: &str,
-        from: &Mailbox,
-        uids: &[Uid],
-        to: &Mailbox,
-    ) -> Result<CopyOutcome, StoreError> {
-        self.0.copy(user, from, uids, to)
-    }
-    fn changes_since(&self, user: &str, name: &Mailbox, m: u64) -> Result<Changes, StoreError> {
-        self.0.changes_since(user, name, m)
-    }
 }
 
 #[test]

@@ -9,9 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use imap_proto::{Mailbox, Uid};
 use imap_server_core::{
-    Authenticator, MaildirStore, Mailstore, MemStore, ServerConfig, ServerConnection,
-    StaticAuthenticator,
+    Authenticator, Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MaildirStore,
+    Mailstore, MemStore, NewMessage, ServerConfig, ServerConnection, StaticAuthenticator,
+    StoreError, StoreOutcome, StoredMessage,
 };
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -155,4 +157,73 @@ pub(crate) fn paren_after<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let i = line.find(&format!("{key} ("))? + key.len() + 2;
     let end = line[i..].find(')')?;
     Some(&line[i..i + end])
+}
+
+/// A store that implements only the required `Mailstore` methods (over a
+/// `MemStore`): it declares no optional feature, so the session must not
+/// advertise QUOTA, METADATA, SAVEDATE, OBJECTID or URLAUTH for it.
+pub(crate) struct Plain(pub(crate) MemStore);
+
+impl Mailstore for Plain {
+    fn list(&self, user: &str) -> Result<Vec<MailboxInfo>, StoreError> {
+        self.0.list(user)
+    }
+    fn create(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        special_use: Option<imap_proto::MailboxAttribute>,
+    ) -> Result<(), StoreError> {
+        self.0.create(user, name, special_use)
+    }
+    fn delete(&self, user: &str, name: &Mailbox) -> Result<(), StoreError> {
+        self.0.delete(user, name)
+    }
+    fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError> {
+        self.0.rename(user, from, to)
+    }
+    fn set_subscribed(&self, user: &str, name: &Mailbox, on: bool) -> Result<(), StoreError> {
+        self.0.set_subscribed(user, name, on)
+    }
+    fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
+        self.0.snapshot(user, name)
+    }
+    fn append(&self, user: &str, name: &Mailbox, m: NewMessage) -> Result<(u32, Uid), StoreError> {
+        self.0.append(user, name, m)
+    }
+    fn message(&self, user: &str, name: &Mailbox, uid: Uid) -> Result<StoredMessage, StoreError> {
+        self.0.message(user, name, uid)
+    }
+    fn store_flags(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: &[imap_proto::Flag],
+        unchanged_since: Option<u64>,
+    ) -> Result<StoreOutcome, StoreError> {
+        self.0
+            .store_flags(user, name, uids, op, flags, unchanged_since)
+    }
+    fn expunge(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        uids: Option<&[Uid]>,
+    ) -> Result<Vec<Uid>, StoreError> {
+        self.0.expunge(user, name, uids)
+    }
+    fn copy(
+        &self,
+        user: &str,
+        from: &Mailbox,
+        uids: &[Uid],
+        to: &Mailbox,
+    ) -> Result<CopyOutcome, StoreError> {
+        self.0.copy(user, from, uids, to)
+    }
+    fn changes_since(&self, user: &str, name: &Mailbox, m: u64) -> Result<Changes, StoreError> {
+        self.0.changes_since(user, name, m)
+    }
 }
