@@ -24,11 +24,12 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use imap_server::{Limits, Listener, ServerBuilder, StoreCalls};
 use imap_server_core::{
-    AuthError, Authenticator, JwtVerifier, MaildirStore, QuotaLimits, QuotaPolicy, ServerConfig,
+    AuthError, Authenticator, JwtVerifier, Login, MaildirStore, QuotaLimits, QuotaPolicy,
+    ServerConfig,
 };
 
 use crate::common::cli;
@@ -38,6 +39,7 @@ const USAGE: &str = "\
 imap-server: an IMAP4rev2 server example on tokio (imap-rs)
 
 Usage: cargo run --release --example imap-server -- [OPTIONS]
+       cargo run --release --example imap-server -- hash-password
 
 Options:
   --listen ADDR          plaintext IMAP with STARTTLS [default: 127.0.0.1:1143]
@@ -50,8 +52,12 @@ Options:
                          `name:{SCHEME}hash[:extra fields]`, with SCHEME
                          SHA512-CRYPT or SHA256-CRYPT (`openssl passwd -6`,
                          `doveadm pw -s SHA512-CRYPT`), or PLAIN for tests;
-                         extra fields may hold `quota_storage=SIZE` and
-                         `quota_messages=N` (Dovecot style; others ignored);
+                         extra fields may hold `quota_storage=SIZE`,
+                         `quota_messages=N` (Dovecot style; others ignored)
+                         and `app=LABEL`: an app password, one line per
+                         device, any number per user; removing the line
+                         revokes it, also for its open sessions at their next
+                         command (the file is re-read when it changes);
                          blank lines and # comments are ignored (repeatable)
   --max-connections N    most connections served at once; more are turned
                          away with * BYE [UNAVAILABLE] [default: 1000]
@@ -86,8 +92,11 @@ LOGIN and AUTHENTICATE PLAIN/LOGIN (and OAUTHBEARER/XOAUTH2) work without TLS
 only on loopback connections; elsewhere the server advertises LOGINDISABLED until STARTTLS.
 Logs go to stderr; RUST_LOG sets the filter (default: info).
 SIGTERM or Ctrl-C: stop accepting, send * BYE to every client, exit 0.
-SIGHUP: read the --users files again (logins from then on use the new users;
-open sessions stay); a file that fails to load keeps the previous users.
+SIGHUP, or a change to a --users file: read the --users files again (logins
+from then on use the new users; open sessions stay, except those of a removed
+password or app password); a file that fails to load keeps the previous users.
+hash-password: read a password on standard input (no echo on a terminal) and
+print its {SHA512-CRYPT} hash for a --users line.
 ";
 
 /// The parsed command line.
@@ -228,7 +237,7 @@ fn count(flag: &str, value: &str) -> usize {
 }
 
 /// Where the users come from: `--user` flags and `--users` files.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct UserSources {
     flags: Vec<String>,
     files: Vec<PathBuf>,
@@ -251,28 +260,104 @@ impl UserSources {
         }
         Ok(users)
     }
+
+    /// The files' stamps now (`None` for one that cannot be read).
+    fn stamps(&self) -> Vec<Option<FileStamp>> {
+        self.files.iter().map(|f| FileStamp::of(f)).collect()
+    }
 }
 
-/// The user database, replaced as a whole on SIGHUP: a login checks the
-/// users current when it starts.
+/// The user database, replaced as a whole on SIGHUP and when a `--users`
+/// file's modification time (or size, or inode) changes, which is looked at
+/// before each login and each command of a logged-in session: removing an
+/// app password's line ends the sessions it opened at their next command.
 #[derive(Debug)]
-struct Reloadable(RwLock<Arc<Users>>);
+struct Reloadable {
+    users: RwLock<Arc<Users>>,
+    sources: UserSources,
+    /// What the files looked like when last loaded; the lock also keeps two
+    /// sessions from reloading at once.
+    stamps: Mutex<Vec<Option<FileStamp>>>,
+}
+
+/// What identifies a version of a file without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+    #[cfg(unix)]
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &std::path::Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+            #[cfg(unix)]
+            inode: std::os::unix::fs::MetadataExt::ino(&meta),
+        })
+    }
+}
 
 impl Reloadable {
-    fn replace(&self, users: Users) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(users);
+    fn new(users: Users, sources: UserSources) -> Self {
+        let stamps = sources.stamps();
+        Self {
+            users: RwLock::new(Arc::new(users)),
+            sources,
+            stamps: Mutex::new(stamps),
+        }
+    }
+
+    fn current(&self) -> Arc<Users> {
+        Arc::clone(&self.users.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Load the users again (`why` is for the log); a failure keeps the
+    /// previous ones.
+    fn reload(&self, why: &str) {
+        let mut stamps = self.stamps.lock().unwrap_or_else(PoisonError::into_inner);
+        // The stamps are taken before reading, so that a change made while
+        // reading is seen next time.
+        *stamps = self.sources.stamps();
+        match self.sources.load() {
+            Ok(new) => {
+                tracing::info!(users = new.len(), "{why}: users reloaded");
+                *self.users.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(new);
+            }
+            Err(e) => tracing::error!("{why}: users not reloaded, keeping the previous ones: {e}"),
+        }
+    }
+
+    /// Reload when a file changed since it was last loaded.
+    fn reload_if_changed(&self) {
+        if self.sources.files.is_empty() {
+            return;
+        }
+        let now = self.sources.stamps();
+        let changed = *self.stamps.lock().unwrap_or_else(PoisonError::into_inner) != now;
+        if changed {
+            self.reload("--users file changed");
+        }
     }
 }
 
 impl Authenticator for Reloadable {
-    fn authenticate(
-        &self,
-        authzid: &str,
-        user: &str,
-        password: &[u8],
-    ) -> Result<String, AuthError> {
-        let users = Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner));
-        users.authenticate(authzid, user, password)
+    fn authenticate(&self, authzid: &str, user: &str, password: &[u8]) -> Result<Login, AuthError> {
+        self.reload_if_changed();
+        self.current().authenticate(authzid, user, password)
+    }
+
+    fn still_valid(&self, login: &Login) -> bool {
+        self.reload_if_changed();
+        let users = self.current();
+        let valid = users.holds(login);
+        if !valid {
+            tracing::info!(user = %login.user, "credential revoked: ending the session");
+        }
+        valid
     }
 }
 
@@ -287,13 +372,18 @@ struct UserQuotas {
 
 impl QuotaPolicy for UserQuotas {
     fn limits(&self, user: &str) -> QuotaLimits {
-        let users = Arc::clone(&self.users.0.read().unwrap_or_else(PoisonError::into_inner));
-        users.quota(user).over(self.default)
+        self.users.current().quota(user).over(self.default)
     }
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "hash-password")
+    {
+        return hash_password();
+    }
     cli::init_logging();
     let options = parse_args();
     match run(options).await {
@@ -336,7 +426,7 @@ async fn run(options: Options) -> Result<(), String> {
         None
     };
     tracing::info!(users = users.len(), "user database ready");
-    let users = Arc::new(Reloadable(RwLock::new(Arc::new(users))));
+    let users = Arc::new(Reloadable::new(users, sources));
 
     let mail_dir = data.join("mail");
     let store = MaildirStore::open(&mail_dir)
@@ -368,7 +458,7 @@ async fn run(options: Options) -> Result<(), String> {
     // Installed before the listeners are announced, so that a signal sent
     // as soon as the server listens is handled.
     let signal = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
-    reload_on_hangup(sources, users).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
+    reload_on_hangup(users).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
     tracing::info!(mail = %mail_dir.display(), "Maildir++ store ready");
     let handle = server.shutdown_handle();
     tokio::spawn(async move {
@@ -380,6 +470,41 @@ async fn run(options: Options) -> Result<(), String> {
     Ok(())
 }
 
+/// `hash-password`: read a password from standard input (without echo on a
+/// terminal, asked twice) and print its `{SHA512-CRYPT}` hash for a users
+/// file line (`name:{SHA512-CRYPT}…` or, for an app password,
+/// `name:{SHA512-CRYPT}…:app=LABEL`).
+fn hash_password() -> std::process::ExitCode {
+    use io::{BufRead, IsTerminal};
+    let read = || -> Result<String, String> {
+        if io::stdin().is_terminal() {
+            let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+            let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+            if first != again {
+                return Err("the two passwords differ".into());
+            }
+            Ok(first)
+        } else {
+            let mut line = String::new();
+            io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+        }
+    };
+    match read().and_then(|p| common::users::hash_password(&p)) {
+        Ok(line) => {
+            println!("{line}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hash-password: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 async fn bind(addr: SocketAddr, flag: &str) -> Result<tokio::net::TcpListener, String> {
     tokio::net::TcpListener::bind(addr)
         .await
@@ -389,26 +514,17 @@ async fn bind(addr: SocketAddr, flag: &str) -> Result<tokio::net::TcpListener, S
 /// On SIGHUP, load the users again; the server keeps running whatever
 /// happens (a file that fails to load keeps the previous users).
 #[cfg(unix)]
-fn reload_on_hangup(sources: UserSources, users: Arc<Reloadable>) -> io::Result<()> {
+fn reload_on_hangup(users: Arc<Reloadable>) -> io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hangup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
-            if sources.files.is_empty() {
+            if users.sources.files.is_empty() {
                 tracing::info!("SIGHUP: no --users file to reload");
                 continue;
             }
             // Hashing the dummy password takes a moment: off the workers.
-            let reloaded = tokio::task::block_in_place(|| sources.load());
-            match reloaded {
-                Ok(new) => {
-                    tracing::info!(users = new.len(), "SIGHUP: users reloaded");
-                    users.replace(new);
-                }
-                Err(e) => {
-                    tracing::error!("SIGHUP: users not reloaded, keeping the previous ones: {e}")
-                }
-            }
+            tokio::task::block_in_place(|| users.reload("SIGHUP"));
         }
     });
     Ok(())
@@ -416,7 +532,7 @@ fn reload_on_hangup(sources: UserSources, users: Arc<Reloadable>) -> io::Result<
 
 /// No SIGHUP here.
 #[cfg(not(unix))]
-fn reload_on_hangup(_sources: UserSources, _users: Arc<Reloadable>) -> io::Result<()> {
+fn reload_on_hangup(_users: Arc<Reloadable>) -> io::Result<()> {
     Ok(())
 }
 

@@ -431,8 +431,12 @@ fn sighup_reloads_the_users_file_and_keeps_serving() {
     assert!(login("carol", "carolpw").contains(" OK "));
     assert!(login("alice", "secret").contains(" OK "));
     assert!(login("bob", "bobpw").contains("NO [AUTHENTICATIONFAILED]"));
-    // The session bob opened before goes on.
-    assert!(tagged(&open.command("SELECT INBOX")).contains(" OK "));
+    // The session bob opened before ends at its next command: his password
+    // is gone (as an app password's line removed ends that device's sessions).
+    open.send(b"a1 SELECT INBOX\r\n");
+    let bye = open.rest();
+    assert!(bye.starts_with("* BYE "), "{bye}");
+    assert!(!bye.contains("a1 OK"), "{bye}");
 
     // A broken file at the next SIGHUP: logged, the users stay, no exit.
     std::fs::write(&file, "dave:{MD5-CRYPT}$1$abc$def\n").expect("write passwd");

@@ -9,16 +9,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{run_with_timeout, Server, TempDir};
-
-fn python() -> Option<&'static str> {
-    ["python3", "python"].into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import imaplib"])
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
+use common::{python, run_with_timeout, Server, TempDir};
 
 /// Log in, and print one line per step: the step's name and what the server
 /// answered (typ, data), so the test can assert on each.

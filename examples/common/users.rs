@@ -2,8 +2,17 @@
 //! files (`--users FILE`), checked by an [`Authenticator`].
 //!
 //! A passwd file has one `name:{SCHEME}password` line per user, as Dovecot's
-//! passwd-file. Blank lines and `#` comments are ignored, and so are further
-//! `:`-separated fields after the password (uid, gid, home, … in Dovecot).
+//! passwd-file. Blank lines and `#` comments are ignored; further
+//! `:`-separated fields after the password (uid, gid, home, … in Dovecot) may
+//! hold space-separated `key=value` extra fields: `quota_storage=`,
+//! `quota_messages=` and `app=LABEL` (others are ignored).
+//!
+//! App passwords: a user may have any number of further lines with `app=LABEL`,
+//! one per device; each of them logs in, the log names the label (never the
+//! password), and deleting the line revokes that device alone, also for its
+//! sessions already logged in (see [`Users::holds`]). Without `app=`,
+//! the first line of a user is its password and later ones are ignored.
+//!
 //! Schemes:
 //! - `{SHA512-CRYPT}$6$…` and `{SHA256-CRYPT}$5$…` — salted, slow (the
 //!   output of `doveadm pw -s SHA512-CRYPT`, `openssl passwd -6` or
@@ -11,11 +20,12 @@
 //!   scheme) is accepted too;
 //! - `{PLAIN}secret` (alias `{CLEAR}`) — for tests only.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::path::Path;
 
-use imap_server_core::{constant_time_eq, AuthError, Authenticator};
+use std::hash::{Hash, Hasher};
+
+use imap_server_core::{constant_time_eq, AuthError, Authenticator, Login};
 use sha_crypt::{PasswordHasher, PasswordVerifier, ShaCrypt};
 
 /// How a password is stored.
@@ -26,9 +36,47 @@ enum Credential {
     ShaCrypt(String),
 }
 
+/// One way for a user to log in: a password or an app password.
+struct Entry {
+    credential: Credential,
+    /// The `app=` label of an app password; `None` for the user's password.
+    label: Option<String>,
+    /// Names this credential in a [`Login`], stable across reloads of an
+    /// unchanged line: a fingerprint of the user, label and stored hash.
+    id: String,
+}
+
+impl Entry {
+    fn new(user: &str, credential: Credential, label: Option<String>) -> Self {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        user.hash(&mut h);
+        label.hash(&mut h);
+        match &credential {
+            Credential::Plain(p) => (0u8, p).hash(&mut h),
+            Credential::ShaCrypt(c) => (1u8, c).hash(&mut h),
+        }
+        let id = format!("{}/{:016x}", label.as_deref().unwrap_or(""), h.finish());
+        Self {
+            credential,
+            label,
+            id,
+        }
+    }
+
+    fn verify(&self, password: &[u8]) -> bool {
+        match &self.credential {
+            Credential::Plain(p) => constant_time_eq(p, password),
+            Credential::ShaCrypt(hash) => ShaCrypt::default()
+                .verify_password(password, hash.as_str())
+                .is_ok(),
+        }
+    }
+}
+
 /// Users and their credentials.
 pub(crate) struct Users {
-    entries: HashMap<String, Credential>,
+    /// Each user's password (first) and app passwords.
+    entries: HashMap<String, Vec<Entry>>,
     /// Per-user quota limits from `quota_storage=` / `quota_messages=` extra
     /// fields (RFC 9208); a limit not given here comes from the defaults.
     quotas: HashMap<String, UserQuota>,
@@ -82,7 +130,7 @@ impl Users {
         if name.is_empty() || password.is_empty() {
             return Err(format!("--user {spec:?}: empty user name or password"));
         }
-        self.insert(name, Credential::Plain(password.as_bytes().to_vec()));
+        self.insert(name, Credential::Plain(password.as_bytes().to_vec()), None);
         Ok(())
     }
 
@@ -96,21 +144,24 @@ impl Users {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (name, credential, quota) =
-                parse_line(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+            let Line {
+                name,
+                credential,
+                quota,
+                app,
+            } = parse_line(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
             if let Some(q) = quota {
-                if !self.entries.contains_key(name) {
-                    self.quotas.insert(name.to_owned(), q);
-                }
+                self.quotas.entry(name.to_owned()).or_insert(q);
             }
-            self.insert(name, credential);
+            self.insert(name, credential, app);
             count += 1;
         }
         if self.dummy.is_none()
             && self
                 .entries
                 .values()
-                .any(|c| matches!(c, Credential::ShaCrypt(_)))
+                .flatten()
+                .any(|e| matches!(e.credential, Credential::ShaCrypt(_)))
         {
             let mut salt = [0u8; 12];
             getrandom::fill(&mut salt).map_err(|e| format!("no randomness: {e}"))?;
@@ -143,36 +194,69 @@ impl Users {
         self.insert(
             Self::DEMO_USER,
             Credential::Plain(password.clone().into_bytes()),
+            None,
         );
         Ok(password)
     }
 
-    /// The first definition of a user wins, as in Dovecot.
-    fn insert(&mut self, name: &str, credential: Credential) {
-        match self.entries.entry(name.to_owned()) {
-            Entry::Occupied(_) => {
-                tracing::warn!(user = name, "user defined twice; the first definition wins")
+    /// Add a credential: a user's first password wins, as in Dovecot (its
+    /// place is first in the list); app passwords add up, one per label.
+    fn insert(&mut self, name: &str, credential: Credential, app: Option<String>) {
+        let list = self.entries.entry(name.to_owned()).or_default();
+        match &app {
+            None if list.first().is_some_and(|e| e.label.is_none()) => {
+                tracing::warn!(user = name, "user defined twice; the first definition wins");
             }
-            Entry::Vacant(v) => {
-                v.insert(credential);
+            None => list.insert(0, Entry::new(name, credential, None)),
+            Some(label) if list.iter().any(|e| e.label.as_ref() == Some(label)) => {
+                tracing::warn!(
+                    user = name,
+                    app = %label,
+                    "app password label used twice; the first one wins"
+                );
             }
+            Some(_) => list.push(Entry::new(name, credential, app)),
         }
     }
 
-    fn check(&self, user: &str, password: &[u8]) -> bool {
+    /// The credential of `user` that `password` matches.
+    fn check(&self, user: &str, password: &[u8]) -> Option<&Entry> {
         match self.entries.get(user) {
-            Some(Credential::Plain(p)) => constant_time_eq(p, password),
-            Some(Credential::ShaCrypt(hash)) => ShaCrypt::default()
-                .verify_password(password, hash.as_str())
-                .is_ok(),
+            Some(list) => list.iter().find(|e| e.verify(password)),
             None => {
                 if let Some(dummy) = &self.dummy {
                     let _ = ShaCrypt::default().verify_password(password, dummy.as_str());
                 }
-                false
+                None
             }
         }
     }
+
+    /// Whether the credential a login used is still in the users: false once
+    /// its line is gone (or its password changed).
+    pub(crate) fn holds(&self, login: &Login) -> bool {
+        let Some(id) = &login.credential else {
+            return true;
+        };
+        self.entries
+            .get(&login.user)
+            .is_some_and(|list| list.iter().any(|e| &e.id == id))
+    }
+}
+
+/// A `{SHA512-CRYPT}$6$…` hash of `password` with a random salt, for a users
+/// file line (`hash-password`).
+#[allow(dead_code)] // only the tokio example has the subcommand
+pub(crate) fn hash_password(password: &str) -> Result<String, String> {
+    if password.is_empty() {
+        return Err("empty password".into());
+    }
+    let mut salt = [0u8; 12];
+    getrandom::fill(&mut salt).map_err(|e| format!("no randomness: {e}"))?;
+    let hash = ShaCrypt::SHA512
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map_err(|e| format!("SHA512-CRYPT failed: {e}"))?;
+    Ok(format!("{{SHA512-CRYPT}}{hash}"))
 }
 
 /// A user's own quota limits from the users file: for each resource, `None`
@@ -200,16 +284,20 @@ impl UserQuota {
     }
 }
 
-/// The quota overrides among a line's extra fields: Dovecot-style
-/// space-separated `key=value` words in the fields after the password
-/// (`quota_storage=500M`, `quota_messages=10000`; `0` is no limit). Other
-/// fields and keys are ignored.
-fn quota_fields<'a>(
-    name: &str,
-    fields: impl Iterator<Item = &'a str>,
-) -> Result<Option<UserQuota>, String> {
+/// A line's extra fields: Dovecot-style space-separated `key=value` words in
+/// the fields after the password (`quota_storage=500M`,
+/// `quota_messages=10000`, `0` being no limit; `app=phone`). Other fields and
+/// keys are ignored.
+#[derive(Default)]
+struct Extra {
+    quota: Option<UserQuota>,
+    app: Option<String>,
+}
+
+fn extra_fields<'a>(name: &str, fields: impl Iterator<Item = &'a str>) -> Result<Extra, String> {
     let mut limits = UserQuota::default();
     let mut any = false;
+    let mut app = None;
     for word in fields.flat_map(str::split_whitespace) {
         let Some((key, value)) = word.split_once('=') else {
             continue;
@@ -229,14 +317,32 @@ fn quota_fields<'a>(
                 );
                 any = true;
             }
+            "app" => {
+                if value.is_empty() {
+                    return Err(format!("user {name:?}: empty app= label"));
+                }
+                app = Some(value.to_owned());
+            }
             _ => {}
         }
     }
-    Ok(any.then_some(limits))
+    Ok(Extra {
+        quota: any.then_some(limits),
+        app,
+    })
+}
+
+/// What one line of a users file says.
+struct Line<'a> {
+    name: &'a str,
+    credential: Credential,
+    quota: Option<UserQuota>,
+    /// The label of an app password.
+    app: Option<String>,
 }
 
 /// One `name:{SCHEME}password[:extra fields…]` line.
-fn parse_line(line: &str) -> Result<(&str, Credential, Option<UserQuota>), String> {
+fn parse_line(line: &str) -> Result<Line<'_>, String> {
     let mut fields = line.split(':');
     let name = fields.next().unwrap_or_default();
     let password = fields.next().unwrap_or_default();
@@ -277,26 +383,33 @@ fn parse_line(line: &str) -> Result<(&str, Credential, Option<UserQuota>), Strin
             ))
         }
     };
-    let quota = quota_fields(name, fields)?;
-    Ok((name, credential, quota))
+    let Extra { quota, app } = extra_fields(name, fields)?;
+    Ok(Line {
+        name,
+        credential,
+        quota,
+        app,
+    })
 }
 
 impl Authenticator for Users {
-    fn authenticate(
-        &self,
-        authzid: &str,
-        user: &str,
-        password: &[u8],
-    ) -> Result<String, AuthError> {
-        if !self.check(user, password) {
+    fn authenticate(&self, authzid: &str, user: &str, password: &[u8]) -> Result<Login, AuthError> {
+        let Some(entry) = self.check(user, password) else {
             tracing::info!(user = ?user, "login failed: invalid credentials");
             return Err(AuthError::InvalidCredentials);
-        }
+        };
         if !authzid.is_empty() && authzid != user {
             tracing::info!(user, authzid = ?authzid, "login failed: may not act as another user");
             return Err(AuthError::NotAuthorized);
         }
-        tracing::info!(user, "login succeeded");
-        Ok(user.to_owned())
+        match &entry.label {
+            Some(app) => tracing::info!(user, app = %app, "login succeeded with an app password"),
+            None => tracing::info!(user, "login succeeded"),
+        }
+        Ok(Login::new(user).with_credential(entry.id.clone()))
+    }
+
+    fn still_valid(&self, login: &Login) -> bool {
+        self.holds(login)
     }
 }

@@ -23,7 +23,7 @@ mod session;
 mod store;
 mod urlauth_keys;
 
-pub use crate::auth::{constant_time_eq, AuthError, Authenticator, StaticAuthenticator};
+pub use crate::auth::{constant_time_eq, AuthError, Authenticator, Login, StaticAuthenticator};
 pub use crate::config::{ServerConfig, ServerLimits};
 #[cfg(feature = "jwt")]
 pub use crate::jwt::{JwksError, JwtVerifier, DEFAULT_ACCOUNT_CLAIM, JWT_LEEWAY, MAX_JWKS_SIZE};

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use imap_codec::deflate::Deflate;
-use imap_server_core::{AuthError, Authenticator, ServerConnection, ServerEvent, Waker};
+use imap_server_core::{AuthError, Authenticator, Login, ServerConnection, ServerEvent, Waker};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit};
@@ -331,25 +331,24 @@ struct ConnectionAuth {
 }
 
 impl Authenticator for ConnectionAuth {
-    fn authenticate(
-        &self,
-        authzid: &str,
-        user: &str,
-        password: &[u8],
-    ) -> Result<String, AuthError> {
+    fn authenticate(&self, authzid: &str, user: &str, password: &[u8]) -> Result<Login, AuthError> {
         // Called from `handle_input`, so already under `StoreCalls::call`:
         // a slow salted hash does not stall the other connections.
-        let user = self.inner.authenticate(authzid, user, password)?;
-        let Some(slot) = UserSlot::enter(&self.online, &user, self.limit) else {
+        let login = self.inner.authenticate(authzid, user, password)?;
+        let Some(slot) = UserSlot::enter(&self.online, &login.user, self.limit) else {
             tracing::warn!(
-                user,
+                user = login.user,
                 limit = self.limit,
                 "login refused: too many connections for this user"
             );
             return Err(AuthError::Unavailable);
         };
         *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(slot);
-        Ok(user)
+        Ok(login)
+    }
+
+    fn still_valid(&self, login: &Login) -> bool {
+        self.inner.still_valid(login)
     }
 }
 

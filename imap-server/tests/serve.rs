@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use imap_server::{Limits, Listener, Server, ServerBuilder, StoreCalls};
-use imap_server_core::{AuthError, Authenticator, MemStore, StaticAuthenticator};
+use imap_server_core::{AuthError, Authenticator, Login, MemStore, StaticAuthenticator};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -181,11 +181,11 @@ struct Slow {
 }
 
 impl Authenticator for Slow {
-    fn authenticate(&self, _: &str, user: &str, _: &[u8]) -> Result<String, AuthError> {
+    fn authenticate(&self, _: &str, user: &str, _: &[u8]) -> Result<Login, AuthError> {
         if user == "slow" {
             std::thread::sleep(self.delay);
         }
-        Ok(user.to_owned())
+        Ok(Login::new(user))
     }
 }
 

@@ -48,6 +48,16 @@ impl Drop for TempDir {
     }
 }
 
+/// A Python with imaplib (`python3`, else `python`), if there is one.
+pub(crate) fn python() -> Option<&'static str> {
+    ["python3", "python"].into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", "import imaplib"])
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
 /// The path of an example binary of this package, brought up to date.
 ///
 /// `cargo test` builds the examples before the tests, but `cargo test --test
@@ -67,7 +77,9 @@ pub(crate) fn example_binary(name: &str) -> PathBuf {
     let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
     if !built.iter().any(|b| b == name) {
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--quiet", "--example", name]);
+        // `--workspace`: the features `cargo test --workspace` unified, so
+        // that this build finds its artifacts fresh instead of rebuilding.
+        cmd.args(["build", "--quiet", "--workspace", "--example", name]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }

@@ -11,7 +11,7 @@ use imap_proto::{
 };
 
 use super::{Mode, ServerConnection, State};
-use crate::auth::AuthError;
+use crate::auth::{AuthError, Login};
 
 /// Progress of a SASL exchange.
 #[derive(Debug)]
@@ -169,15 +169,13 @@ impl ServerConnection {
         }
     }
 
-    pub(super) fn finish_auth(
-        &mut self,
-        tag: Tag,
-        result: Result<String, AuthError>,
-        now: Instant,
-    ) {
+    pub(super) fn finish_auth(&mut self, tag: Tag, result: Result<Login, AuthError>, now: Instant) {
         match result {
-            Ok(user) => {
-                self.state = State::Authenticated { user };
+            Ok(login) => {
+                self.state = State::Authenticated {
+                    user: login.user.clone(),
+                };
+                self.login = Some(login);
                 self.bad_commands = 0;
                 self.codec = CommandCodec::with_config(Self::decode_config(&self.config, true));
                 if self.utf8 {

@@ -48,7 +48,7 @@ use imap_proto::{
     Status, StatusKind, Tag, Text,
 };
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Login};
 use crate::config::ServerConfig;
 use crate::store::{Mailstore, StoreError, Waker, WatchGuard};
 
@@ -121,6 +121,8 @@ enum Mode {
 pub struct ServerConnection {
     store: Arc<dyn Mailstore>,
     auth: Arc<dyn Authenticator>,
+    /// The login this session was granted, for [`Authenticator::still_valid`].
+    login: Option<Login>,
     config: Arc<ServerConfig>,
     codec: CommandCodec,
     inbuf: BytesMut,
@@ -181,6 +183,7 @@ impl ServerConnection {
             codec: CommandCodec::with_config(Self::decode_config(&config, false)),
             store,
             auth,
+            login: None,
             config,
             inbuf: BytesMut::new(),
             out: BytesMut::new(),
@@ -484,6 +487,13 @@ impl ServerConnection {
     }
 
     fn execute(&mut self, cmd: Command, now: Instant) {
+        if let Some(login) = &self.login {
+            if !self.auth.still_valid(login) {
+                self.login = None;
+                self.bye("Your credentials were revoked; log in again");
+                return;
+            }
+        }
         let Command { tag, body } = cmd;
         match (&self.state, body) {
             // ----- any state -----

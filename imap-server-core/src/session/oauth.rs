@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use super::auth_cmds::Sasl;
 use super::{Mode, ServerConnection};
+use crate::auth::Login;
 use crate::oauth::{oauthbearer_error, parse_oauthbearer, parse_xoauth2, xoauth2_error};
 
 /// Which token mechanism is running.
@@ -58,7 +59,7 @@ impl ServerConnection {
             // The name in the message must be the token's account (RFC 7628
             // §3.1: the authzid is the identity to act as; we allow no proxy).
             Ok(account) if msg.user.as_deref().is_none_or(|u| u == account) => {
-                self.finish_auth(tag, Ok(account), now);
+                self.finish_auth(tag, Ok(Login::new(account)), now);
                 return;
             }
             Ok(_) => "the token is not valid for this user".to_owned(),
