@@ -68,6 +68,15 @@ pub trait Authenticator: Send + Sync {
         let _ = login;
         true
     }
+
+    /// The last word on every login the session is about to grant, whatever
+    /// the mechanism: a password checked by [`Authenticator::authenticate`] or
+    /// an OAuth token checked by the [`TokenVerifier`](crate::TokenVerifier).
+    /// A driver counts connections per user here; an error refuses the login
+    /// with its response code. The default admits every login.
+    fn admit(&self, login: Login) -> Result<Login, AuthError> {
+        Ok(login)
+    }
 }
 
 /// An authenticator over a fixed list of users and passwords (tests, demos).

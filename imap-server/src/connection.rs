@@ -320,9 +320,10 @@ impl Drop for UserSlot {
     }
 }
 
-/// A connection's authenticator: asks the server's, then takes one of the
-/// user's [`Limits::max_connections_per_user`] slots (held until the
-/// connection ends), or refuses the login with `NO [UNAVAILABLE]`.
+/// A connection's authenticator: asks the server's, then, for every login
+/// (password or OAuth token), takes one of the user's
+/// [`Limits::max_connections_per_user`] slots (held until the connection
+/// ends), or refuses the login with `NO [UNAVAILABLE]`.
 struct ConnectionAuth {
     inner: Arc<dyn Authenticator>,
     online: Online,
@@ -334,7 +335,16 @@ impl Authenticator for ConnectionAuth {
     fn authenticate(&self, authzid: &str, user: &str, password: &[u8]) -> Result<Login, AuthError> {
         // Called from `handle_input`, so already under `StoreCalls::call`:
         // a slow salted hash does not stall the other connections.
-        let login = self.inner.authenticate(authzid, user, password)?;
+        self.inner.authenticate(authzid, user, password)
+    }
+
+    fn still_valid(&self, login: &Login) -> bool {
+        self.inner.still_valid(login)
+    }
+
+    /// Every login, by password or by OAuth token, takes a slot.
+    fn admit(&self, login: Login) -> Result<Login, AuthError> {
+        let login = self.inner.admit(login)?;
         let Some(slot) = UserSlot::enter(&self.online, &login.user, self.limit) else {
             tracing::warn!(
                 user = login.user,
@@ -345,10 +355,6 @@ impl Authenticator for ConnectionAuth {
         };
         *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(slot);
         Ok(login)
-    }
-
-    fn still_valid(&self, login: &Login) -> bool {
-        self.inner.still_valid(login)
     }
 }
 

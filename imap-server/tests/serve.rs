@@ -369,3 +369,58 @@ async fn tiny_read_buffer_with_pipelined_commands_over_plain_and_tls() {
 /// A client byte stream, plaintext or TLS.
 trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
+
+/// Tokens `good-<account>` log in `<account>`.
+#[derive(Debug)]
+struct GoodTokens;
+
+impl imap_server_core::TokenVerifier for GoodTokens {
+    fn verify(&self, token: &str) -> Result<String, String> {
+        token
+            .strip_prefix("good-")
+            .map(str::to_owned)
+            .ok_or_else(|| "bad token".to_owned())
+    }
+}
+
+/// A login by OAuth token counts against the per-user limit as a password
+/// login does (`Authenticator::admit`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_logins_count_against_the_per_user_limit() {
+    let mut limits = Limits::default();
+    limits.max_connections_per_user = 1;
+    let mut config = imap_server_core::ServerConfig::default();
+    config.oauth = Some(Arc::new(GoodTokens));
+    let server = ServerBuilder::new(Arc::new(MemStore::new()), alice())
+        .config(config)
+        .limits(limits)
+        .listen("127.0.0.1:0".parse().unwrap(), Listener::Plain)
+        .bind()
+        .await
+        .unwrap();
+    let port = server.local_addrs()[0].0.port();
+    let handle = server.shutdown_handle();
+    let running = tokio::spawn(server.run());
+
+    let xoauth2 = |user: &str| {
+        imap_proto::encode_base64(
+            format!("user={user}\x01auth=Bearer good-{user}\x01\x01").as_bytes(),
+        )
+    };
+    let mut first = Client::connect(port).await;
+    let ok = first
+        .tagged("a", &format!("AUTHENTICATE XOAUTH2 {}", xoauth2("alice")))
+        .await;
+    assert!(ok.starts_with("a OK"), "{ok}");
+    // alice's one slot is taken: neither a password nor a token gets another.
+    let mut second = Client::connect(port).await;
+    let refused = second.tagged("a", "LOGIN alice secret").await;
+    assert!(refused.starts_with("a NO [UNAVAILABLE]"), "{refused}");
+    let mut third = Client::connect(port).await;
+    let refused = third
+        .tagged("a", &format!("AUTHENTICATE XOAUTH2 {}", xoauth2("alice")))
+        .await;
+    assert!(refused.starts_with("a NO [UNAVAILABLE]"), "{refused}");
+    handle.shutdown();
+    running.await.unwrap();
+}

@@ -170,7 +170,7 @@ impl ServerConnection {
     }
 
     pub(super) fn finish_auth(&mut self, tag: Tag, result: Result<Login, AuthError>, now: Instant) {
-        match result {
+        match result.and_then(|login| self.auth.admit(login)) {
             Ok(login) => {
                 self.state = State::Authenticated {
                     user: login.user.clone(),
