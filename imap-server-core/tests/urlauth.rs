@@ -1,7 +1,9 @@
 //! URLAUTH (RFC 4467) through the in-memory pump with exact responses:
 //! GENURLAUTH, URLFETCH, RESETKEY, access identifiers, EXPIRE against the
 //! session's wall clock, URLAUTH URLs in CATENATE (RFC 4469 §5), and keys
-//! that outlive a reopened MaildirStore.
+//! that outlive a reopened MaildirStore; and URLAUTH=BINARY (RFC 5524):
+//! URLFETCH with BODYPARTSTRUCTURE, BINARY and BODY on a multipart message
+//! with base64, quoted-printable, message/rfc822 and unknown-encoding parts.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -117,8 +119,8 @@ fn capability_advertised_after_login() {
     let store = mem();
     let mut a = Session::login(store, "alice");
     let r = a.send("C CAPABILITY\r\n");
-    assert!(r.contains(" URLAUTH"), "{r}");
-    assert!(!r.contains("URLAUTH=BINARY"), "{r}");
+    assert!(r.contains(" URLAUTH "), "{r}");
+    assert!(r.contains(" URLAUTH=BINARY"), "{r}");
 }
 
 #[test]
@@ -422,4 +424,206 @@ fn maildir_keys_survive_reopen() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(before, after);
+}
+
+/// A multipart message: a base64 text part (1), a quoted-printable text
+/// part with 8-bit content (2), a message/rfc822 part whose body is base64
+/// binary data (3; 3.1 is that body), and a part in an encoding this server
+/// does not know (4).
+const MULTI: &str = "From: a@example.com\r\n\
+Subject: parts\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\
+\r\n\
+--b1\r\n\
+Content-Type: text/plain; charset=us-ascii\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+aGVsbG8g\r\n\
+d29ybGQ=\r\n\
+--b1\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\
+\r\n\
+caf=C3=A9 =\r\n\
+au lait\r\n\
+\r\n\
+--b1\r\n\
+Content-Type: message/rfc822\r\n\
+\r\n\
+From: b@example.com\r\n\
+Subject: inner\r\n\
+Content-Type: application/octet-stream\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+AAEC/w==\r\n\
+--b1\r\n\
+Content-Type: text/plain\r\n\
+Content-Transfer-Encoding: x-uuencode\r\n\
+\r\n\
+begin 644 x\r\n\
+--b1--\r\n";
+
+/// GENURLAUTH a URL of alice's message 1 with `section` (may be empty).
+fn multi_url(a: &mut Session, section: &str) -> String {
+    let section = if section.is_empty() {
+        String::new()
+    } else {
+        format!("/;section={section}")
+    };
+    a.gen(&format!(
+        "imap://alice@h/INBOX/;uid=1{section};urlauth=user+alice"
+    ))
+}
+
+/// `U URLFETCH (url params)`: the data after `* URLFETCH url `, checked to
+/// be the only untagged response and followed by the tagged OK.
+fn ext_fetch(a: &mut Session, url: &str, params: &str) -> String {
+    let r = a.send(&format!("U URLFETCH ({url} {params})\r\n"));
+    r.strip_prefix(&format!("* URLFETCH {url} "))
+        .and_then(|r| r.strip_suffix("\r\nU OK URLFETCH completed\r\n"))
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned()
+}
+
+/// The BODYPARTSTRUCTURE of MULTI's part 3 (message/rfc822), unchanged
+/// by BINARY: a message/rfc822 part has no transfer encoding to remove.
+const PART3: &str = "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 122 (NIL \"inner\" \
+((NIL NIL \"b\" \"example.com\")) ((NIL NIL \"b\" \"example.com\")) \
+((NIL NIL \"b\" \"example.com\")) NIL NIL NIL NIL NIL) \
+(\"APPLICATION\" \"OCTET-STREAM\" NIL NIL NIL \"BASE64\" 8 NIL NIL NIL NIL) 6 NIL NIL NIL NIL)";
+
+/// MULTI's part 3 as stored: the whole encapsulated message, its base64
+/// body still encoded.
+const PART3_DATA: &str = "From: b@example.com\r\nSubject: inner\r\n\
+Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC/w==";
+
+#[test]
+fn urlfetch_binary_base64_and_quoted_printable() {
+    let mut a = Session::login(mem(), "alice");
+    append(&mut a, "INBOX", MULTI);
+    // Part 1, base64 text: decoded; with BINARY the structure describes
+    // the decoded data (7BIT, 11 octets, 0 lines as Dovecot reports it).
+    let p1 = multi_url(&mut a, "1");
+    assert_eq!(
+        ext_fetch(&mut a, &p1, "BINARY"),
+        "(BINARY {11}\r\nhello world)"
+    );
+    assert_eq!(
+        ext_fetch(&mut a, &p1, "BODYPARTSTRUCTURE"),
+        "(BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"BASE64\" 18 2 NIL NIL NIL NIL))"
+    );
+    // Items come BODYPARTSTRUCTURE, BODY, BINARY, each in its own list,
+    // whatever the order asked (and a repeat is answered once).
+    let both = "(BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 11 0 NIL NIL NIL NIL)) (BINARY {11}\r\nhello world)";
+    assert_eq!(ext_fetch(&mut a, &p1, "BINARY BODYPARTSTRUCTURE"), both);
+    assert_eq!(
+        ext_fetch(&mut a, &p1, "BODYPARTSTRUCTURE binary BINARY"),
+        both
+    );
+    assert_eq!(
+        ext_fetch(&mut a, &p1, "BINARY BODY"),
+        "(BODY {18}\r\naGVsbG8g\r\nd29ybGQ=) (BINARY {11}\r\nhello world)"
+    );
+    // Part 2, quoted-printable with a soft line break and UTF-8: 8BIT.
+    let p2 = multi_url(&mut a, "2");
+    assert_eq!(
+        ext_fetch(&mut a, &p2, "BODYPARTSTRUCTURE BINARY"),
+        "(BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"8BIT\" 15 0 NIL NIL NIL NIL)) (BINARY {15}\r\ncaf\u{e9} au lait\r\n)"
+    );
+    assert_eq!(
+        ext_fetch(&mut a, &p2, "BODY"),
+        "(BODY {22}\r\ncaf=C3=A9 =\r\nau lait\r\n)"
+    );
+    // `(url)` without parameters is BODY; the plain form is unchanged.
+    assert_eq!(
+        a.send(&format!("U URLFETCH ({p2})\r\n")),
+        format!("* URLFETCH {p2} (BODY {{22}}\r\ncaf=C3=A9 =\r\nau lait\r\n)\r\nU OK URLFETCH completed\r\n")
+    );
+    assert_eq!(a.fetch(&p2).as_deref(), Some("caf=C3=A9 =\r\nau lait\r\n"));
+    // Part 4, an encoding this server does not know: BINARY NIL, the
+    // structure as stored.
+    let p4 = multi_url(&mut a, "4");
+    assert_eq!(
+        ext_fetch(&mut a, &p4, "BINARY BODYPARTSTRUCTURE"),
+        "(BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"X-UUENCODE\" 11 1 NIL NIL NIL NIL)) (BINARY NIL)"
+    );
+    // PARTIAL counts decoded octets for BINARY, stored ones for BODY.
+    let part = a.gen("imap://alice@h/INBOX/;uid=1/;section=1/;partial=6.3;urlauth=user+alice");
+    assert_eq!(
+        ext_fetch(&mut a, &part, "BODY BINARY"),
+        "(BODY {3}\r\n8g\r) (BINARY {3}\r\nwor)"
+    );
+}
+
+#[test]
+fn urlfetch_binary_message_rfc822() {
+    let mut a = Session::login(mem(), "alice");
+    append(&mut a, "INBOX", MULTI);
+    // A message/rfc822 part: BINARY is the encapsulated message as stored
+    // (its own parts still encoded); its structure is unchanged.
+    let p3 = multi_url(&mut a, "3");
+    assert_eq!(
+        ext_fetch(&mut a, &p3, "BINARY"),
+        format!("(BINARY {{122}}\r\n{PART3_DATA})")
+    );
+    assert_eq!(
+        ext_fetch(&mut a, &p3, "BINARY BODYPARTSTRUCTURE"),
+        format!("(BODYPARTSTRUCTURE {PART3}) (BINARY {{122}}\r\n{PART3_DATA})")
+    );
+    // Its part 3.1 (the inner body, base64 of 00 01 02 ff): decoded, sent
+    // as literal8, described as BINARY data.
+    let p31 = multi_url(&mut a, "3.1");
+    assert_eq!(
+        ext_fetch(&mut a, &p31, "BODYPARTSTRUCTURE BINARY"),
+        "(BODYPARTSTRUCTURE (\"APPLICATION\" \"OCTET-STREAM\" NIL NIL NIL \"BINARY\" 4 NIL NIL NIL NIL)) (BINARY ~{4}\r\n\0\u{1}\u{2}\u{fffd})"
+    );
+    // The whole message: BINARY as stored, BODYPARTSTRUCTURE its
+    // BODYSTRUCTURE.
+    let whole = multi_url(&mut a, "");
+    let r = ext_fetch(&mut a, &whole, "BODYPARTSTRUCTURE BINARY");
+    let expect = format!(
+        "(BODYPARTSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"BASE64\" 18 2 NIL NIL NIL NIL)\
+(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\" 22 2 NIL NIL NIL NIL)\
+{PART3}(\"TEXT\" \"PLAIN\" NIL NIL NIL \"X-UUENCODE\" 11 1 NIL NIL NIL NIL) \
+\"MIXED\" (\"BOUNDARY\" \"b1\") NIL NIL NIL)) (BINARY {{{}}}\r\n{MULTI})",
+        MULTI.len()
+    );
+    assert_eq!(r, expect);
+    // A header section names no body part: BINARY NIL, no structure; a
+    // URL asking only for the structure of one is NIL.
+    let hdr = multi_url(&mut a, "3.HEADER");
+    assert_eq!(
+        ext_fetch(&mut a, &hdr, "BODYPARTSTRUCTURE BINARY"),
+        "(BINARY NIL)"
+    );
+    assert_eq!(ext_fetch(&mut a, &hdr, "BODYPARTSTRUCTURE"), "NIL");
+    // A URL that does not verify is NIL whatever the parameters.
+    let mut bad = p3.clone();
+    let last = bad.pop().unwrap();
+    bad.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(ext_fetch(&mut a, &bad, "BINARY"), "NIL");
+    // Several URLs, plain and extended, in one response.
+    let r = a.send(&format!("U URLFETCH {p3} ({p31} BINARY) ({bad} BODY)\r\n"));
+    assert_eq!(
+        r,
+        format!(
+            "* URLFETCH {p3} {{122}}\r\n{PART3_DATA} {p31} (BINARY ~{{4}}\r\n\0\u{1}\u{2}\u{fffd}) {bad} NIL\r\nU OK URLFETCH completed\r\n"
+        )
+    );
+}
+
+#[test]
+fn urlfetch_binary_over_maildir() {
+    let dir = TempDir::new("binary");
+    let store: Arc<dyn Mailstore> = Arc::new(MaildirStore::open(&dir.0).unwrap());
+    let mut a = Session::login(store, "alice");
+    append(&mut a, "INBOX", MULTI);
+    let r = a.send("C CAPABILITY\r\n");
+    assert!(r.contains(" URLAUTH=BINARY"), "{r}");
+    let p1 = multi_url(&mut a, "1");
+    assert_eq!(
+        ext_fetch(&mut a, &p1, "BINARY"),
+        "(BINARY {11}\r\nhello world)"
+    );
 }

@@ -415,6 +415,18 @@ impl ParsedMessage {
         }
     }
 
+    /// The extensible structure of the part a path names (RFC 9051 §6.4.5
+    /// numbering), as it appears inside [`ParsedMessage::body_structure`]:
+    /// the `BODYPARTSTRUCTURE` of URLFETCH (RFC 5524 §3.1). An empty path is
+    /// the whole message (its BODYSTRUCTURE); `None` when the part does not
+    /// exist.
+    pub fn part_structure(&self, part: &[NonZeroU32]) -> Option<BodyStructure> {
+        if part.is_empty() {
+            return Some(self.body_structure(true));
+        }
+        self.resolve(part).map(|id| self.structure_of(id, true))
+    }
+
     // ===== BODY[section] =====
 
     /// The entity a part path names (RFC 9051 §6.4.5): in a multipart, `n` is

@@ -39,6 +39,20 @@ pub(crate) struct ImapUrl {
     pub urlauth: Option<String>,
 }
 
+/// `;PARTIAL=offset[.length]` (RFC 5092 §6) applied to a URL's data: the
+/// octets from `offset` on, at most `length` of them, clamped to the data.
+pub(crate) fn url_partial(data: Bytes, partial: Option<(u64, Option<u64>)>) -> Bytes {
+    match partial {
+        None => data,
+        Some((offset, len)) => {
+            let size = data.len() as u64;
+            let start = offset.min(size);
+            let end = len.map_or(size, |l| start.saturating_add(l).min(size));
+            data.slice(start as usize..end as usize)
+        }
+    }
+}
+
 /// Percent-decode (RFC 3986 §2.1); `None` on a malformed escape.
 pub(crate) fn percent_decode(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
@@ -192,6 +206,20 @@ impl ServerConnection {
     /// The data `url` names in `user`'s mailboxes, whatever its URLAUTH part
     /// (the caller has checked that).
     pub(super) fn resolve_url_data(&self, user: &str, url: &ImapUrl) -> Option<Bytes> {
+        let raw = self.url_message(user, url)?;
+        let data = if url.section == Section::default() {
+            raw
+        } else {
+            let parsed = ParsedMessage::parse(raw, &MimeLimits::default());
+            parsed.section(&url.section)?
+        };
+        Some(url_partial(data, url.partial))
+    }
+
+    /// The whole message a URL names in `user`'s mailbox, when the mailbox
+    /// exists, still has the URL's UIDVALIDITY (if it gives one), and holds
+    /// the UID.
+    pub(super) fn url_message(&self, user: &str, url: &ImapUrl) -> Option<Bytes> {
         let status = self.store.status(user, &url.mailbox).ok()?;
         if url
             .uid_validity
@@ -199,22 +227,7 @@ impl ServerConnection {
         {
             return None;
         }
-        let msg = self.store.message(user, &url.mailbox, url.uid).ok()?;
-        let data = if url.section == Section::default() {
-            msg.data
-        } else {
-            let parsed = ParsedMessage::parse(msg.data, &MimeLimits::default());
-            parsed.section(&url.section)?
-        };
-        Some(match url.partial {
-            None => data,
-            Some((offset, len)) => {
-                let size = data.len() as u64;
-                let start = offset.min(size);
-                let end = len.map_or(size, |l| start.saturating_add(l).min(size));
-                data.slice(start as usize..end as usize)
-            }
-        })
+        Some(self.store.message(user, &url.mailbox, url.uid).ok()?.data)
     }
 
     /// Put one CATENATE message together.

@@ -36,6 +36,7 @@ mod thread;
 
 pub use self::thread::MAX_THREAD_NESTING;
 mod urlauth;
+mod urlauth_binary;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -765,6 +766,7 @@ impl ServerConnection {
             }
             if f.urlauth {
                 caps.push(Capability::Urlauth);
+                caps.push(Capability::UrlauthBinary);
             }
             if f.object_id {
                 caps.push(Capability::ObjectId);

@@ -229,7 +229,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Message data as a literal (literal8 when it holds NUL).
-fn data_literal(d: Bytes) -> Literal {
+pub(super) fn data_literal(d: Bytes) -> Literal {
     Literal::new(d.clone()).unwrap_or_else(|_| Literal::binary(d))
 }
 
@@ -242,6 +242,15 @@ impl ServerConnection {
     /// Verify an authorized URL for the logged-in `user` and return the data
     /// it names, or `None` (RFC 4467 §7 URLFETCH; RFC 4469 §5 CATENATE).
     pub(super) fn urlauth_fetch(&self, user: &str, text: &str) -> Option<Bytes> {
+        let (owner, url) = self.urlauth_verify(user, text)?;
+        self.resolve_url_data(&owner, &url)
+    }
+
+    /// Verify an authorized URL for the logged-in `user` (RFC 4467 §7): its
+    /// access identifier admits `user`, it has not expired, and its token is
+    /// the INTERNAL HMAC under the owner's current key. Returns the owner and
+    /// the URL's mailbox, UID, section and partial; `None` when it fails.
+    pub(super) fn urlauth_verify(&self, user: &str, text: &str) -> Option<(String, ImapUrl)> {
         let u = parse_auth_url(text, true)?;
         let admitted = match &u.access {
             Access::Anonymous | Access::AuthUser => true,
@@ -266,7 +275,7 @@ impl ServerConnection {
         }
         let mut url = u.url;
         url.urlauth = None;
-        self.resolve_url_data(&u.owner, &url)
+        Some((u.owner, url))
     }
 
     /// `GENURLAUTH url-rump mechanism …` (RFC 4467 §7).
@@ -356,27 +365,22 @@ impl ServerConnection {
         }
     }
 
-    /// `URLFETCH url …` (RFC 4467 §7). A URL that does not verify or
-    /// resolve gets NIL; the command itself succeeds.
+    /// `URLFETCH url …` (RFC 4467 §7), and `URLFETCH (url param …) …` of
+    /// URLAUTH=BINARY (RFC 5524 §3, see `urlauth_binary.rs`). A URL that
+    /// does not verify or resolve gets NIL; the command itself succeeds.
     pub(super) fn url_fetch(&mut self, tag: Tag, args: Vec<UrlFetchArg>) {
         let user = self.user().unwrap_or_default().to_owned();
-        if args.iter().any(|a| a.params.is_some()) {
-            // RFC 5524's form; this server does not offer URLAUTH=BINARY.
-            return self.tagged(
-                tag,
-                StatusKind::Bad,
-                Some(Code::ClientBug),
-                "URLFETCH options need URLAUTH=BINARY, which is not offered",
-            );
-        }
         let mut out = Vec::with_capacity(args.len());
         for a in args {
             let text = String::from_utf8_lossy(a.url.as_bytes()).into_owned();
-            let data = self.urlauth_fetch(&user, &text).map(data_literal);
-            out.push(UrlFetchData {
-                url: a.url,
-                value: UrlFetchValue::Plain(data),
-            });
+            let value = match &a.params {
+                None => UrlFetchValue::Plain(self.urlauth_fetch(&user, &text).map(data_literal)),
+                Some(params) => self
+                    .urlauth_verify(&user, &text)
+                    .and_then(|(owner, url)| self.url_fetch_extended(&owner, &url, params))
+                    .map_or(UrlFetchValue::Plain(None), UrlFetchValue::Extended),
+            };
+            out.push(UrlFetchData { url: a.url, value });
         }
         self.data(Data::UrlFetch(out));
         self.tagged(tag, StatusKind::Ok, None, "URLFETCH completed");
