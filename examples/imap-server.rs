@@ -95,6 +95,8 @@ SIGTERM or Ctrl-C: stop accepting, send * BYE to every client, exit 0.
 SIGHUP, or a change to a --users file: read the --users files again (logins
 from then on use the new users; open sessions stay, except those of a removed
 password or app password); a file that fails to load keeps the previous users.
+The same for --oauth-jwks (SIGHUP, or a change to the file): the new keys
+check the tokens from then on; a file that fails to load keeps the old keys.
 hash-password: read a password on standard input (no echo on a terminal) and
 print its {SHA512-CRYPT} hash for a --users line.
 ";
@@ -117,11 +119,61 @@ struct Options {
 }
 
 /// `--oauth-*`: where the token verifier's keys and expectations come from.
+#[derive(Debug)]
 struct OAuthOptions {
     jwks: PathBuf,
     issuer: String,
     audience: String,
     claim: Option<String>,
+}
+
+/// The `--oauth-jwks` verifier, loaded again on SIGHUP and when the JWKS
+/// file's modification time (or size, or inode) changes, which is looked at
+/// before each token is checked: an issuer's key rotation needs no restart.
+/// A file that fails to load keeps the previous keys.
+#[derive(Debug)]
+struct ReloadableJwks {
+    options: OAuthOptions,
+    current: RwLock<Arc<JwtVerifier>>,
+    stamp: Mutex<Option<FileStamp>>,
+}
+
+impl ReloadableJwks {
+    fn load(options: OAuthOptions) -> Result<Self, String> {
+        let stamp = FileStamp::of(&options.jwks);
+        let verifier = options.verifier()?;
+        Ok(Self {
+            options,
+            current: RwLock::new(Arc::new(verifier)),
+            stamp: Mutex::new(stamp),
+        })
+    }
+
+    /// Load the keys again (`why` is for the log).
+    fn reload(&self, why: &str) {
+        let mut stamp = self.stamp.lock().unwrap_or_else(PoisonError::into_inner);
+        *stamp = FileStamp::of(&self.options.jwks);
+        match self.options.verifier() {
+            Ok(v) => {
+                tracing::info!(jwks = %self.options.jwks.display(), "{why}: OAuth keys reloaded");
+                *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(v);
+            }
+            Err(e) => {
+                tracing::error!("{why}: OAuth keys not reloaded, keeping the previous ones: {e}")
+            }
+        }
+    }
+}
+
+impl imap_server_core::TokenVerifier for ReloadableJwks {
+    fn verify(&self, token: &str) -> Result<String, String> {
+        let now = FileStamp::of(&self.options.jwks);
+        if *self.stamp.lock().unwrap_or_else(PoisonError::into_inner) != now {
+            self.reload("--oauth-jwks file changed");
+        }
+        let current = Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner));
+        current.verify(token)
+    }
 }
 
 impl OAuthOptions {
@@ -413,11 +465,15 @@ async fn run(options: Options) -> Result<(), String> {
     // verifier when --oauth-jwks is given (the quota policy is added below).
     let mut config = ServerConfig::default();
     config.compress = true;
-    if let Some(o) = &oauth {
-        let verifier = o.verifier()?;
-        tracing::info!(jwks = %o.jwks.display(), issuer = %o.issuer, audience = %o.audience, "OAuth 2.0 tokens accepted");
-        config.oauth = Some(Arc::new(verifier));
-    }
+    let jwks = match oauth {
+        Some(o) => {
+            tracing::info!(jwks = %o.jwks.display(), issuer = %o.issuer, audience = %o.audience, "OAuth 2.0 tokens accepted");
+            let jwks = Arc::new(ReloadableJwks::load(o)?);
+            config.oauth = Some(Arc::clone(&jwks) as _);
+            Some(jwks)
+        }
+        None => None,
+    };
     let tls_config = tls::server_config(cert_and_key, &data)?;
 
     let demo_password = if users.is_empty() {
@@ -458,7 +514,7 @@ async fn run(options: Options) -> Result<(), String> {
     // Installed before the listeners are announced, so that a signal sent
     // as soon as the server listens is handled.
     let signal = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
-    reload_on_hangup(users).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
+    reload_on_hangup(users, jwks).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
     tracing::info!(mail = %mail_dir.display(), "Maildir++ store ready");
     let handle = server.shutdown_handle();
     tokio::spawn(async move {
@@ -511,20 +567,28 @@ async fn bind(addr: SocketAddr, flag: &str) -> Result<tokio::net::TcpListener, S
         .map_err(|e| format!("{flag} {addr}: {e}"))
 }
 
-/// On SIGHUP, load the users again; the server keeps running whatever
-/// happens (a file that fails to load keeps the previous users).
+/// On SIGHUP, load the users and the OAuth keys again; the server keeps
+/// running whatever happens (a file that fails to load keeps the previous
+/// users or keys).
 #[cfg(unix)]
-fn reload_on_hangup(users: Arc<Reloadable>) -> io::Result<()> {
+fn reload_on_hangup(users: Arc<Reloadable>, jwks: Option<Arc<ReloadableJwks>>) -> io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hangup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
-            if users.sources.files.is_empty() {
-                tracing::info!("SIGHUP: no --users file to reload");
+            if users.sources.files.is_empty() && jwks.is_none() {
+                tracing::info!("SIGHUP: no --users or --oauth-jwks file to reload");
                 continue;
             }
             // Hashing the dummy password takes a moment: off the workers.
-            tokio::task::block_in_place(|| users.reload("SIGHUP"));
+            tokio::task::block_in_place(|| {
+                if !users.sources.files.is_empty() {
+                    users.reload("SIGHUP");
+                }
+                if let Some(jwks) = &jwks {
+                    jwks.reload("SIGHUP");
+                }
+            });
         }
     });
     Ok(())
@@ -532,7 +596,7 @@ fn reload_on_hangup(users: Arc<Reloadable>) -> io::Result<()> {
 
 /// No SIGHUP here.
 #[cfg(not(unix))]
-fn reload_on_hangup(_users: Arc<Reloadable>) -> io::Result<()> {
+fn reload_on_hangup(_users: Arc<Reloadable>, _jwks: Option<Arc<ReloadableJwks>>) -> io::Result<()> {
     Ok(())
 }
 

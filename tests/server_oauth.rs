@@ -173,3 +173,78 @@ fn jwks_that_does_not_parse_stops_start_up() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("go together"));
 }
+
+/// One XOAUTH2 login for alice with `token`: "OK" or the error text.
+fn xoauth2_login(server: &Server, token: &str) -> String {
+    const ONE: &str = r#"
+import imaplib, sys
+m = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]), timeout=20)
+cb = lambda _: ('user=alice@example.org\x01auth=Bearer %s\x01\x01' % sys.argv[3]).encode()
+try:
+    print(m.authenticate('XOAUTH2', cb)[0])
+except imaplib.IMAP4.error as e:
+    print(e)
+"#;
+    let out = run_with_timeout(
+        Command::new("python3")
+            .args(["-c", ONE, "127.0.0.1"])
+            .arg(server.port.to_string())
+            .arg(token),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The issuer rotates its key: the server picks up the new JWKS file when
+/// it changes, without a restart or a signal; the old key's tokens stop
+/// working, the new key's start.
+#[test]
+fn a_rotated_jwks_is_picked_up_without_restart() {
+    if let Some(what) = tools_missing() {
+        eprintln!("SKIPPED: {what} is not available");
+        return;
+    }
+    let (old, new, served) = (
+        TempDir::new("jwks-old"),
+        TempDir::new("jwks-new"),
+        TempDir::new("jwks"),
+    );
+    let old_token = make_token(old.path(), 3600);
+    let new_token = make_token(new.path(), 3600);
+    let jwks = served.path().join("jwks.json");
+    std::fs::copy(old.path().join("jwks.json"), &jwks).unwrap();
+    let mut server = Server::start(&[
+        "--oauth-jwks",
+        jwks.to_str().unwrap(),
+        "--oauth-issuer",
+        ISS,
+        "--oauth-audience",
+        AUD,
+    ]);
+    assert_eq!(xoauth2_login(&server, &old_token), "OK");
+    let refused = xoauth2_login(&server, &new_token);
+    assert!(refused.contains("[AUTHENTICATIONFAILED]"), "{refused}");
+
+    // Rotate: the new key set replaces the file (written aside, renamed).
+    let staged = served.path().join("jwks.json.new");
+    std::fs::copy(new.path().join("jwks.json"), &staged).unwrap();
+    std::fs::rename(&staged, &jwks).unwrap();
+    assert_eq!(xoauth2_login(&server, &new_token), "OK");
+    let refused = xoauth2_login(&server, &old_token);
+    assert!(refused.contains("[AUTHENTICATIONFAILED]"), "{refused}");
+
+    // A broken file: logged, the keys stay.
+    std::fs::write(&jwks, "not json").unwrap();
+    assert_eq!(xoauth2_login(&server, &new_token), "OK");
+    server.terminate();
+    assert!(
+        server.stderr().contains("OAuth keys not reloaded"),
+        "{}",
+        server.stderr()
+    );
+}
