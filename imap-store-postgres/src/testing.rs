@@ -42,9 +42,11 @@ pub const PORT_RANGE_END: u16 = 26000;
 /// the port between the check and the start).
 const START_ATTEMPTS: usize = 5;
 
-/// Server settings of a test cluster: durability traded for speed (the data
-/// is thrown away), room for many connections.
-const SERVER_OPTIONS: &str = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+/// Server settings of a test cluster: no `fsync` (the data is thrown away;
+/// a crash of the server *process*, as `pg_ctl stop -m immediate`, still
+/// loses nothing committed, since WAL is written at commit and only the
+/// machine crashing would lose it), room for many connections.
+const SERVER_OPTIONS: &str = "-c fsync=off -c full_page_writes=off \
      -c max_connections=300 -c shared_buffers=32MB";
 
 /// A running private cluster. See the module docs.
