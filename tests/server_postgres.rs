@@ -364,3 +364,36 @@ fn database_down_at_start_is_a_clear_error() {
     assert!(log.contains("cannot connect to the mail database"), "{log}");
     assert!(!log.contains("hunter2"), "the password was logged: {log}");
 }
+
+/// A database that goes away while the server runs: commands get
+/// `NO [UNAVAILABLE]`, the connection stays; once it is back, commands work
+/// again and what was acknowledged before is there.
+#[test]
+fn database_going_away_gives_no_unavailable() {
+    let Some(bin) = imap_store_postgres::testing::find_bin_dir() else {
+        eprintln!("SKIPPED: PostgreSQL tests need initdb (install Debian's `postgresql`)");
+        return;
+    };
+    // A private cluster: stopping the shared one would disturb other tests.
+    let cluster = TestCluster::start(&bin).expect("private cluster");
+    let url = cluster.tcp_url(&cluster.create_database());
+    let node = Server::start(&["--store", &url, "--user", "alice:secret"]);
+    let mut c = Timed::connect(node.port);
+    c.run("LOGIN alice secret", b"");
+    let (cmd, body) = append_cmd("INBOX", "Subject: kept\r\n\r\nkept\r\n");
+    c.run(&cmd, &body);
+    cluster.stop().expect("stop the cluster");
+    for cmd in ["STATUS INBOX (MESSAGES)", "SELECT INBOX"] {
+        c.tag += 1;
+        let tag = format!("n{} ", c.tag);
+        c.send(format!("{tag}{cmd}\r\n").as_bytes());
+        let (_, l) = c.wait_for(&tag);
+        assert!(
+            l.contains("NO [UNAVAILABLE]"),
+            "{cmd} without a database: {l}"
+        );
+    }
+    cluster.restart().expect("restart the cluster");
+    let (lines, _) = c.run("STATUS INBOX (MESSAGES)", b"");
+    assert!(lines[0].contains("MESSAGES 1"), "{lines:?}");
+}
