@@ -270,6 +270,16 @@ pub(crate) fn notify(tx: &mut Tx<'_>, user_id: i64, mailbox_id: i64) -> Result<(
     Ok(())
 }
 
+/// Notify the listeners of `user_id` that the mailbox list or the
+/// subscriptions changed (delivered at commit).
+pub(crate) fn notify_list(tx: &mut Tx<'_>, user_id: i64) -> Result<(), pool::Error> {
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&notify::channel(user_id), &notify::LIST_CHANGED],
+    )?;
+    Ok(())
+}
+
 /// A special-use attribute from its stored name.
 pub(crate) fn attribute(name: &str) -> Option<MailboxAttribute> {
     imap_proto::Atom::try_from(name)
@@ -481,6 +491,21 @@ impl Mailstore for PgStore {
             Ok((uid, id)) => self.hub.watch(uid, id, waker),
             Err(_) => imap_server_core::WatchGuard::none(),
         }
+    }
+
+    /// Reports changes committed by any node (see the `notify` module); the
+    /// events come from the listener thread.
+    fn watch_mailboxes(
+        &self,
+        user: &str,
+        sink: imap_server_core::MailboxEventSink,
+    ) -> imap_server_core::WatchGuard {
+        let Ok(uid) = self.user_id(user) else {
+            return imap_server_core::WatchGuard::none();
+        };
+        self.hub
+            .watch_list(&self.pool, uid, sink)
+            .unwrap_or_else(|_| imap_server_core::WatchGuard::none())
     }
 
     fn features(&self) -> imap_server_core::StoreFeatures {

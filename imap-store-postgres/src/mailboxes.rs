@@ -13,7 +13,7 @@ use imap_server_core::{
 
 use crate::names::{ancestors, cannot, canonical, check_name, is_below, MAX_NAME_LEN};
 use crate::pool::{Error, Mode, Tx};
-use crate::{attribute, insert_mailbox, no_mailbox, notify, refuse, PgStore};
+use crate::{attribute, insert_mailbox, no_mailbox, notify, notify_list, refuse, PgStore};
 
 /// Lock the user's row (serialises changes to the mailbox list).
 fn lock_user(tx: &mut Tx<'_>, user_id: i64) -> Result<(), Error> {
@@ -125,6 +125,7 @@ impl PgStore {
                 insert_mailbox(tx, uid, a.as_bytes(), None)?;
             }
             insert_mailbox(tx, uid, name.as_bytes(), special.as_deref())?;
+            notify_list(tx, uid)?;
             Ok(())
         })
     }
@@ -158,6 +159,7 @@ impl PgStore {
                 .collect();
             tx.execute("DELETE FROM imap_mailboxes WHERE id = $1", &[&id])?;
             notify(tx, uid, id)?;
+            notify_list(tx, uid)?;
             Ok(blobs)
         })?;
         self.free_blobs(&blobs);
@@ -196,6 +198,7 @@ impl PgStore {
                     insert_mailbox(tx, uid, a.as_bytes(), None)?;
                 }
                 self.rename_inbox(tx, uid, src, &to)?;
+                notify_list(tx, uid)?;
                 return Ok(());
             }
             self.check_count(&names, missing.len())?;
@@ -232,6 +235,7 @@ impl PgStore {
                 )?;
                 notify(tx, uid, row.get(0))?;
             }
+            notify_list(tx, uid)?;
             Ok(())
         })
     }
@@ -345,6 +349,7 @@ impl PgStore {
                     &[&uid, &name.as_bytes()],
                 )?;
             }
+            notify_list(tx, uid)?;
             Ok(())
         })
     }

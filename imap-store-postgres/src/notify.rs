@@ -9,6 +9,13 @@
 //! user, so a node hears only about the users it serves), and on a
 //! notification calls the wakers of that mailbox's watches.
 //!
+//! Changes to a user's mailbox list and subscriptions (CREATE, DELETE,
+//! RENAME, SUBSCRIBE, UNSUBSCRIBE) notify the same channel with the payload
+//! `L`; for a user with mailbox-list watches (NOTIFY's MailboxName and
+//! SubscriptionChange events, RFC 5465 §5.4, §5.5) the thread then reads the
+//! list again and reports the difference: a mailbox id under a new name is a
+//! rename, new ids are creations, lost ids deletions.
+//!
 //! Registering a watch asks the thread to LISTEN and waits for it (the
 //! thread checks its queue every [`LISTENER_POLL`]), so a change committed
 //! after [`Mailstore::watch`](imap_server_core::Mailstore::watch) returns is
@@ -18,7 +25,7 @@
 //! session catches up from the change log (`changes_since` its last MODSEQ)
 //! instead. Nothing is missed, at the price of one spurious wake-up.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -27,9 +34,11 @@ use std::time::Duration;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::Client;
 
-use imap_server_core::{Waker, WatchGuard};
+use bytes::Bytes;
+use imap_proto::Mailbox;
+use imap_server_core::{MailboxEvent, MailboxEventSink, StoreError, Waker, WatchGuard};
 
-use crate::pool::Pool;
+use crate::pool::{Mode, Pool};
 
 /// How often the listener thread looks at its queue of LISTEN requests and
 /// at the stop flag while no notification arrives. Notifications themselves
@@ -39,17 +48,18 @@ pub const LISTENER_POLL: Duration = Duration::from_millis(10);
 /// The longest pause between two attempts to reconnect the listener.
 pub const RECONNECT_MAX: Duration = Duration::from_secs(2);
 
-/// How long registering a watch waits for the listener to LISTEN. When the
-/// listener is not connected it does not wait: the reconnect wakes every
-/// watch anyway.
+/// How long registering a watch waits for the listener to LISTEN.
 const LISTEN_ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Most notifications handled in a row before the queue is looked at.
 const BATCH: usize = 256;
 
+/// The channel name of a user is this and the user's id.
+const CHANNEL_PREFIX: &str = "imap_u";
+
 /// The channel of a user.
 pub(crate) fn channel(user_id: i64) -> String {
-    format!("imap_u{user_id}")
+    format!("{CHANNEL_PREFIX}{user_id}")
 }
 
 enum Cmd {
@@ -57,11 +67,103 @@ enum Cmd {
     Unlisten(i64),
 }
 
+/// The payload of a change to a user's mailbox list or subscriptions.
+pub(crate) const LIST_CHANGED: &str = "L";
+
+/// A user's mailboxes (by id) and subscriptions, as last reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ListState {
+    pub(crate) mailboxes: HashMap<i64, Vec<u8>>,
+    pub(crate) subscriptions: BTreeSet<Vec<u8>>,
+}
+
+/// Read `user_id`'s [`ListState`].
+pub(crate) fn list_state(pool: &Pool, user_id: i64) -> Result<ListState, StoreError> {
+    pool.run(Mode::Read, |tx| {
+        let mailboxes = tx
+            .query(
+                "SELECT id, name FROM imap_mailboxes WHERE user_id = $1",
+                &[&user_id],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let subscriptions = tx
+            .query(
+                "SELECT name FROM imap_subscriptions WHERE user_id = $1",
+                &[&user_id],
+            )?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect();
+        Ok(ListState {
+            mailboxes,
+            subscriptions,
+        })
+    })
+}
+
+fn mbx(name: &[u8]) -> Mailbox {
+    Mailbox::from_decoded(Bytes::copy_from_slice(name))
+}
+
+/// The events that turn `before` into `after` (creations, then renames,
+/// then deletions, each by name; then subscription changes).
+pub(crate) fn list_events(before: &ListState, after: &ListState) -> Vec<MailboxEvent> {
+    let mut created = Vec::new();
+    let mut renamed = Vec::new();
+    let mut deleted = Vec::new();
+    for (id, name) in &after.mailboxes {
+        match before.mailboxes.get(id) {
+            None => created.push(name.clone()),
+            Some(old) if old != name => renamed.push((old.clone(), name.clone())),
+            Some(_) => {}
+        }
+    }
+    for (id, name) in &before.mailboxes {
+        if !after.mailboxes.contains_key(id) {
+            deleted.push(name.clone());
+        }
+    }
+    created.sort();
+    renamed.sort();
+    deleted.sort();
+    let mut out: Vec<MailboxEvent> = created
+        .iter()
+        .map(|n| MailboxEvent::Created(mbx(n)))
+        .collect();
+    out.extend(renamed.iter().map(|(f, t)| MailboxEvent::Renamed {
+        from: mbx(f),
+        to: mbx(t),
+    }));
+    out.extend(deleted.iter().map(|n| MailboxEvent::Deleted(mbx(n))));
+    out.extend(
+        after
+            .subscriptions
+            .difference(&before.subscriptions)
+            .map(|n| MailboxEvent::Subscribed(mbx(n))),
+    );
+    out.extend(
+        before
+            .subscriptions
+            .difference(&after.subscriptions)
+            .map(|n| MailboxEvent::Unsubscribed(mbx(n))),
+    );
+    out
+}
+
+struct ListWatch {
+    state: ListState,
+    sinks: Vec<(u64, MailboxEventSink)>,
+}
+
 #[derive(Default)]
 struct Registry {
     next_id: u64,
     /// Watches by mailbox id.
     by_mailbox: HashMap<i64, Vec<(u64, Waker)>>,
+    /// Mailbox-list watches by user id.
+    lists: HashMap<i64, ListWatch>,
     /// Watch count by user id (the channels wanted).
     by_user: HashMap<i64, usize>,
 }
@@ -71,7 +173,6 @@ pub(crate) struct Hub {
     registry: Mutex<Registry>,
     cmds: Mutex<Sender<Cmd>>,
     stop: AtomicBool,
-    connected: AtomicBool,
     /// How many times the listener has (re)connected (for tests and logs).
     connects: AtomicU64,
 }
@@ -84,7 +185,6 @@ impl Hub {
             registry: Mutex::new(Registry::default()),
             cmds: Mutex::new(tx),
             stop: AtomicBool::new(false),
-            connected: AtomicBool::new(false),
             connects: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&hub);
@@ -121,6 +221,53 @@ impl Hub {
         self.connects.load(Ordering::SeqCst)
     }
 
+    /// Count one more watch of `user_id`; LISTEN (and wait for it) on the
+    /// first.
+    fn listen(&self, user_id: i64) {
+        let first = {
+            let mut r = self.registry();
+            let n = r.by_user.entry(user_id).or_insert(0);
+            *n += 1;
+            *n == 1
+        };
+        if first && !self.stop.load(Ordering::SeqCst) {
+            // Also while the listener is (re)connecting: it answers once it
+            // listens. A listener that cannot connect costs the wait once
+            // per user; its reconnect then wakes every watch anyway.
+            let (ack, done) = mpsc::channel();
+            self.send(Cmd::Listen(user_id, Some(ack)));
+            let _ = done.recv_timeout(LISTEN_ACK_TIMEOUT);
+        }
+    }
+
+    /// Count one watch of `user_id` less; UNLISTEN after the last.
+    fn unlisten(&self, user_id: i64) {
+        let last = {
+            let mut r = self.registry();
+            match r.by_user.get_mut(&user_id) {
+                Some(n) if *n > 1 => {
+                    *n -= 1;
+                    false
+                }
+                Some(_) => {
+                    r.by_user.remove(&user_id);
+                    true
+                }
+                None => false,
+            }
+        };
+        if last {
+            self.send(Cmd::Unlisten(user_id));
+        }
+    }
+
+    fn next_id(&self) -> u64 {
+        let mut r = self.registry();
+        let id = r.next_id;
+        r.next_id = r.next_id.wrapping_add(1);
+        id
+    }
+
     /// Watch mailbox `mailbox_id` of user `user_id`.
     pub(crate) fn watch(
         self: &Arc<Self>,
@@ -128,31 +275,17 @@ impl Hub {
         mailbox_id: i64,
         waker: Waker,
     ) -> WatchGuard {
-        let (id, first) = {
-            let mut r = self.registry();
-            let id = r.next_id;
-            r.next_id = r.next_id.wrapping_add(1);
-            r.by_mailbox
-                .entry(mailbox_id)
-                .or_default()
-                .push((id, waker));
-            let n = r.by_user.entry(user_id).or_insert(0);
-            *n += 1;
-            (id, *n == 1)
-        };
-        if first && !self.stop.load(Ordering::SeqCst) {
-            if self.connected.load(Ordering::SeqCst) {
-                let (ack, done) = mpsc::channel();
-                self.send(Cmd::Listen(user_id, Some(ack)));
-                let _ = done.recv_timeout(LISTEN_ACK_TIMEOUT);
-            } else {
-                self.send(Cmd::Listen(user_id, None));
-            }
-        }
+        let id = self.next_id();
+        self.registry()
+            .by_mailbox
+            .entry(mailbox_id)
+            .or_default()
+            .push((id, waker));
+        self.listen(user_id);
         let weak = Arc::downgrade(self);
         WatchGuard::new(move || {
             let Some(hub) = weak.upgrade() else { return };
-            let last = {
+            {
                 let mut r = hub.registry();
                 if let Some(list) = r.by_mailbox.get_mut(&mailbox_id) {
                     list.retain(|(i, _)| *i != id);
@@ -160,22 +293,76 @@ impl Hub {
                         r.by_mailbox.remove(&mailbox_id);
                     }
                 }
-                match r.by_user.get_mut(&user_id) {
-                    Some(n) if *n > 1 => {
-                        *n -= 1;
-                        false
-                    }
-                    Some(_) => {
-                        r.by_user.remove(&user_id);
-                        true
-                    }
-                    None => false,
-                }
-            };
-            if last {
-                hub.send(Cmd::Unlisten(user_id));
             }
+            hub.unlisten(user_id);
         })
+    }
+
+    /// Watch `user_id`'s mailbox list and subscriptions. The state to report
+    /// changes against is read after LISTEN, so no later change is missed.
+    pub(crate) fn watch_list(
+        self: &Arc<Self>,
+        pool: &Pool,
+        user_id: i64,
+        sink: MailboxEventSink,
+    ) -> Result<WatchGuard, StoreError> {
+        self.listen(user_id);
+        let state = match list_state(pool, user_id) {
+            Ok(s) => s,
+            Err(e) => {
+                self.unlisten(user_id);
+                return Err(e);
+            }
+        };
+        let id = self.next_id();
+        self.registry()
+            .lists
+            .entry(user_id)
+            .or_insert_with(|| ListWatch {
+                state,
+                sinks: Vec::new(),
+            })
+            .sinks
+            .push((id, sink));
+        let weak = Arc::downgrade(self);
+        Ok(WatchGuard::new(move || {
+            let Some(hub) = weak.upgrade() else { return };
+            {
+                let mut r = hub.registry();
+                if let Some(l) = r.lists.get_mut(&user_id) {
+                    l.sinks.retain(|(i, _)| *i != id);
+                    if l.sinks.is_empty() {
+                        r.lists.remove(&user_id);
+                    }
+                }
+            }
+            hub.unlisten(user_id);
+        }))
+    }
+
+    /// `user_id`'s list changed: read it again and report the difference.
+    fn list_changed(&self, pool: &Pool, user_id: i64) {
+        if !self.registry().lists.contains_key(&user_id) {
+            return;
+        }
+        let Ok(after) = list_state(pool, user_id) else {
+            return;
+        };
+        let (events, sinks) = {
+            let mut r = self.registry();
+            let Some(l) = r.lists.get_mut(&user_id) else {
+                return;
+            };
+            let events = list_events(&l.state, &after);
+            l.state = after;
+            let sinks: Vec<MailboxEventSink> = l.sinks.iter().map(|(_, s)| Arc::clone(s)).collect();
+            (events, sinks)
+        };
+        for sink in sinks {
+            for e in &events {
+                sink(e);
+            }
+        }
     }
 
     fn wake_mailbox(&self, mailbox_id: i64) {
@@ -241,18 +428,18 @@ fn listen_loop(hub: &Weak<Hub>, pool: &Pool, rx: &Receiver<Cmd>) {
         if !ok {
             continue;
         }
-        h.connected.store(true, Ordering::SeqCst);
         let reconnect = h.connects.fetch_add(1, Ordering::SeqCst) > 0;
         if reconnect {
             // Catch up: whatever was notified while away is in the change
             // log; every session looks.
             h.wake_all();
+            let users: Vec<i64> = h.registry().lists.keys().copied().collect();
+            for u in users {
+                h.list_changed(pool, u);
+            }
         }
         drop(h);
-        serve(hub, &mut client, rx, &mut listening);
-        if let Some(h) = hub.upgrade() {
-            h.connected.store(false, Ordering::SeqCst);
-        }
+        serve(hub, pool, &mut client, rx, &mut listening);
     }
 }
 
@@ -270,7 +457,13 @@ fn sleep_unless_stopped(hub: &Weak<Hub>, total: Duration) {
 }
 
 /// Serve one connection until it fails or the hub stops.
-fn serve(hub: &Weak<Hub>, client: &mut Client, rx: &Receiver<Cmd>, listening: &mut HashSet<i64>) {
+fn serve(
+    hub: &Weak<Hub>,
+    pool: &Pool,
+    client: &mut Client,
+    rx: &Receiver<Cmd>,
+    listening: &mut HashSet<i64>,
+) {
     loop {
         let Some(h) = hub.upgrade() else { return };
         if h.stop.load(Ordering::SeqCst) {
@@ -311,7 +504,12 @@ fn serve(hub: &Weak<Hub>, client: &mut Client, rx: &Receiver<Cmd>, listening: &m
             match it.next() {
                 Ok(Some(note)) => {
                     let Some(h) = hub.upgrade() else { return };
-                    if let Ok(mailbox_id) = note.payload().parse::<i64>() {
+                    if note.payload() == LIST_CHANGED {
+                        let user = note.channel().strip_prefix(CHANNEL_PREFIX);
+                        if let Some(user_id) = user.and_then(|u| u.parse().ok()) {
+                            h.list_changed(pool, user_id);
+                        }
+                    } else if let Ok(mailbox_id) = note.payload().parse::<i64>() {
                         h.wake_mailbox(mailbox_id);
                     }
                     n += 1;

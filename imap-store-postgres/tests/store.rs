@@ -338,3 +338,66 @@ fn database_goes_away_and_comes_back() {
     a.append(U, &inbox, msg("after")).unwrap();
     assert!(wait_hit(&hits, n, Duration::from_secs(2)).is_some());
 }
+
+/// NOTIFY's mailbox-list events (RFC 5465 §5.4, §5.5) across nodes: CREATE,
+/// RENAME, DELETE, SUBSCRIBE and UNSUBSCRIBE on node A are reported to a
+/// mailbox-list watch on node B.
+#[test]
+fn mailbox_events_across_nodes() {
+    use imap_server_core::MailboxEvent;
+    use std::sync::Mutex;
+    let Some(cluster) = TestCluster::shared() else {
+        return;
+    };
+    let (a, b, _) = two_nodes(cluster);
+    let seen: Arc<Mutex<Vec<MailboxEvent>>> = Arc::default();
+    let s = Arc::clone(&seen);
+    let guard = b.watch_mailboxes(
+        U,
+        Arc::new(move |e: &MailboxEvent| s.lock().unwrap().push(e.clone())),
+    );
+    let m = Mailbox::from_utf8;
+    let expect = |want: Vec<MailboxEvent>, what: &str| {
+        let start = Instant::now();
+        while seen.lock().unwrap().len() < want.len() && start.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let got: Vec<MailboxEvent> = seen.lock().unwrap().drain(..).collect();
+        assert_eq!(got, want, "{what}");
+    };
+    a.create(U, &m("P/q"), None).unwrap();
+    expect(
+        vec![
+            MailboxEvent::Created(m("P")),
+            MailboxEvent::Created(m("P/q")),
+        ],
+        "CREATE with a parent",
+    );
+    a.rename(U, &m("P"), &m("R")).unwrap();
+    expect(
+        vec![
+            MailboxEvent::Renamed {
+                from: m("P"),
+                to: m("R"),
+            },
+            MailboxEvent::Renamed {
+                from: m("P/q"),
+                to: m("R/q"),
+            },
+        ],
+        "RENAME",
+    );
+    a.delete(U, &m("R/q")).unwrap();
+    expect(vec![MailboxEvent::Deleted(m("R/q"))], "DELETE");
+    a.set_subscribed(U, &m("R"), true).unwrap();
+    expect(vec![MailboxEvent::Subscribed(m("R"))], "SUBSCRIBE");
+    a.set_subscribed(U, &m("R"), false).unwrap();
+    expect(vec![MailboxEvent::Unsubscribed(m("R"))], "UNSUBSCRIBE");
+    drop(guard);
+    a.create(U, &m("Late"), None).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "events after the guard was dropped"
+    );
+}
