@@ -60,7 +60,7 @@ impl PgStore {
 
     pub(crate) fn do_list(&self, user: &str) -> Result<Vec<MailboxInfo>, StoreError> {
         let uid = self.user_id(user)?;
-        self.run(Mode::Read, |tx| {
+        self.run(Mode::Auto, |tx| {
             let rows = tx.query(
                 "SELECT m.name, m.special_use, s.name IS NOT NULL FROM imap_mailboxes m \
                  LEFT JOIN imap_subscriptions s ON s.user_id = m.user_id AND s.name = m.name \
@@ -288,7 +288,7 @@ impl PgStore {
 
     pub(crate) fn do_subscriptions(&self, user: &str) -> Result<Vec<Mailbox>, StoreError> {
         let uid = self.user_id(user)?;
-        self.run(Mode::Read, |tx| {
+        self.run(Mode::Auto, |tx| {
             Ok(tx
                 .query(
                     "SELECT name FROM imap_subscriptions WHERE user_id = $1",
@@ -361,7 +361,7 @@ impl PgStore {
     ) -> Result<Option<String>, StoreError> {
         let name = canonical(name);
         let uid = self.user_id(user)?;
-        self.run(Mode::Read, |tx| {
+        self.run(Mode::Auto, |tx| {
             Ok(Some(format!("F{}", mailbox_id_of(tx, uid, &name)?)))
         })
     }
@@ -374,13 +374,13 @@ impl PgStore {
     ) -> Result<(i64, i64), StoreError> {
         let name = canonical(name);
         let uid = self.user_id(user)?;
-        let id = self.run(Mode::Read, |tx| mailbox_id_of(tx, uid, &name))?;
+        let id = self.run(Mode::Auto, |tx| mailbox_id_of(tx, uid, &name))?;
         Ok((uid, id))
     }
 
     pub(crate) fn do_quota_usage(&self, user: &str) -> Result<QuotaUsage, StoreError> {
         let uid = self.user_id(user)?;
-        self.run(Mode::Read, |tx| {
+        self.run(Mode::Auto, |tx| {
             let row = tx.query_one(
                 "SELECT count(*), COALESCE(sum(x.size), 0)::bigint FROM imap_messages x \
                  JOIN imap_mailboxes m ON m.id = x.mailbox_id WHERE m.user_id = $1",
@@ -400,7 +400,7 @@ impl PgStore {
     ) -> Result<Vec<(MetadataEntry, Bytes)>, StoreError> {
         let uid = self.user_id(user)?;
         let name = mailbox.map(canonical);
-        self.run(Mode::Read, |tx| {
+        self.run(Mode::Auto, |tx| {
             let mid = match &name {
                 Some(n) => Some(mailbox_id_of(tx, uid, n)?),
                 None => None,

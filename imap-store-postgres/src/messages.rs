@@ -179,7 +179,7 @@ impl PgStore {
     ) -> Result<MailboxStatus, StoreError> {
         let name = canonical(name);
         let uid = self.user_id(user)?;
-        self.run(Mode::Read, |tx| {
+        self.run(Mode::Auto, |tx| {
             let row = tx
                 .query_opt(
                     "SELECT m.uid_validity, m.uid_next, m.highest_modseq, count(x.uid), \
@@ -289,7 +289,7 @@ impl PgStore {
         let name = canonical(name);
         let uid = self.user_id(user)?;
         let wanted = uids_param(uids);
-        let mut found: HashMap<u32, StoredMessage> = self.run(Mode::Read, |tx| {
+        let mut found: HashMap<u32, StoredMessage> = self.run(Mode::Auto, |tx| {
             let rows = tx.query(
                 "SELECT x.uid, x.flags, x.modseq, x.internal_date, x.zone, b.data \
                  FROM imap_mailboxes m JOIN imap_messages x ON x.mailbox_id = m.id \
@@ -327,7 +327,7 @@ impl PgStore {
         let start = i32::try_from(range.start.saturating_add(1)).unwrap_or(i32::MAX);
         let len = i32::try_from(range.end.saturating_sub(range.start)).unwrap_or(i32::MAX);
         let muid = i64::from(uid_.get());
-        self.run(Mode::Read, |tx| {
+        self.run(Mode::Auto, |tx| {
             let row = tx.query_opt(
                 "SELECT substring(b.data FROM $4 FOR $5) \
                  FROM imap_mailboxes m JOIN imap_messages x ON x.mailbox_id = m.id \
@@ -354,7 +354,7 @@ impl PgStore {
         let name = canonical(name);
         let uid = self.user_id(user)?;
         let wanted = uids_param(uids);
-        let mut found: HashMap<u32, CachedMessage> = self.run(Mode::Read, |tx| {
+        let mut found: HashMap<u32, CachedMessage> = self.run(Mode::Auto, |tx| {
             let rows = tx.query(
                 "SELECT x.uid, x.internal_date, x.zone, x.size, b.envelope, b.body, b.body_structure \
                  FROM imap_mailboxes m JOIN imap_messages x ON x.mailbox_id = m.id \
@@ -675,7 +675,7 @@ impl PgStore {
         let name = canonical(name);
         let uid = self.user_id(user)?;
         let Some(below) = claim_below else {
-            return self.run(Mode::Read, |tx| {
+            return self.run(Mode::Auto, |tx| {
                 let row = tx
                     .query_opt(
                         "SELECT recent_from FROM imap_mailboxes WHERE user_id = $1 AND name = $2",
@@ -686,21 +686,34 @@ impl PgStore {
             });
         };
         let below = i64::from(below);
-        self.run(Mode::Write, |tx| {
+        self.run(Mode::Auto, |tx| {
+            // Most claims change nothing (the session claims again at each
+            // SELECT): read first, and write only to raise the watermark.
             let row = tx
                 .query_opt(
-                    "SELECT id, recent_from FROM imap_mailboxes \
-                     WHERE user_id = $1 AND name = $2 FOR UPDATE",
+                    "SELECT recent_from, uid_next FROM imap_mailboxes \
+                     WHERE user_id = $1 AND name = $2",
                     &[&uid, &name.as_bytes()],
                 )?
                 .ok_or_else(|| no_mailbox(&name))?;
-            let (id, before): (i64, i64) = (row.get(0), row.get(1));
-            tx.execute(
-                "UPDATE imap_mailboxes SET recent_from = GREATEST(recent_from, LEAST($2, uid_next)) \
-                 WHERE id = $1",
-                &[&id, &below],
-            )?;
-            Ok(before as u32)
+            let (from, next): (i64, i64) = (row.get(0), row.get(1));
+            if below.min(next) <= from {
+                return Ok(from as u32);
+            }
+            // One statement: lock the row, remember the old watermark, raise
+            // it; concurrent claims queue on the lock and each sees the
+            // value the previous one left.
+            let row = tx
+                .query_opt(
+                    "WITH old AS (SELECT id, recent_from FROM imap_mailboxes \
+                     WHERE user_id = $1 AND name = $2 FOR UPDATE) \
+                     UPDATE imap_mailboxes m \
+                     SET recent_from = GREATEST(m.recent_from, LEAST($3, m.uid_next)) \
+                     FROM old WHERE m.id = old.id RETURNING old.recent_from",
+                    &[&uid, &name.as_bytes(), &below],
+                )?
+                .ok_or_else(|| no_mailbox(&name))?;
+            Ok(row.get::<_, i64>(0) as u32)
         })
     }
 
@@ -713,7 +726,7 @@ impl PgStore {
         let name = canonical(name);
         let uid = self.user_id(user)?;
         let wanted = uids_param(uids);
-        let mut found: HashMap<u32, MessageObjects> = self.run(Mode::Read, |tx| {
+        let mut found: HashMap<u32, MessageObjects> = self.run(Mode::Auto, |tx| {
             let rows = tx.query(
                 "SELECT x.uid, x.save_date, x.email_id \
                  FROM imap_mailboxes m JOIN imap_messages x ON x.mailbox_id = m.id \

@@ -168,12 +168,74 @@ pub(crate) enum Mode {
     Write,
     /// REPEATABLE READ, read only: several statements see one snapshot.
     Read,
+    /// No explicit transaction: each statement on its own (one round trip
+    /// for a one-statement read, instead of three with BEGIN and COMMIT).
+    Auto,
 }
 
-/// A transaction with the connection's statement cache.
+/// A transaction (or, in [`Mode::Auto`], the bare connection) with the
+/// connection's statement cache.
 pub(crate) struct Tx<'a> {
-    tx: postgres::Transaction<'a>,
+    tx: Inner<'a>,
     stmts: &'a mut HashMap<&'static str, Statement>,
+}
+
+enum Inner<'a> {
+    Tx(postgres::Transaction<'a>),
+    Client(&'a mut Client),
+}
+
+impl Inner<'_> {
+    fn prepare(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        match self {
+            Self::Tx(t) => t.prepare(sql),
+            Self::Client(c) => c.prepare(sql),
+        }
+    }
+
+    fn query(
+        &mut self,
+        s: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        match self {
+            Self::Tx(t) => t.query(s, params),
+            Self::Client(c) => c.query(s, params),
+        }
+    }
+
+    fn query_opt(
+        &mut self,
+        s: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, postgres::Error> {
+        match self {
+            Self::Tx(t) => t.query_opt(s, params),
+            Self::Client(c) => c.query_opt(s, params),
+        }
+    }
+
+    fn query_one(
+        &mut self,
+        s: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, postgres::Error> {
+        match self {
+            Self::Tx(t) => t.query_one(s, params),
+            Self::Client(c) => c.query_one(s, params),
+        }
+    }
+
+    fn execute(
+        &mut self,
+        s: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        match self {
+            Self::Tx(t) => t.execute(s, params),
+            Self::Client(c) => c.execute(s, params),
+        }
+    }
 }
 
 impl Tx<'_> {
@@ -353,16 +415,21 @@ fn run_once<T>(
 ) -> Result<T, Error> {
     let Conn { client, stmts } = conn;
     let tx = match mode {
-        Mode::Write => client.transaction()?,
-        Mode::Read => client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?,
+        Mode::Write => Inner::Tx(client.transaction()?),
+        Mode::Read => Inner::Tx(
+            client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?,
+        ),
+        Mode::Auto => Inner::Client(client),
     };
     let mut tx = Tx { tx, stmts };
     let v = f(&mut tx)?;
-    tx.tx.commit().map_err(Error::Commit)?;
+    if let Inner::Tx(t) = tx.tx {
+        t.commit().map_err(Error::Commit)?;
+    }
     Ok(v)
 }
 
