@@ -221,32 +221,28 @@ impl PgStore {
         let uid = self.user_id(user)?;
         let hash = Sha256::digest(&message.data).to_vec();
         let size = message.data.len() as i64;
-        let mut summary = None;
+        let s = summarise(&message.data);
         self.run(Mode::Write, |tx| {
-            // The body first (before the mailbox row is locked); only sent
-            // when the database does not have it yet.
-            let known = tx
-                .query_opt("SELECT 1 FROM imap_blobs WHERE hash = $1", &[&hash])?
-                .is_some();
-            if !known {
-                let s = summary.get_or_insert_with(|| summarise(&message.data));
-                tx.execute(
-                    "INSERT INTO imap_blobs (hash, data, envelope, body, body_structure) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING",
-                    &[
-                        &hash,
-                        &message.data.as_ref(),
-                        &s.envelope.as_deref(),
-                        &s.body.as_deref(),
-                        &s.body_structure.as_deref(),
-                    ],
-                )?;
-            }
+            // Four round trips: BEGIN; the body (stored unless the same bytes
+            // are there already) and the UID/MODSEQ allocation, which locks
+            // the mailbox row until COMMIT; the message row and the
+            // notification; COMMIT.
             let row = tx.query_opt(
-                "UPDATE imap_mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1 \
+                "WITH body AS (INSERT INTO imap_blobs (hash, data, envelope, body, body_structure) \
+                 VALUES ($4, $5, $6, $7, $8) ON CONFLICT (hash) DO NOTHING) \
+                 UPDATE imap_mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1 \
                  WHERE user_id = $1 AND name = $2 AND uid_next < $3 \
                  RETURNING id, uid_validity, uid_next - 1, highest_modseq, keywords",
-                &[&uid, &name.as_bytes(), &MAX_UID],
+                &[
+                    &uid,
+                    &name.as_bytes(),
+                    &MAX_UID,
+                    &hash,
+                    &message.data.as_ref(),
+                    &s.envelope.as_deref(),
+                    &s.body.as_deref(),
+                    &s.body_structure.as_deref(),
+                ],
             )?;
             let Some(row) = row else {
                 // Missing, or out of UIDs.
@@ -261,9 +257,10 @@ impl PgStore {
             let (flags, new) = normalise(&message.flags, &mb.keywords);
             add_keywords(tx, &mb, &new)?;
             tx.execute(
-                "INSERT INTO imap_messages (mailbox_id, uid, modseq, flags, internal_date, zone, \
-                 size, blob, save_date, email_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-                 extract(epoch FROM now())::bigint, nextval('imap_email_id'))",
+                "WITH m AS (INSERT INTO imap_messages (mailbox_id, uid, modseq, flags, \
+                 internal_date, zone, size, blob, save_date, email_id) VALUES ($1, $2, $3, $4, $5, \
+                 $6, $7, $8, extract(epoch FROM now())::bigint, nextval('imap_email_id'))) \
+                 SELECT pg_notify($9, $10)",
                 &[
                     &mb.id,
                     &new_uid,
@@ -273,9 +270,10 @@ impl PgStore {
                     &message.internal_date.1,
                     &size,
                     &hash,
+                    &notify::channel(uid),
+                    &mb.id.to_string(),
                 ],
             )?;
-            notify(tx, uid, mb.id)?;
             Ok((mb.uid_validity, uid_of(new_uid)))
         })
     }
@@ -454,22 +452,27 @@ impl PgStore {
                 return Ok(out);
             }
             let modseq = mb.highest_modseq + 1;
-            tx.execute(
-                "UPDATE imap_mailboxes SET highest_modseq = $2 WHERE id = $1",
-                &[&mb.id, &modseq],
-            )?;
             if op != FlagOp::Remove {
                 add_keywords(tx, &mb, &new)?;
             }
             let ids: Vec<i64> = changes.iter().map(|c| c.0).collect();
             let joined: Vec<String> = changes.iter().map(|c| join_flags(&c.1)).collect();
+            // The flags, HIGHESTMODSEQ and the notification in one statement.
             tx.execute(
-                "UPDATE imap_messages x SET flags = string_to_array(v.f, ' '), modseq = $4 \
-                 FROM unnest($2::bigint[], $3::text[]) AS v (uid, f) \
-                 WHERE x.mailbox_id = $1 AND x.uid = v.uid",
-                &[&mb.id, &ids, &joined, &modseq],
+                "WITH x AS (UPDATE imap_messages x SET flags = string_to_array(v.f, ' '), \
+                 modseq = $4 FROM unnest($2::bigint[], $3::text[]) AS v (uid, f) \
+                 WHERE x.mailbox_id = $1 AND x.uid = v.uid), \
+                 m AS (UPDATE imap_mailboxes SET highest_modseq = $4 WHERE id = $1) \
+                 SELECT pg_notify($5, $6)",
+                &[
+                    &mb.id,
+                    &ids,
+                    &joined,
+                    &modseq,
+                    &notify::channel(uid),
+                    &mb.id.to_string(),
+                ],
             )?;
-            notify(tx, uid, mb.id)?;
             out.changed = changes
                 .into_iter()
                 .map(|(u, flags)| MessageEntry {

@@ -11,8 +11,9 @@
 //!
 //! **Retries.** A transaction is a closure run from `BEGIN` to `COMMIT`. It
 //! is run again, on a fresh connection when the old one died, when
-//! PostgreSQL reports a serialisation failure (`40001`) or a deadlock
-//! (`40P01`), or when the connection was lost *before* `COMMIT` was sent (the
+//! PostgreSQL reports a serialisation failure (`40001`), a deadlock
+//! (`40P01`) or a foreign-key violation (`23503`: a body cleaned up by one
+//! node while another APPENDs the same bytes), or when the connection was lost *before* `COMMIT` was sent (the
 //! server then rolled the transaction back, so running it again cannot apply
 //! it twice). A connection lost *during* `COMMIT` is the one ambiguous case:
 //! it is reported as [`StoreErrorKind::Unavailable`] and never retried.
@@ -124,9 +125,15 @@ pub(crate) fn is_connection_error(e: &postgres::Error) -> bool {
     false
 }
 
+/// Whether running the transaction again may succeed: a serialisation
+/// failure, a deadlock, a lost connection (before COMMIT), or a foreign-key
+/// violation (a message body removed by a concurrent clean-up between
+/// APPEND's upsert of it and the message row, or taken by a concurrent
+/// APPEND while the clean-up removed it: run again, each sees the other).
 fn is_retryable(e: &postgres::Error) -> bool {
     e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
         || e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+        || e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION)
         || is_connection_error(e)
 }
 
