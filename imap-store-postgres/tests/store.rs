@@ -401,3 +401,56 @@ fn mailbox_events_across_nodes() {
         "events after the guard was dropped"
     );
 }
+
+/// RENAME racing APPEND from another node: every APPEND that succeeded is
+/// in the renamed mailbox (under the UID it was given), the others failed
+/// with NonExistent; none is lost or lands elsewhere.
+#[test]
+fn rename_racing_append() {
+    let Some(cluster) = TestCluster::shared() else {
+        return;
+    };
+    let (a, b, _) = two_nodes(cluster);
+    for round in 0..5 {
+        let race = Mailbox::from_utf8("Race");
+        let to = Mailbox::from_utf8(&format!("Raced{round}"));
+        a.create(U, &race, None).unwrap();
+        let acked: Vec<Uid> = std::thread::scope(|t| {
+            let appender = t.spawn(|| {
+                let mut acked = Vec::new();
+                for i in 0..200 {
+                    match b.append(U, &race, msg(&format!("m{i}"))) {
+                        Ok((_, u)) => acked.push(u),
+                        Err(e) => {
+                            assert_eq!(e.kind, StoreErrorKind::NonExistent, "{e}");
+                            break;
+                        }
+                    }
+                }
+                acked
+            });
+            std::thread::sleep(Duration::from_millis(5 + round * 3));
+            a.rename(U, &race, &to).unwrap();
+            appender.join().unwrap()
+        });
+        assert!(
+            acked.len() < 200,
+            "round {round}: the RENAME came after every APPEND"
+        );
+        let stored: Vec<Uid> = a
+            .snapshot(U, &to)
+            .unwrap()
+            .messages
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        assert_eq!(
+            stored, acked,
+            "round {round}: acknowledged APPENDs vs the renamed mailbox"
+        );
+        assert!(
+            a.snapshot(U, &race).is_err(),
+            "round {round}: an APPEND re-created the old name"
+        );
+    }
+}
