@@ -514,8 +514,24 @@ impl Mailstore for PgStore {
             save_date: true,
             object_id: true,
             quota: true,
-            urlauth: false,
+            urlauth: true,
         }
+    }
+
+    /// Keys live in the database, so every node verifies the URLs any node
+    /// signed; a key is bound to its mailbox's id and UIDVALIDITY and goes
+    /// with DELETE.
+    fn urlauth_key(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        create: bool,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.do_urlauth_key(user, name, create)
+    }
+
+    fn reset_urlauth_keys(&self, user: &str, name: Option<&Mailbox>) -> Result<(), StoreError> {
+        self.do_reset_urlauth_keys(user, name)
     }
 
     fn quota_usage(&self, user: &str) -> Result<imap_server_core::QuotaUsage, StoreError> {

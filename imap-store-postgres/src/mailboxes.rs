@@ -468,4 +468,91 @@ impl PgStore {
             Ok(())
         })
     }
+
+    /// The id of `user` if the store has seen that user (never creates it:
+    /// URLFETCH names users from the network).
+    fn existing_user_id(&self, user: &str) -> Result<Option<i64>, StoreError> {
+        self.run(Mode::Auto, |tx| {
+            Ok(tx
+                .query_opt("SELECT id FROM imap_users WHERE name = $1", &[&user])?
+                .map(|r| r.get::<_, i64>(0)))
+        })
+    }
+
+    pub(crate) fn do_urlauth_key(
+        &self,
+        user: &str,
+        name: &Mailbox,
+        create: bool,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let name = canonical(name);
+        let uid = if create {
+            self.user_id(user)?
+        } else {
+            match self.existing_user_id(user)? {
+                Some(u) => u,
+                None => return Ok(None),
+            }
+        };
+        let fresh = if create { Some(new_key()?) } else { None };
+        self.run(Mode::Write, |tx| {
+            let row = tx.query_opt(
+                "SELECT m.id, m.uid_validity, k.key FROM imap_mailboxes m \
+                 LEFT JOIN imap_urlauth_keys k ON k.mailbox_id = m.id AND k.uid_validity = m.uid_validity \
+                 WHERE m.user_id = $1 AND m.name = $2",
+                &[&uid, &name.as_bytes()],
+            )?;
+            let Some(row) = row else {
+                return if create { Err(no_mailbox(&name)) } else { Ok(None) };
+            };
+            if let Some(key) = row.get::<_, Option<Vec<u8>>>(2) {
+                return Ok(Some(key));
+            }
+            let Some(fresh) = &fresh else {
+                return Ok(None);
+            };
+            let (id, validity): (i64, i64) = (row.get(0), row.get(1));
+            // Another node may make one at the same moment: the first wins,
+            // and both return it.
+            let row = tx.query_one(
+                "INSERT INTO imap_urlauth_keys (mailbox_id, uid_validity, key) VALUES ($1, $2, $3) \
+                 ON CONFLICT (mailbox_id) DO UPDATE SET key = imap_urlauth_keys.key \
+                 RETURNING key",
+                &[&id, &validity, fresh],
+            )?;
+            Ok(Some(row.get(0)))
+        })
+    }
+
+    pub(crate) fn do_reset_urlauth_keys(
+        &self,
+        user: &str,
+        name: Option<&Mailbox>,
+    ) -> Result<(), StoreError> {
+        let Some(uid) = self.existing_user_id(user)? else {
+            return Ok(());
+        };
+        let name = name.map(canonical);
+        self.run(Mode::Auto, |tx| {
+            tx.execute(
+                "DELETE FROM imap_urlauth_keys k USING imap_mailboxes m \
+                 WHERE k.mailbox_id = m.id AND m.user_id = $1 \
+                 AND ($2::bytea IS NULL OR m.name = $2)",
+                &[&uid, &name.as_ref().map(Mailbox::as_bytes)],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// A new random URLAUTH key of [`imap_server_core::URLAUTH_KEY_LEN`] octets.
+fn new_key() -> Result<Vec<u8>, StoreError> {
+    let mut key = vec![0u8; imap_server_core::URLAUTH_KEY_LEN];
+    getrandom::fill(&mut key).map_err(|e| {
+        StoreError::new(
+            StoreErrorKind::Unavailable,
+            format!("no random source for a URLAUTH key: {e}"),
+        )
+    })?;
+    Ok(key)
 }

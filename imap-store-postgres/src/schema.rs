@@ -10,6 +10,7 @@
 //! | `imap_expunged` | expunged UID | the MODSEQ of its expunge (the QRESYNC tombstone) |
 //! | `imap_subscriptions` | subscribed name | |
 //! | `imap_metadata` | METADATA entry | of a mailbox, or of the server (`mailbox_id` NULL) |
+//! | `imap_urlauth_keys` | mailbox with a URLAUTH key | the key and the UIDVALIDITY it is bound to |
 //!
 //! Invariants: a mailbox row is the lock of its messages (every change to a
 //! mailbox's messages first updates or locks its row, so UIDs and MODSEQs are
@@ -93,6 +94,15 @@ CREATE TABLE imap_metadata (
     value bytea NOT NULL
 );
 CREATE UNIQUE INDEX imap_metadata_key ON imap_metadata (user_id, COALESCE(mailbox_id, 0), entry);
+",
+    // 2: URLAUTH keys (RFC 4467 §7), one per mailbox, bound to its
+    // UIDVALIDITY; they go with the mailbox.
+    r"
+CREATE TABLE imap_urlauth_keys (
+    mailbox_id bigint PRIMARY KEY REFERENCES imap_mailboxes (id) ON DELETE CASCADE,
+    uid_validity bigint NOT NULL,
+    key bytea NOT NULL
+);
 ",
 ];
 

@@ -454,3 +454,71 @@ fn rename_racing_append() {
         );
     }
 }
+
+/// URLAUTH keys (RFC 4467 §7) live in the database: one node makes a key,
+/// the other sees the same one; RESETKEY makes the next one different; a
+/// user the store never saw gets none, and is not created.
+#[test]
+fn urlauth_keys_shared_by_nodes() {
+    let Some(cluster) = TestCluster::shared() else {
+        return;
+    };
+    let (a, b, db) = two_nodes(cluster);
+    let inbox = Mailbox::inbox();
+    let k = a.urlauth_key(U, &inbox, true).unwrap().expect("a key");
+    assert_eq!(k.len(), imap_server_core::URLAUTH_KEY_LEN);
+    assert_eq!(b.urlauth_key(U, &inbox, false).unwrap(), Some(k.clone()));
+    assert_eq!(a.urlauth_key(U, &inbox, true).unwrap(), Some(k.clone()));
+    assert_eq!(
+        b.urlauth_key(U, &Mailbox::from_utf8("Sent"), false)
+            .unwrap(),
+        None
+    );
+    b.reset_urlauth_keys(U, None).unwrap();
+    assert_eq!(a.urlauth_key(U, &inbox, false).unwrap(), None);
+    let k2 = a.urlauth_key(U, &inbox, true).unwrap().expect("a key");
+    assert_ne!(k, k2);
+    assert_eq!(a.urlauth_key("stranger", &inbox, false).unwrap(), None);
+    assert_eq!(
+        sql_count(
+            cluster,
+            &db,
+            "SELECT count(*) FROM imap_users WHERE name = 'stranger'"
+        ),
+        0
+    );
+    assert_eq!(
+        a.urlauth_key(U, &Mailbox::from_utf8("Nope"), true)
+            .unwrap_err()
+            .kind,
+        StoreErrorKind::NonExistent
+    );
+}
+
+/// Migrations: a database at version 1 is brought to the current version
+/// at open, keeping its data; one migrated by a newer program is refused.
+#[test]
+fn migrations_are_versioned() {
+    let Some(cluster) = TestCluster::shared() else {
+        return;
+    };
+    let db = cluster.create_database();
+    let url = cluster.socket_url(&db);
+    drop(PgStore::open(&url).unwrap());
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    // Back to version 1: drop what later migrations made.
+    c.batch_execute("DROP TABLE imap_urlauth_keys; DELETE FROM imap_schema WHERE version > 1")
+        .unwrap();
+    let s = PgStore::open(&url).unwrap();
+    s.urlauth_key(U, &Mailbox::inbox(), true)
+        .unwrap()
+        .expect("migration 2 applied");
+    assert_eq!(
+        sql_count(cluster, &db, "SELECT max(version)::bigint FROM imap_schema"),
+        i64::from(imap_store_postgres::SCHEMA_VERSION)
+    );
+    c.batch_execute("INSERT INTO imap_schema (version) VALUES (999)")
+        .unwrap();
+    let err = PgStore::open(&url).unwrap_err();
+    assert!(err.to_string().contains("version 999"), "{err}");
+}
