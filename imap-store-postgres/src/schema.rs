@@ -16,8 +16,8 @@
 //! mailbox's messages first updates or locks its row, so UIDs and MODSEQs are
 //! allocated in the writing transaction and two writers of one mailbox never
 //! interleave); a user row is the lock of the mailbox list (CREATE, DELETE,
-//! RENAME). UIDVALIDITY comes from one database-wide sequence, so a mailbox
-//! made again gets a larger one; EMAILIDs and mailbox ids are sequences too,
+//! RENAME). UIDVALIDITY comes from one database-wide sequence (started at the
+//! time the schema was made), so a mailbox made again gets a larger one; EMAILIDs and mailbox ids are sequences too,
 //! never reused. A body is stored once per content hash; COPY adds a message
 //! row pointing at the same blob.
 //!
@@ -40,6 +40,9 @@ CREATE TABLE imap_users (
     name text NOT NULL UNIQUE
 );
 CREATE SEQUENCE imap_uid_validity AS bigint MINVALUE 1 MAXVALUE 4294967295;
+-- UIDVALIDITY starts at the creation time, so a database made again (say,
+-- after a wipe) does not hand out the values a client has cached.
+SELECT setval('imap_uid_validity', extract(epoch FROM now())::bigint);
 CREATE SEQUENCE imap_email_id AS bigint MINVALUE 1;
 CREATE TABLE imap_mailboxes (
     id bigserial PRIMARY KEY,
