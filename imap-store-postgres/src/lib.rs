@@ -400,6 +400,11 @@ impl Mailstore for PgStore {
         self.do_messages(user, name, uids)
     }
 
+    /// `messages` is one query, whatever the number of messages.
+    fn bulk_reads(&self) -> bool {
+        true
+    }
+
     fn cached_messages(
         &self,
         user: &str,
