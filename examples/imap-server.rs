@@ -1,6 +1,8 @@
 //! A runnable IMAP server: the [`imap_server`] crate (tokio, plaintext with
 //! STARTTLS and implicit TLS over rustls, COMPRESS=DEFLATE, limits, graceful
-//! shutdown) over the Maildir++ store of `imap-server-core`.
+//! shutdown) over the Maildir++ store of `imap-server-core`, or with
+//! `--store postgres://...` over a PostgreSQL database that several servers
+//! share (`imap-store-postgres`).
 //!
 //! ```text
 //! cargo run --release --example imap-server -- --user alice:secret
@@ -28,9 +30,10 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use imap_server::{Limits, Listener, ServerBuilder, StoreCalls};
 use imap_server_core::{
-    AuthError, Authenticator, JwtVerifier, Login, MaildirStore, QuotaLimits, QuotaPolicy,
-    ServerConfig,
+    AuthError, Authenticator, JwtVerifier, Login, MaildirStore, Mailstore, QuotaLimits,
+    QuotaPolicy, ServerConfig,
 };
+use imap_store_postgres::PgStore;
 
 use crate::common::cli;
 use crate::common::users::Users;
@@ -47,6 +50,11 @@ Options:
   --data DIR             data directory, created if missing [default: ./imap-data];
                          holds the mail (a Maildir++ tree under DIR/mail) and
                          the generated development certificate.
+  --store STORE          where the mail is kept: `maildir` (a Maildir++ tree
+                         under DIR/mail) or `postgres://USER@HOST:PORT/DB` (a
+                         PostgreSQL database that several servers can share;
+                         its schema is created or migrated at start)
+                         [default: maildir]
   --user NAME:PASSWORD   add a user (repeatable)
   --users FILE           add the users of a Dovecot-style passwd file: lines
                          `name:{SCHEME}hash[:extra fields]`, with SCHEME
@@ -116,6 +124,8 @@ struct Options {
     /// the users file says otherwise.
     quota: QuotaLimits,
     oauth: Option<OAuthOptions>,
+    /// `--store`: `maildir` or a `postgres://` URL.
+    store: String,
 }
 
 /// `--oauth-*`: where the token verifier's keys and expectations come from.
@@ -198,6 +208,7 @@ fn parse_args() -> Options {
     let mut store_calls = StoreCalls::default();
     let mut quota = QuotaLimits::default();
     let (mut jwks, mut issuer, mut audience, mut claim) = (None, None, None, None);
+    let mut store = String::from("maildir");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = cli::split_flag(arg);
@@ -211,6 +222,15 @@ fn parse_args() -> Options {
                 tls_listen = cli::socket_addr(&flag, &cli::value(&flag, inline, &mut args));
             }
             "--data" => data = PathBuf::from(cli::value(&flag, inline, &mut args)),
+            "--store" => {
+                store = cli::value(&flag, inline, &mut args);
+                let pg = store.starts_with("postgres://") || store.starts_with("postgresql://");
+                if store != "maildir" && !pg {
+                    cli::usage_error(format!(
+                        "--store: {store:?} is not maildir or a postgres:// URL"
+                    ));
+                }
+            }
             "--user" => sources.flags.push(cli::value(&flag, inline, &mut args)),
             "--users" => sources
                 .files
@@ -277,6 +297,7 @@ fn parse_args() -> Options {
         store_calls,
         quota,
         oauth,
+        store,
     }
 }
 
@@ -286,6 +307,35 @@ fn count(flag: &str, value: &str) -> usize {
         Ok(n) if n > 0 => n,
         _ => cli::usage_error(format!("{flag}: {value:?} is not a positive number")),
     }
+}
+
+/// The `--store`: the Maildir++ tree under `mail_dir`, or the PostgreSQL
+/// database of a `postgres://` URL (connected and migrated now: a database
+/// that cannot be reached stops start-up with its error). Also returns its
+/// kind and where it is, to log (a URL without its password).
+fn open_store(
+    store: &str,
+    mail_dir: &std::path::Path,
+) -> Result<(Arc<dyn Mailstore>, &'static str, String), String> {
+    if store == "maildir" {
+        let s = MaildirStore::open(mail_dir)
+            .map_err(|e| format!("mail store {}: {e}", mail_dir.display()))?;
+        return Ok((Arc::new(s), "Maildir++", mail_dir.display().to_string()));
+    }
+    // postgres://USER:PASSWORD@HOST...: log USER:***@HOST...
+    let shown = match store
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+    {
+        Some((userinfo, _)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            store.replacen(userinfo, &format!("{user}:***"), 1)
+        }
+        _ => store.to_owned(),
+    };
+    let s = tokio::task::block_in_place(|| PgStore::open(store))
+        .map_err(|e| format!("--store {shown}: {e}"))?;
+    Ok((Arc::new(s), "PostgreSQL", shown))
 }
 
 /// Where the users come from: `--user` flags and `--users` files.
@@ -459,6 +509,7 @@ async fn run(options: Options) -> Result<(), String> {
         store_calls,
         quota,
         oauth,
+        store,
     } = options;
     std::fs::create_dir_all(&data).map_err(|e| format!("--data {}: {e}", data.display()))?;
     // The builder's defaults (COMPRESS=DEFLATE offered), plus the token
@@ -485,13 +536,12 @@ async fn run(options: Options) -> Result<(), String> {
     let users = Arc::new(Reloadable::new(users, sources));
 
     let mail_dir = data.join("mail");
-    let store = MaildirStore::open(&mail_dir)
-        .map_err(|e| format!("mail store {}: {e}", mail_dir.display()))?;
+    let (store, store_kind, store_at) = open_store(&store, &mail_dir)?;
     config.quota = Some(Arc::new(UserQuotas {
         users: Arc::clone(&users),
         default: quota,
     }));
-    let server = ServerBuilder::new(Arc::new(store), Arc::clone(&users) as _)
+    let server = ServerBuilder::new(store, Arc::clone(&users) as _)
         .config(config)
         .tls(tls_config)
         .limits(limits)
@@ -515,7 +565,7 @@ async fn run(options: Options) -> Result<(), String> {
     // as soon as the server listens is handled.
     let signal = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     reload_on_hangup(users, jwks).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
-    tracing::info!(mail = %mail_dir.display(), "Maildir++ store ready");
+    tracing::info!(mail = %store_at, "{store_kind} store ready");
     let handle = server.shutdown_handle();
     tokio::spawn(async move {
         let why = signal.await;

@@ -614,6 +614,17 @@ pub trait Mailstore: Send + Sync {
         Ok(out)
     }
 
+    /// Whether [`Mailstore::messages`] reads many messages for about the
+    /// cost of one (one query to a database, say), so that the session
+    /// reads ahead in bulk where it needs many messages (SEARCH by header,
+    /// body, size or date reads `SEARCH_READ_AHEAD` (256) at a time) instead
+    /// of one call per message. The default, `false`, keeps the one-by-one
+    /// reads, which for a store on local files read only the messages a key
+    /// actually needs.
+    fn bulk_reads(&self) -> bool {
+        false
+    }
+
     /// What the store knows of `uids` without reading them: internal date,
     /// size and any cached [`MessageSummary`], in the order of `uids`, those
     /// that no longer exist (or that the store cannot answer for without

@@ -51,7 +51,16 @@ use imap_proto::{
 
 use crate::auth::{Authenticator, Login};
 use crate::config::ServerConfig;
-use crate::store::{Mailstore, StoreError, Waker, WatchGuard};
+use crate::store::{Mailstore, StoreError, StoreErrorKind, Waker, WatchGuard};
+
+/// How long the store may stay unavailable before a session gives up on it:
+/// a command that fails with [`StoreErrorKind::Unavailable`] gets
+/// `NO [UNAVAILABLE]` (RFC 5530), and once such failures have gone on for
+/// this long with no command completing OK in between, the session also
+/// sends `* BYE [UNAVAILABLE]` and closes, so that the client reconnects
+/// (perhaps to another server) rather than retrying on a dead one. A short
+/// outage (a database restart) costs only the NOs.
+pub const STORE_UNAVAILABLE_GRACE: Duration = Duration::from_secs(30);
 
 use self::auth_cmds::Sasl;
 use self::selected::Selected;
@@ -155,6 +164,9 @@ pub struct ServerConnection {
     fetch_job: Option<fetch::FetchJob>,
     /// NOTIFY SET is in force (RFC 5465).
     notify: Option<Box<notify::Notify>>,
+    /// When the store first answered `Unavailable` with no OK since (see
+    /// [`STORE_UNAVAILABLE_GRACE`]).
+    unavailable_since: Option<Instant>,
 }
 
 impl std::fmt::Debug for ServerConnection {
@@ -210,6 +222,7 @@ impl ServerConnection {
             wall_clock: 0,
             fetch_job: None,
             notify: None,
+            unavailable_since: None,
         };
         let greeting = Greeting {
             kind: GreetingKind::Ok,
@@ -806,6 +819,9 @@ impl ServerConnection {
     }
 
     fn tagged(&mut self, tag: Tag, kind: StatusKind, code: Option<Code>, msg: &str) {
+        if kind == StatusKind::Ok {
+            self.unavailable_since = None;
+        }
         if self.notify.as_mut().is_some_and(|n| n.swallow(&tag)) {
             return; // the end of NOTIFY's own MessageNew FETCH
         }
@@ -827,6 +843,18 @@ impl ServerConnection {
 
     fn store_error(&mut self, tag: Tag, e: &StoreError) {
         self.tagged(tag, StatusKind::No, Some(e.kind.code()), &e.text);
+        if e.kind != StoreErrorKind::Unavailable {
+            return;
+        }
+        let now = self.last_activity;
+        let since = *self.unavailable_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= STORE_UNAVAILABLE_GRACE {
+            self.push(&Response::Status(Status::Bye {
+                code: Some(Code::Unavailable),
+                text: text("the mail store has been unavailable too long; try again later"),
+            }));
+            self.close();
+        }
     }
 
     fn send_continue(&mut self, msg: &str) {

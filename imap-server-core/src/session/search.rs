@@ -14,6 +14,41 @@ use crate::store::{StoreFeatures, StoredMessage};
 /// Charsets SEARCH accepts (all text is compared as UTF-8).
 const CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
 
+/// How many messages SEARCH reads at once, with one
+/// [`Mailstore::messages`](crate::Mailstore::messages) call, from a store
+/// whose [`Mailstore::bulk_reads`](crate::Mailstore::bulk_reads) is true
+/// and when a key needs the messages themselves (bounds the memory held).
+pub(crate) const SEARCH_READ_AHEAD: usize = 256;
+
+/// Whether evaluating `k` may read the message (its bytes, date or header).
+fn reads_messages(k: &SearchKey) -> bool {
+    match k {
+        SearchKey::Not(k) => reads_messages(k),
+        SearchKey::Or(a, b) => reads_messages(a) || reads_messages(b),
+        SearchKey::And(v) => v.iter().any(reads_messages),
+        SearchKey::Larger(_)
+        | SearchKey::Smaller(_)
+        | SearchKey::Before(_)
+        | SearchKey::On(_)
+        | SearchKey::Since(_)
+        | SearchKey::Older(_)
+        | SearchKey::Younger(_)
+        | SearchKey::SentBefore(_)
+        | SearchKey::SentOn(_)
+        | SearchKey::SentSince(_)
+        | SearchKey::From(_)
+        | SearchKey::To(_)
+        | SearchKey::Cc(_)
+        | SearchKey::Bcc(_)
+        | SearchKey::Subject(_)
+        | SearchKey::Header(..)
+        | SearchKey::Body(_)
+        | SearchKey::Text(_)
+        | SearchKey::ThreadId(_) => true,
+        _ => false,
+    }
+}
+
 /// Whether the evaluator supports every key in `k` (SAVEDATE and OBJECTID
 /// keys when the store has the feature).
 fn supported(k: &SearchKey, f: StoreFeatures) -> bool {
@@ -372,20 +407,40 @@ impl ServerConnection {
             }
             Some(Err(e)) => failed = Some(e),
             None => {
-                for (i, m) in mailbox.messages.iter().enumerate() {
-                    if m.expunged {
-                        continue;
+                let live: Vec<(usize, &super::selected::ViewMessage)> = mailbox
+                    .messages
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| !m.expunged)
+                    .collect();
+                // A store that reads many messages for about the cost of one
+                // gets them in chunks; others are read one by one, and only
+                // those a key needs.
+                let bulk = self.store.bulk_reads() && criteria.iter().any(reads_messages);
+                let chunk = if bulk { SEARCH_READ_AHEAD } else { usize::MAX };
+                for part in live.chunks(chunk) {
+                    let mut read: Option<std::collections::HashMap<Uid, StoredMessage>> = None;
+                    if bulk {
+                        let uids: Vec<Uid> = part.iter().map(|(_, m)| m.uid).collect();
+                        // On failure, the one-by-one reads below decide.
+                        read = self
+                            .store
+                            .messages(user, &mailbox.name, &uids)
+                            .ok()
+                            .map(|v| v.into_iter().map(|m| (m.entry.uid, m)).collect());
                     }
-                    let mut c = Candidate {
-                        seq: i + 1,
-                        uid: m.uid,
-                        flags: &m.flags,
-                        modseq: m.modseq,
-                        stored: None,
-                        parsed: None,
-                    };
-                    if criteria.iter().all(|k| ctx.matches(k, &mut c)) {
-                        hits.push((i + 1, m.uid));
+                    for &(i, m) in part {
+                        let mut c = Candidate {
+                            seq: i + 1,
+                            uid: m.uid,
+                            flags: &m.flags,
+                            modseq: m.modseq,
+                            stored: read.as_mut().map(|r| r.remove(&m.uid)),
+                            parsed: None,
+                        };
+                        if criteria.iter().all(|k| ctx.matches(k, &mut c)) {
+                            hits.push((i + 1, m.uid));
+                        }
                     }
                 }
             }
