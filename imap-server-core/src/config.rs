@@ -44,6 +44,15 @@ pub struct ServerLimits {
     /// Largest number of live `RETURN (UPDATE)` searches per session
     /// (RFC 5267 §4.2); more are refused with `NO [LIMIT]`.
     pub max_search_contexts: usize,
+    /// How long the store may stay unavailable before a session gives up on
+    /// it: a command whose store call fails with
+    /// [`StoreErrorKind::Unavailable`](crate::StoreErrorKind::Unavailable)
+    /// gets `NO [UNAVAILABLE]` (RFC 5530), and once such failures have gone
+    /// on this long with no command completing OK in between, the session
+    /// also sends `* BYE [UNAVAILABLE]` and closes, so that the client
+    /// reconnects (perhaps to another server) rather than retrying on a dead
+    /// one. A short outage (a database restart) costs only the NOs.
+    pub store_unavailable_grace: Duration,
     /// First delay after a failed login; doubled on each further failure.
     pub login_penalty: Duration,
     /// Longest delay after failed logins.
@@ -101,6 +110,8 @@ impl ServerLimits {
     pub const THREAD_MAX_DEPTH: usize = 1_000;
     /// Default `max_search_contexts`: 10.
     pub const MAX_SEARCH_CONTEXTS: usize = 10;
+    /// Default `store_unavailable_grace`: 30 s.
+    pub const STORE_UNAVAILABLE_GRACE: Duration = Duration::from_secs(30);
     /// Default `login_penalty`: 2 s (Dovecot's anvil starts at 2 s).
     pub const LOGIN_PENALTY: Duration = Duration::from_secs(2);
     /// Default `max_login_penalty`: 15 s.
@@ -134,6 +145,7 @@ impl Default for ServerLimits {
             thread_max_references: Self::THREAD_MAX_REFERENCES,
             thread_max_depth: Self::THREAD_MAX_DEPTH,
             max_search_contexts: Self::MAX_SEARCH_CONTEXTS,
+            store_unavailable_grace: Self::STORE_UNAVAILABLE_GRACE,
             login_penalty: Self::LOGIN_PENALTY,
             max_login_penalty: Self::MAX_LOGIN_PENALTY,
             catenate_max_parts: Self::CATENATE_MAX_PARTS,

@@ -34,9 +34,7 @@ pub use crate::oauth::TokenVerifier;
 pub use crate::quota::{
     parse_count, parse_size, QuotaLimits, QuotaPolicy, QuotaUsage, StaticQuota,
 };
-pub use crate::session::{
-    ServerConnection, ServerEvent, MAX_THREAD_NESTING, OUTPUT_HIGH_WATER, STORE_UNAVAILABLE_GRACE,
-};
+pub use crate::session::{ServerConnection, ServerEvent, MAX_THREAD_NESTING, OUTPUT_HIGH_WATER};
 pub use crate::urlauth_keys::URLAUTH_KEY_LEN;
 
 pub use crate::store::{

@@ -1,6 +1,6 @@
 //! A store that goes away (a database that is down): commands get
 //! `NO [UNAVAILABLE]`; only when it stays away for
-//! `STORE_UNAVAILABLE_GRACE` does the session send `* BYE [UNAVAILABLE]`;
+//! `ServerLimits::store_unavailable_grace` does the session send `* BYE [UNAVAILABLE]`;
 //! an OK in between starts the count again.
 
 mod common;
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use imap_proto::{Flag, Mailbox, MailboxAttribute, Uid};
 use imap_server_core::{
     Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, Mailstore, MemStore, NewMessage,
-    ServerConfig, ServerConnection, StoreError, StoreErrorKind, StoreOutcome, StoredMessage,
-    STORE_UNAVAILABLE_GRACE,
+    ServerConfig, ServerConnection, ServerLimits, StoreError, StoreErrorKind, StoreOutcome,
+    StoredMessage,
 };
 
 /// MemStore behind a switch: while `down`, every call fails `Unavailable`.
@@ -153,7 +153,7 @@ fn no_unavailable_then_bye_only_when_it_stays_away() {
     let r = send(&mut c, now, "b STATUS INBOX (MESSAGES)\r\n");
     assert!(r.contains("b NO [UNAVAILABLE]"), "{r}");
     // A short outage: NOs, no BYE.
-    now += STORE_UNAVAILABLE_GRACE / 2;
+    now += ServerLimits::STORE_UNAVAILABLE_GRACE / 2;
     let r = send(&mut c, now, "c SELECT INBOX\r\n");
     assert!(
         r.contains("c NO [UNAVAILABLE]") && !r.contains("BYE"),
@@ -163,14 +163,14 @@ fn no_unavailable_then_bye_only_when_it_stays_away() {
     store.down.store(false, Ordering::SeqCst);
     assert!(send(&mut c, now, "d STATUS INBOX (MESSAGES)\r\n").contains("d OK"));
     store.down.store(true, Ordering::SeqCst);
-    now += STORE_UNAVAILABLE_GRACE / 2 + Duration::from_secs(1);
+    now += ServerLimits::STORE_UNAVAILABLE_GRACE / 2 + Duration::from_secs(1);
     let r = send(&mut c, now, "e STATUS INBOX (MESSAGES)\r\n");
     assert!(
         r.contains("e NO [UNAVAILABLE]") && !r.contains("BYE"),
         "{r}"
     );
     // Still away after the grace period: NO, then BYE, and the session ends.
-    now += STORE_UNAVAILABLE_GRACE;
+    now += ServerLimits::STORE_UNAVAILABLE_GRACE;
     let r = send(&mut c, now, "f STATUS INBOX (MESSAGES)\r\n");
     assert!(r.contains("f NO [UNAVAILABLE]"), "{r}");
     assert!(r.contains("* BYE [UNAVAILABLE]"), "{r}");

@@ -53,15 +53,6 @@ use crate::auth::{Authenticator, Login};
 use crate::config::ServerConfig;
 use crate::store::{Mailstore, StoreError, StoreErrorKind, Waker, WatchGuard};
 
-/// How long the store may stay unavailable before a session gives up on it:
-/// a command that fails with [`StoreErrorKind::Unavailable`] gets
-/// `NO [UNAVAILABLE]` (RFC 5530), and once such failures have gone on for
-/// this long with no command completing OK in between, the session also
-/// sends `* BYE [UNAVAILABLE]` and closes, so that the client reconnects
-/// (perhaps to another server) rather than retrying on a dead one. A short
-/// outage (a database restart) costs only the NOs.
-pub const STORE_UNAVAILABLE_GRACE: Duration = Duration::from_secs(30);
-
 use self::auth_cmds::Sasl;
 use self::selected::Selected;
 
@@ -165,7 +156,7 @@ pub struct ServerConnection {
     /// NOTIFY SET is in force (RFC 5465).
     notify: Option<Box<notify::Notify>>,
     /// When the store first answered `Unavailable` with no OK since (see
-    /// [`STORE_UNAVAILABLE_GRACE`]).
+    /// [`ServerLimits::store_unavailable_grace`](crate::ServerLimits)).
     unavailable_since: Option<Instant>,
 }
 
@@ -848,7 +839,7 @@ impl ServerConnection {
         }
         let now = self.last_activity;
         let since = *self.unavailable_since.get_or_insert(now);
-        if now.saturating_duration_since(since) >= STORE_UNAVAILABLE_GRACE {
+        if now.saturating_duration_since(since) >= self.config.limits.store_unavailable_grace {
             self.push(&Response::Status(Status::Bye {
                 code: Some(Code::Unavailable),
                 text: text("the mail store has been unavailable too long; try again later"),
