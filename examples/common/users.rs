@@ -13,28 +13,17 @@
 //! sessions already logged in (see [`Users::holds`]). Without `app=`,
 //! the first line of a user is its password and later ones are ignored.
 //!
-//! Schemes:
-//! - `{SHA512-CRYPT}$6$…` and `{SHA256-CRYPT}$5$…` — salted, slow (the
-//!   output of `doveadm pw -s SHA512-CRYPT`, `openssl passwd -6` or
-//!   `mkpasswd -m sha-512`); a bare `$6$…`/`$5$…` (Dovecot's default `CRYPT`
-//!   scheme) is accepted too;
-//! - `{PLAIN}secret` (alias `{CLEAR}`) — for tests only.
+//! Schemes: those of [`imap_server_core::passwd`] (`{SHA512-CRYPT}`,
+//! `{SHA256-CRYPT}`, a bare `$6$…`/`$5$…`, and `{PLAIN}` for tests), checked
+//! there, as the PostgreSQL store's credentials are.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use std::hash::{Hash, Hasher};
 
-use imap_server_core::{constant_time_eq, AuthError, Authenticator, Login};
-use sha_crypt::{PasswordHasher, PasswordVerifier, ShaCrypt};
-
-/// How a password is stored.
-enum Credential {
-    /// In clear (`--user`, `{PLAIN}`).
-    Plain(Vec<u8>),
-    /// A SHA-crypt string in Modular Crypt Format (`$6$rounds=…$salt$hash`).
-    ShaCrypt(String),
-}
+use imap_server_core::passwd::{self, StoredPassword as Credential};
+use imap_server_core::{AuthError, Authenticator, Login};
 
 /// One way for a user to log in: a password or an app password.
 struct Entry {
@@ -64,12 +53,7 @@ impl Entry {
     }
 
     fn verify(&self, password: &[u8]) -> bool {
-        match &self.credential {
-            Credential::Plain(p) => constant_time_eq(p, password),
-            Credential::ShaCrypt(hash) => ShaCrypt::default()
-                .verify_password(password, hash.as_str())
-                .is_ok(),
-        }
+        self.credential.verify(password)
     }
 }
 
@@ -80,9 +64,10 @@ pub(crate) struct Users {
     /// Per-user quota limits from `quota_storage=` / `quota_messages=` extra
     /// fields (RFC 9208); a limit not given here comes from the defaults.
     quotas: HashMap<String, UserQuota>,
-    /// Checked for unknown users when some passwords are hashed, so that a
-    /// wrong user name costs as much time as a wrong password.
-    dummy: Option<String>,
+    /// Whether some passwords are hashed: then an unknown user costs a
+    /// dummy hash, so that a wrong user name costs as much time as a wrong
+    /// password.
+    hashed: bool,
 }
 
 impl std::fmt::Debug for Users {
@@ -102,7 +87,7 @@ impl Users {
         Self {
             entries: HashMap::new(),
             quotas: HashMap::new(),
-            dummy: None,
+            hashed: false,
         }
     }
 
@@ -156,20 +141,11 @@ impl Users {
             self.insert(name, credential, app);
             count += 1;
         }
-        if self.dummy.is_none()
-            && self
-                .entries
-                .values()
-                .flatten()
-                .any(|e| matches!(e.credential, Credential::ShaCrypt(_)))
-        {
-            let mut salt = [0u8; 12];
-            getrandom::fill(&mut salt).map_err(|e| format!("no randomness: {e}"))?;
-            let hash = ShaCrypt::SHA512
-                .hash_password_with_salt(b"not a password", &salt)
-                .map_err(|e| format!("SHA512-CRYPT failed: {e}"))?;
-            self.dummy = Some(hash.to_string());
-        }
+        self.hashed = self
+            .entries
+            .values()
+            .flatten()
+            .any(|e| e.credential.is_hashed());
         Ok(count)
     }
 
@@ -224,8 +200,8 @@ impl Users {
         match self.entries.get(user) {
             Some(list) => list.iter().find(|e| e.verify(password)),
             None => {
-                if let Some(dummy) = &self.dummy {
-                    let _ = ShaCrypt::default().verify_password(password, dummy.as_str());
+                if self.hashed {
+                    passwd::verify_dummy(password);
                 }
                 None
             }
@@ -248,15 +224,7 @@ impl Users {
 /// file line (`hash-password`).
 #[allow(dead_code)] // only the tokio example has the subcommand
 pub(crate) fn hash_password(password: &str) -> Result<String, String> {
-    if password.is_empty() {
-        return Err("empty password".into());
-    }
-    let mut salt = [0u8; 12];
-    getrandom::fill(&mut salt).map_err(|e| format!("no randomness: {e}"))?;
-    let hash = ShaCrypt::SHA512
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map_err(|e| format!("SHA512-CRYPT failed: {e}"))?;
-    Ok(format!("{{SHA512-CRYPT}}{hash}"))
+    passwd::hash_password(password).map_err(|e| e.to_string())
 }
 
 /// A user's own quota limits from the users file: for each resource, `None`
@@ -352,37 +320,7 @@ fn parse_line(line: &str) -> Result<Line<'_>, String> {
     if password.is_empty() {
         return Err(format!("user {name:?} has no password"));
     }
-    let (scheme, data) = match password.strip_prefix('{').and_then(|p| p.split_once('}')) {
-        Some((scheme, data)) => (scheme.to_ascii_uppercase(), data),
-        None => ("CRYPT".to_owned(), password),
-    };
-    let credential = match scheme.as_str() {
-        "PLAIN" | "CLEAR" => Credential::Plain(data.as_bytes().to_vec()),
-        "SHA512-CRYPT" | "SHA256-CRYPT" | "CRYPT" => {
-            let want = match scheme.as_str() {
-                "SHA512-CRYPT" => &["$6$"][..],
-                "SHA256-CRYPT" => &["$5$"][..],
-                _ => &["$5$", "$6$"][..],
-            };
-            if !want.iter().any(|p| data.starts_with(p)) {
-                return Err(format!(
-                    "user {name:?}: {{{scheme}}} expects a hash starting with {}",
-                    want.join(" or ")
-                ));
-            }
-            // Check the format now rather than at the first login.
-            match ShaCrypt::default().verify_password(b"", data) {
-                Ok(()) | Err(sha_crypt::password_hash::Error::PasswordInvalid) => {}
-                Err(e) => return Err(format!("user {name:?}: bad {scheme} hash: {e}")),
-            }
-            Credential::ShaCrypt(data.to_owned())
-        }
-        other => {
-            return Err(format!(
-                "user {name:?}: unsupported scheme {{{other}}} (supported: SHA512-CRYPT, SHA256-CRYPT, PLAIN)"
-            ))
-        }
-    };
+    let credential = Credential::parse(password).map_err(|e| format!("user {name:?}: {e}"))?;
     let Extra { quota, app } = extra_fields(name, fields)?;
     Ok(Line {
         name,

@@ -18,6 +18,8 @@ mod mem;
 pub mod mime;
 mod names;
 mod oauth;
+#[cfg(feature = "passwd")]
+pub mod passwd;
 pub mod quota;
 mod session;
 mod store;

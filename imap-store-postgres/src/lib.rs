@@ -35,6 +35,10 @@
 //! - **Push**: see the `notify` module: LISTEN/NOTIFY with one listening
 //!   connection per store, reconnecting and catching up from the change log.
 //!
+//! - **Credentials**: [`PgAuthenticator`] checks passwords and app passwords
+//!   kept in the same database; removing one on any node ends the sessions
+//!   it opened on every node (see its docs).
+//!
 //! The tokio driver runs store calls on its blocking pool (`spawn_blocking`
 //! / `block_in_place`), so a slow query holds one worker thread, never the
 //! other sessions.
@@ -48,6 +52,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use imap_proto::{Mailbox, MailboxAttribute};
 use imap_server_core::{Mailstore, StoreError, StoreErrorKind};
 
+mod auth;
 mod mailboxes;
 mod messages;
 mod names;
@@ -56,6 +61,7 @@ mod pool;
 mod schema;
 pub mod testing;
 
+pub use crate::auth::{CredentialError, PgAuthenticator};
 pub use crate::messages::MAX_CACHED_STRUCTURE;
 pub use crate::names::MAX_NAME_LEN;
 pub use crate::notify::{LISTENER_POLL, RECONNECT_MAX};

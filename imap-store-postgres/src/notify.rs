@@ -24,6 +24,15 @@
 //! **every** watch: notifications sent while it was away are lost, so each
 //! session catches up from the change log (`changes_since` its last MODSEQ)
 //! instead. Nothing is missed, at the price of one spurious wake-up.
+//!
+//! Credentials (see the `auth` module): the listening connection also
+//! LISTENs, from the moment it connects, on [`CREDENTIALS_CHANNEL`], where a
+//! trigger on `imap_credentials` announces the id of each credential that
+//! stops existing (deleted, or replaced by a new hash); the registered
+//! [`CredentialHook`]s hear of each. After every connect (the first too)
+//! the hooks are asked to [`CredentialNote::Resync`]: whatever was announced
+//! while no connection listened is found by reading the table again. A hook
+//! that fails to resync makes the listener reconnect and try again.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,6 +65,23 @@ const BATCH: usize = 256;
 
 /// The channel name of a user is this and the user's id.
 const CHANNEL_PREFIX: &str = "imap_u";
+
+/// The channel on which the `imap_credentials` trigger announces the id of
+/// a credential that is gone (`*` after a TRUNCATE: every one may be).
+pub(crate) const CREDENTIALS_CHANNEL: &str = "imap_credentials";
+
+/// What a [`CredentialHook`] hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CredentialNote {
+    /// The credential with this id no longer exists.
+    Removed(i64),
+    /// Announcements may have been missed: read the table again.
+    Resync,
+}
+
+/// Told of credential changes by the listener thread; returns `false` when
+/// it could not act on the note (a failed [`CredentialNote::Resync`]).
+pub(crate) type CredentialHook = dyn Fn(CredentialNote) -> bool + Send + Sync;
 
 /// The channel of a user.
 pub(crate) fn channel(user_id: i64) -> String {
@@ -175,6 +201,8 @@ pub(crate) struct Hub {
     stop: AtomicBool,
     /// How many times the listener has (re)connected (for tests and logs).
     connects: AtomicU64,
+    /// Told of credential changes; dropped hooks are skipped and pruned.
+    credential_hooks: Mutex<Vec<Weak<CredentialHook>>>,
 }
 
 impl Hub {
@@ -186,6 +214,7 @@ impl Hub {
             cmds: Mutex::new(tx),
             stop: AtomicBool::new(false),
             connects: AtomicU64::new(0),
+            credential_hooks: Mutex::new(Vec::new()),
         });
         let weak = Arc::downgrade(&hub);
         let spawned = std::thread::Builder::new()
@@ -389,6 +418,34 @@ impl Hub {
         }
     }
 
+    /// Tell `hook` of every credential change from now on (for as long as
+    /// it lives).
+    pub(crate) fn add_credential_hook(&self, hook: Weak<CredentialHook>) {
+        let mut hooks = self
+            .credential_hooks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        hooks.retain(|h| h.strong_count() > 0);
+        hooks.push(hook);
+    }
+
+    /// Tell every live hook; `false` if one failed.
+    fn credentials(&self, note: CredentialNote) -> bool {
+        let hooks: Vec<Arc<CredentialHook>> = self
+            .credential_hooks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        // Every hook hears the note, also after one failed.
+        let mut ok = true;
+        for h in &hooks {
+            ok &= h(note);
+        }
+        ok
+    }
+
     fn wanted(&self) -> Vec<i64> {
         self.registry().by_user.keys().copied().collect()
     }
@@ -408,14 +465,15 @@ fn listen_loop(hub: &Weak<Hub>, pool: &Pool, rx: &Receiver<Cmd>) {
             pause = (pause * 2).min(RECONNECT_MAX);
             continue;
         };
-        pause = LISTENER_POLL;
         let Some(h) = hub.upgrade() else { return };
         // Requests queued while away are covered by `wanted`; their senders
         // are answered now.
         let mut listening: HashSet<i64> = HashSet::new();
         let wanted = h.wanted();
-        let mut ok = true;
-        for u in wanted {
+        let mut ok = client
+            .batch_execute(&format!("LISTEN {CREDENTIALS_CHANNEL}"))
+            .is_ok();
+        for u in wanted.into_iter().take_while(|_| ok) {
             if client
                 .batch_execute(&format!("LISTEN {}", channel(u)))
                 .is_err()
@@ -428,6 +486,15 @@ fn listen_loop(hub: &Weak<Hub>, pool: &Pool, rx: &Receiver<Cmd>) {
         if !ok {
             continue;
         }
+        // Listening: any later removal is announced; earlier ones are found
+        // by the hooks reading the table now.
+        if !h.credentials(CredentialNote::Resync) {
+            drop(h);
+            sleep_unless_stopped(hub, pause);
+            pause = (pause * 2).min(RECONNECT_MAX);
+            continue;
+        }
+        pause = LISTENER_POLL;
         let reconnect = h.connects.fetch_add(1, Ordering::SeqCst) > 0;
         if reconnect {
             // Catch up: whatever was notified while away is in the change
@@ -504,7 +571,16 @@ fn serve(
             match it.next() {
                 Ok(Some(note)) => {
                     let Some(h) = hub.upgrade() else { return };
-                    if note.payload() == LIST_CHANGED {
+                    if note.channel() == CREDENTIALS_CHANNEL {
+                        let note = match note.payload().parse::<i64>() {
+                            Ok(id) => CredentialNote::Removed(id),
+                            Err(_) => CredentialNote::Resync,
+                        };
+                        if !h.credentials(note) {
+                            // Reconnecting resyncs again.
+                            return;
+                        }
+                    } else if note.payload() == LIST_CHANGED {
                         let user = note.channel().strip_prefix(CHANNEL_PREFIX);
                         if let Some(user_id) = user.and_then(|u| u.parse().ok()) {
                             h.list_changed(pool, user_id);

@@ -11,6 +11,7 @@
 //! | `imap_subscriptions` | subscribed name | |
 //! | `imap_metadata` | METADATA entry | of a mailbox, or of the server (`mailbox_id` NULL) |
 //! | `imap_urlauth_keys` | mailbox with a URLAUTH key | the key and the UIDVALIDITY it is bound to |
+//! | `imap_credentials` | password or app password | `id`, `user_name`, `label` (NULL for the user's password), the `{SCHEME}hash` string, `created_at` |
 //!
 //! Invariants: a mailbox row is the lock of its messages (every change to a
 //! mailbox's messages first updates or locks its row, so UIDs and MODSEQs are
@@ -19,7 +20,11 @@
 //! RENAME). UIDVALIDITY comes from one database-wide sequence (started at the
 //! time the schema was made), so a mailbox made again gets a larger one; EMAILIDs and mailbox ids are sequences too,
 //! never reused. A body is stored once per content hash; COPY adds a message
-//! row pointing at the same blob.
+//! row pointing at the same blob. A credential's `id` names exactly one hash:
+//! an UPDATE that changes the hash, user or label gives the row a new id (a
+//! trigger), and a trigger announces on the `imap_credentials` channel the
+//! old id of every row deleted or so renewed, so that sessions opened with
+//! it end on every node (see the `auth` module).
 //!
 //! Migrations run at start-up, each in its own transaction, under an advisory
 //! lock so that nodes starting together apply each exactly once. A database
@@ -106,6 +111,52 @@ CREATE TABLE imap_urlauth_keys (
     uid_validity bigint NOT NULL,
     key bytea NOT NULL
 );
+",
+    // 3: credentials (the user's password and app passwords) for
+    // PgAuthenticator; a removed or changed one is announced to every node.
+    r"
+CREATE TABLE imap_credentials (
+    id bigserial PRIMARY KEY,
+    user_name text NOT NULL CHECK (user_name <> ''),
+    label text CHECK (label <> ''),
+    hash text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (user_name, label)
+);
+-- One password (label NULL) per user; UNIQUE above treats NULLs as distinct.
+CREATE UNIQUE INDEX imap_credentials_password ON imap_credentials (user_name)
+    WHERE label IS NULL;
+-- A new hash is a new credential: the sessions of the old one must end.
+CREATE FUNCTION imap_credentials_renew() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.hash IS DISTINCT FROM OLD.hash
+        OR NEW.user_name IS DISTINCT FROM OLD.user_name
+        OR NEW.label IS DISTINCT FROM OLD.label THEN
+        NEW.id := nextval(pg_get_serial_sequence('imap_credentials', 'id'));
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER imap_credentials_renew BEFORE UPDATE ON imap_credentials
+    FOR EACH ROW EXECUTE FUNCTION imap_credentials_renew();
+CREATE FUNCTION imap_credentials_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR NEW.id <> OLD.id THEN
+        PERFORM pg_notify('imap_credentials', OLD.id::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER imap_credentials_gone AFTER UPDATE OR DELETE ON imap_credentials
+    FOR EACH ROW EXECUTE FUNCTION imap_credentials_gone();
+CREATE FUNCTION imap_credentials_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('imap_credentials', '*');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER imap_credentials_truncated AFTER TRUNCATE ON imap_credentials
+    FOR EACH STATEMENT EXECUTE FUNCTION imap_credentials_truncated();
 ",
 ];
 
