@@ -19,6 +19,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/credentials.rs"]
+mod credentials;
 #[path = "imap-server/tls.rs"]
 mod tls;
 
@@ -33,7 +35,7 @@ use imap_server_core::{
     AuthError, Authenticator, JwtVerifier, Login, MaildirStore, Mailstore, QuotaLimits,
     QuotaPolicy, ServerConfig,
 };
-use imap_store_postgres::PgStore;
+use imap_store_postgres::{PgAuthenticator, PgStore};
 
 use crate::common::cli;
 use crate::common::users::Users;
@@ -43,6 +45,7 @@ imap-server: an IMAP4rev2 server example on tokio (imap-rs)
 
 Usage: cargo run --release --example imap-server -- [OPTIONS]
        cargo run --release --example imap-server -- hash-password
+       cargo run --release --example imap-server -- --store postgres://... SUBCOMMAND
 
 Options:
   --listen ADDR          plaintext IMAP with STARTTLS [default: 127.0.0.1:1143]
@@ -55,6 +58,11 @@ Options:
                          PostgreSQL database that several servers can share;
                          its schema is created or migrated at start)
                          [default: maildir]
+  --users-from-store     with --store postgres://...: check passwords and app
+                         passwords against the database's credentials (see
+                         the subcommands below) instead of --user/--users; a
+                         removed app password ends that device's sessions on
+                         every server of the database at their next command
   --user NAME:PASSWORD   add a user (repeatable)
   --users FILE           add the users of a Dovecot-style passwd file: lines
                          `name:{SCHEME}hash[:extra fields]`, with SCHEME
@@ -107,6 +115,11 @@ The same for --oauth-jwks (SIGHUP, or a change to the file): the new keys
 check the tokens from then on; a file that fails to load keeps the old keys.
 hash-password: read a password on standard input (no echo on a terminal) and
 print its {SHA512-CRYPT} hash for a --users line.
+Credentials in the database (for --users-from-store), with --store postgres://...:
+  set-password NAME               set NAME's password (read as hash-password does)
+  add-app-password NAME LABEL     add an app password for one device (same)
+  remove-app-password NAME LABEL  remove it; its sessions end on every server
+  list-app-passwords NAME         print each label and when it was made
 ";
 
 /// The parsed command line.
@@ -126,6 +139,8 @@ struct Options {
     oauth: Option<OAuthOptions>,
     /// `--store`: `maildir` or a `postgres://` URL.
     store: String,
+    /// `--users-from-store`: log in with the database's credentials.
+    users_from_store: bool,
 }
 
 /// `--oauth-*`: where the token verifier's keys and expectations come from.
@@ -209,6 +224,7 @@ fn parse_args() -> Options {
     let mut quota = QuotaLimits::default();
     let (mut jwks, mut issuer, mut audience, mut claim) = (None, None, None, None);
     let mut store = String::from("maildir");
+    let mut users_from_store = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = cli::split_flag(arg);
@@ -231,6 +247,7 @@ fn parse_args() -> Options {
                     ));
                 }
             }
+            "--users-from-store" => users_from_store = true,
             "--user" => sources.flags.push(cli::value(&flag, inline, &mut args)),
             "--users" => sources
                 .files
@@ -285,6 +302,14 @@ fn parse_args() -> Options {
         (None, None, None) if claim.is_none() => None,
         _ => cli::usage_error("--oauth-jwks, --oauth-issuer and --oauth-audience go together"),
     };
+    if users_from_store {
+        if store == "maildir" {
+            cli::usage_error("--users-from-store needs --store postgres://...");
+        }
+        if !sources.flags.is_empty() || !sources.files.is_empty() {
+            cli::usage_error("--users-from-store replaces --user and --users");
+        }
+    }
     let users = sources.load().unwrap_or_else(|e| cli::usage_error(e));
     Options {
         listen,
@@ -298,6 +323,7 @@ fn parse_args() -> Options {
         quota,
         oauth,
         store,
+        users_from_store,
     }
 }
 
@@ -309,18 +335,30 @@ fn count(flag: &str, value: &str) -> usize {
     }
 }
 
+/// What [`open_store`] opened: the store, its kind, where it is, and the
+/// PostgreSQL store (for `--users-from-store`).
+type OpenedStore = (
+    Arc<dyn Mailstore>,
+    &'static str,
+    String,
+    Option<Arc<PgStore>>,
+);
+
 /// The `--store`: the Maildir++ tree under `mail_dir`, or the PostgreSQL
 /// database of a `postgres://` URL (connected and migrated now: a database
 /// that cannot be reached stops start-up with its error). Also returns its
-/// kind and where it is, to log (a URL without its password).
-fn open_store(
-    store: &str,
-    mail_dir: &std::path::Path,
-) -> Result<(Arc<dyn Mailstore>, &'static str, String), String> {
+/// kind and where it is, to log (a URL without its password), and the
+/// PostgreSQL store itself.
+fn open_store(store: &str, mail_dir: &std::path::Path) -> Result<OpenedStore, String> {
     if store == "maildir" {
         let s = MaildirStore::open(mail_dir)
             .map_err(|e| format!("mail store {}: {e}", mail_dir.display()))?;
-        return Ok((Arc::new(s), "Maildir++", mail_dir.display().to_string()));
+        return Ok((
+            Arc::new(s),
+            "Maildir++",
+            mail_dir.display().to_string(),
+            None,
+        ));
     }
     // postgres://USER:PASSWORD@HOST...: log USER:***@HOST...
     let shown = match store
@@ -335,7 +373,8 @@ fn open_store(
     };
     let s = tokio::task::block_in_place(|| PgStore::open(store))
         .map_err(|e| format!("--store {shown}: {e}"))?;
-    Ok((Arc::new(s), "PostgreSQL", shown))
+    let s = Arc::new(s);
+    Ok((Arc::clone(&s) as _, "PostgreSQL", shown, Some(s)))
 }
 
 /// Where the users come from: `--user` flags and `--users` files.
@@ -486,6 +525,10 @@ async fn main() -> std::process::ExitCode {
     {
         return hash_password();
     }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| credentials::is_subcommand(a)) {
+        return credentials::run(args);
+    }
     cli::init_logging();
     let options = parse_args();
     match run(options).await {
@@ -510,6 +553,7 @@ async fn run(options: Options) -> Result<(), String> {
         quota,
         oauth,
         store,
+        users_from_store,
     } = options;
     std::fs::create_dir_all(&data).map_err(|e| format!("--data {}: {e}", data.display()))?;
     // The builder's defaults (COMPRESS=DEFLATE offered), plus the token
@@ -527,7 +571,7 @@ async fn run(options: Options) -> Result<(), String> {
     };
     let tls_config = tls::server_config(cert_and_key, &data)?;
 
-    let demo_password = if users.is_empty() {
+    let demo_password = if users.is_empty() && !users_from_store {
         Some(users.add_demo_user()?)
     } else {
         None
@@ -536,12 +580,20 @@ async fn run(options: Options) -> Result<(), String> {
     let users = Arc::new(Reloadable::new(users, sources));
 
     let mail_dir = data.join("mail");
-    let (store, store_kind, store_at) = open_store(&store, &mail_dir)?;
+    let (store, store_kind, store_at, pg) = open_store(&store, &mail_dir)?;
+    // The quota overrides still come from `users` (none with the store's).
+    let authenticator: Arc<dyn Authenticator> = match pg.filter(|_| users_from_store) {
+        Some(pg) => {
+            tracing::info!("passwords and app passwords: the database's credentials");
+            Arc::new(credentials::StoreUsers(PgAuthenticator::new(&pg)))
+        }
+        None => Arc::clone(&users) as _,
+    };
     config.quota = Some(Arc::new(UserQuotas {
         users: Arc::clone(&users),
         default: quota,
     }));
-    let server = ServerBuilder::new(store, Arc::clone(&users) as _)
+    let server = ServerBuilder::new(store, authenticator)
         .config(config)
         .tls(tls_config)
         .limits(limits)
@@ -581,25 +633,7 @@ async fn run(options: Options) -> Result<(), String> {
 /// file line (`name:{SHA512-CRYPT}…` or, for an app password,
 /// `name:{SHA512-CRYPT}…:app=LABEL`).
 fn hash_password() -> std::process::ExitCode {
-    use io::{BufRead, IsTerminal};
-    let read = || -> Result<String, String> {
-        if io::stdin().is_terminal() {
-            let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
-            let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
-            if first != again {
-                return Err("the two passwords differ".into());
-            }
-            Ok(first)
-        } else {
-            let mut line = String::new();
-            io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| e.to_string())?;
-            Ok(line.trim_end_matches(['\r', '\n']).to_owned())
-        }
-    };
-    match read().and_then(|p| common::users::hash_password(&p)) {
+    match credentials::read_password().and_then(|p| common::users::hash_password(&p)) {
         Ok(line) => {
             println!("{line}");
             std::process::ExitCode::SUCCESS
