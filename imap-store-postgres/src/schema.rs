@@ -138,7 +138,7 @@ BEGIN
 END
 $$;
 CREATE TRIGGER imap_credentials_renew BEFORE UPDATE ON imap_credentials
-    FOR EACH ROW EXECUTE FUNCTION imap_credentials_renew();
+    FOR EACH ROW EXECUTE PROCEDURE imap_credentials_renew();
 CREATE FUNCTION imap_credentials_gone() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' OR NEW.id <> OLD.id THEN
@@ -148,7 +148,7 @@ BEGIN
 END
 $$;
 CREATE TRIGGER imap_credentials_gone AFTER UPDATE OR DELETE ON imap_credentials
-    FOR EACH ROW EXECUTE FUNCTION imap_credentials_gone();
+    FOR EACH ROW EXECUTE PROCEDURE imap_credentials_gone();
 CREATE FUNCTION imap_credentials_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('imap_credentials', '*');
@@ -156,7 +156,7 @@ BEGIN
 END
 $$;
 CREATE TRIGGER imap_credentials_truncated AFTER TRUNCATE ON imap_credentials
-    FOR EACH STATEMENT EXECUTE FUNCTION imap_credentials_truncated();
+    FOR EACH STATEMENT EXECUTE PROCEDURE imap_credentials_truncated();
 ",
 ];
 
