@@ -507,12 +507,21 @@ fn migrations_are_versioned() {
     drop(PgStore::open(&url).unwrap());
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     // Back to version 1: drop what later migrations made.
-    c.batch_execute("DROP TABLE imap_urlauth_keys; DELETE FROM imap_schema WHERE version > 1")
-        .unwrap();
+    c.batch_execute(
+        "DROP TABLE imap_urlauth_keys; DROP TABLE imap_credentials; \
+         DROP FUNCTION imap_credentials_renew(), imap_credentials_gone(), \
+         imap_credentials_truncated(); DELETE FROM imap_schema WHERE version > 1",
+    )
+    .unwrap();
     let s = PgStore::open(&url).unwrap();
     s.urlauth_key(U, &Mailbox::inbox(), true)
         .unwrap()
         .expect("migration 2 applied");
+    assert_eq!(
+        sql_count(cluster, &db, "SELECT count(*) FROM imap_credentials"),
+        0,
+        "migration 3 applied"
+    );
     assert_eq!(
         sql_count(cluster, &db, "SELECT max(version)::bigint FROM imap_schema"),
         i64::from(imap_store_postgres::SCHEMA_VERSION)
