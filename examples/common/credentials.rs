@@ -30,8 +30,20 @@ pub(crate) const SUBCOMMANDS: &[(&str, &[&str])] = &[
 ];
 
 /// Whether `arg` names one of [`SUBCOMMANDS`].
-pub(crate) fn is_subcommand(arg: &str) -> bool {
+fn is_subcommand(arg: &str) -> bool {
     SUBCOMMANDS.iter().any(|(name, _)| *name == arg)
+}
+
+/// Whether the command line (without the program name) runs a subcommand:
+/// one comes first, or right after `--store URL` / `--store=URL` (so that a
+/// flag's value that happens to be a subcommand's name is not taken for one).
+pub(crate) fn wants_subcommand(args: &[String]) -> bool {
+    match args {
+        [first, ..] if is_subcommand(first) => true,
+        [store, _, word, ..] if store == "--store" => is_subcommand(word),
+        [store, word, ..] if store.starts_with("--store=") => is_subcommand(word),
+        _ => false,
+    }
 }
 
 /// Read a password from standard input: asked twice without echo on a
