@@ -16,7 +16,9 @@
 //! idling: the difference divided by N is the cost of one idling connection.
 //! Then, `--rounds` times, one more connection APPENDs a message to INBOX and
 //! the time from sending the APPEND to each idler's `* n EXISTS` is recorded:
-//! p50/p99/max over every idler and round. Prints a table and one JSON line.
+//! p50/p99/max over every idler and round (and per round, on stderr). The
+//! idlers send DONE only after the last round, so that no round's timing
+//! holds server work the clients caused. Prints a table and one JSON line.
 //! Exit status 0, or 1 when an idler missed a message or a connection failed.
 
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Barrier, Semaphore};
+use tokio::sync::{mpsc, watch, Barrier, Semaphore};
 
 /// Connections being set up (connect, LOGIN, SELECT) at once.
 const LOGINS_IN_FLIGHT: usize = 128;
@@ -149,6 +151,7 @@ async fn idler(
     setting_up: Arc<Semaphore>,
     ready: Arc<Barrier>,
     arrivals: mpsc::UnboundedSender<Result<Instant, String>>,
+    mut finished: watch::Receiver<bool>,
 ) {
     // At most LOGINS_IN_FLIGHT connections being set up at once: a burst
     // of thousands of connects overflows the server's listen backlog.
@@ -198,6 +201,9 @@ async fn idler(
             }
         }
     }
+    // DONE only once every round is over: 10,000 DONEs sent as the last
+    // EXISTS arrives would be server work inside the last round's timing.
+    let _ = finished.wait_for(|f| *f).await;
     let _ = r.get_mut().write_all(b"DONE\r\n").await;
 }
 
@@ -217,12 +223,14 @@ async fn run(args: Args) -> i32 {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let opened = Instant::now();
     let setting_up = Arc::new(Semaphore::new(LOGINS_IN_FLIGHT));
+    let (finish, finished) = watch::channel(false);
     for _ in 0..n {
         tokio::spawn(idler(
             Arc::clone(&args),
             Arc::clone(&setting_up),
             Arc::clone(&ready),
             tx.clone(),
+            finished.clone(),
         ));
     }
     drop(tx);
@@ -259,6 +267,7 @@ async fn run(args: Args) -> i32 {
             return 1;
         }
         let (mut got, mut lost) = (0, 0);
+        let first = latencies.len();
         while got + lost < alive {
             match tokio::time::timeout(args.timeout, rx.recv()).await {
                 Ok(Some(Ok(at))) => {
@@ -279,7 +288,16 @@ async fn run(args: Args) -> i32 {
         }
         failures += lost;
         alive -= lost;
+        let mut this: Vec<f64> = latencies[first..].to_vec();
+        this.sort_by(f64::total_cmp);
+        eprintln!(
+            "imap-idle: round {round}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            percentile(&this, 0.5),
+            percentile(&this, 0.99),
+            this.last().copied().unwrap_or(0.0)
+        );
     }
+    let _ = finish.send(true);
     latencies.sort_by(f64::total_cmp);
     let (p50, p99, max) = (
         percentile(&latencies, 0.5),

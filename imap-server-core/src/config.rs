@@ -197,6 +197,12 @@ pub struct ServerConfig {
     /// (after TLS, or with [`plaintext_auth`](Self::plaintext_auth)).
     /// Default: none (neither mechanism is offered).
     pub oauth: Option<Arc<dyn crate::oauth::TokenVerifier>>,
+    /// Where IDLE sessions share their store reads: one store watch per
+    /// mailbox, and one read of its changes per change for all the sessions
+    /// idling on it ([`ChangeHub`](crate::ChangeHub)). Sessions whose
+    /// configurations are clones of one share it; it must only be shared by
+    /// sessions on the same store. Default: a new hub.
+    pub change_hub: crate::ChangeHub,
 }
 
 impl Default for ServerConfig {
@@ -212,6 +218,7 @@ impl Default for ServerConfig {
             metadata_private: true,
             quota: None,
             oauth: None,
+            change_hub: crate::ChangeHub::new(),
         }
     }
 }

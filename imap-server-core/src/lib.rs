@@ -10,6 +10,7 @@ mod auth;
 mod config;
 pub mod contract;
 pub mod fuzzing;
+mod hub;
 #[cfg(feature = "jwt")]
 mod jwt;
 #[cfg(unix)]
@@ -27,6 +28,7 @@ mod urlauth_keys;
 
 pub use crate::auth::{constant_time_eq, AuthError, Authenticator, Login, StaticAuthenticator};
 pub use crate::config::{ServerConfig, ServerLimits};
+pub use crate::hub::ChangeHub;
 #[cfg(feature = "jwt")]
 pub use crate::jwt::{JwksError, JwtVerifier, DEFAULT_ACCOUNT_CLAIM, JWT_LEEWAY, MAX_JWKS_SIZE};
 #[cfg(unix)]

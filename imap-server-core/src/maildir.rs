@@ -643,12 +643,13 @@ impl Mailstore for MaildirStore {
         uids: &[Uid],
     ) -> Result<Vec<CachedMessage>, StoreError> {
         self.with_folder(user, name, |f| {
+            f.read_dates(uids);
             let mut out = Vec::with_capacity(uids.len());
             for &uid in uids {
                 let Some(m) = f.messages.get(&uid) else {
                     continue;
                 };
-                let (size, internal_date) = (m.size, (m.date, m.zone));
+                let (size, internal_date) = (m.size, (f.date_of(m), m.zone));
                 let summary = f
                     .summaries()
                     .get(uid.get(), size)
@@ -686,6 +687,7 @@ impl Mailstore for MaildirStore {
         // reads outside the lock; a file another program renamed meanwhile
         // falls back to `message`.
         let found = self.with_folder(user, name, |f| {
+            f.read_dates(uids);
             Ok(uids
                 .iter()
                 .filter_map(|u| f.message_file(*u))

@@ -777,6 +777,56 @@ fn stray_and_unsafe_files_are_adopted_or_ignored() {
     assert!(r.is_err(), "a symbolic link was followed: {r:?}");
 }
 
+/// Files named with their size (`,S=`) are adopted without a `stat`: the
+/// size comes from the name, the internal date (the file's time) is read
+/// when asked for, also after a reopen, and new UIDs follow the delivery
+/// time the name starts with.
+#[test]
+fn files_named_with_their_size_are_adopted_without_a_stat() {
+    let dir = TempDir::new("named-size");
+    let s = MaildirStore::open(dir.path()).unwrap();
+    s.list(U).unwrap();
+    let cur = inbox_dir(&s).join("cur");
+    let put = |name: &str, data: &str, mtime: u64| {
+        let p = cur.join(name);
+        fs::write(&p, data).unwrap();
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(mtime);
+        fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    };
+    // Delivered later (by its name) but with an older file time.
+    put("1700000300.M2P1.host,S=5:2,S", "hello", 1_600_000_000);
+    put("1700000100.M1P1.host,S=3:2,", "abc", 1_650_000_000);
+    // No size in the name: looked at, ordered by its file time.
+    put("plain-name:2,", "xyz!", 1_500_000_000);
+    let inbox = Mailbox::inbox();
+    let check = |s: &MaildirStore| {
+        let got = uids(s, "INBOX");
+        assert_eq!(got.len(), 3);
+        let expect = [
+            ("xyz!", 1_500_000_000, 4),
+            ("abc", 1_650_000_000, 3),
+            ("hello", 1_600_000_000, 5),
+        ];
+        let cached = s.cached_messages(U, &inbox, &got).unwrap();
+        for ((uid, (data, date, size)), c) in got.iter().zip(expect).zip(&cached) {
+            let m = s.message(U, &inbox, *uid).unwrap();
+            assert_eq!(&m.data[..], data.as_bytes(), "UID {uid}");
+            assert_eq!(m.internal_date.0, date, "UID {uid}: the file's time");
+            assert_eq!((c.uid, c.internal_date.0, c.size), (*uid, date, size));
+        }
+    };
+    check(&s);
+    drop(s);
+    // Reopened from the index (dates not yet read are recorded as such).
+    let s = MaildirStore::open(dir.path()).unwrap();
+    check(&s);
+}
+
 #[test]
 fn unsafe_names_never_leave_the_data_directory() {
     let dir = TempDir::new("names");

@@ -187,7 +187,14 @@ async fn session(
                 Err(e) => return Err(e),
             },
             () = sleep_until(deadline) => io.calls.call(|| conn.handle_timeout(now())),
-            () = notify.notified() => io.calls.call(|| conn.handle_wakeup(now())),
+            // Of the sessions idling on one mailbox only the first woken
+            // for a change reads the store (`ChangeHub`); the others need
+            // no thread hand-off.
+            () = notify.notified() => if conn.wakeup_needs_store() {
+                io.calls.call(|| conn.handle_wakeup(now()));
+            } else {
+                conn.handle_wakeup(now());
+            },
         }
     }
 }
@@ -216,7 +223,14 @@ impl Io<'_> {
         let calls = self.calls;
         // `poll_transmit` produces the next part of a large FETCH from the
         // store once the previous one has been taken.
-        while let Some(bytes) = calls.call(|| conn.poll_transmit(now())) {
+        let poll = |conn: &mut ServerConnection| {
+            if conn.transmit_needs_store() {
+                calls.call(|| conn.poll_transmit(now()))
+            } else {
+                conn.poll_transmit(now())
+            }
+        };
+        while let Some(bytes) = poll(conn) {
             match self.deflate.as_mut() {
                 Some(d) => {
                     compressed.clear();

@@ -77,7 +77,12 @@
 //! place to size. [`StoreCalls::Inline`] skips the hand-off for stores that
 //! never block, such as [`MemStore`](imap_server_core::MemStore). On a
 //! current-thread runtime, where `block_in_place` is unavailable, calls run
-//! inline.
+//! inline. Calls the session says will not reach the store
+//! (`ServerConnection::wakeup_needs_store`, `transmit_needs_store`) always
+//! run inline: when a message reaches a mailbox that thousands of sessions
+//! idle on, the first one woken reads the store for all of them (the core's
+//! `ChangeHub`) and the others only format and write their `EXISTS`: one
+//! hand-off per change instead of three per session.
 //!
 //! # Limits
 //!

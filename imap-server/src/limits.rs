@@ -111,7 +111,10 @@ pub enum StoreCalls {
     /// copy, no `'static` closure, no channel), which `spawn_blocking` or a
     /// dedicated pool would need. The price is a thread hand-off per call
     /// that actually blocks the worker; on a current-thread runtime, where
-    /// `block_in_place` is not available, calls run inline. The default.
+    /// `block_in_place` is not available, calls run inline. A wake-up or a
+    /// transmit the session says needs no store call
+    /// (`wakeup_needs_store`, `transmit_needs_store`) runs inline. The
+    /// default.
     #[default]
     BlockInPlace,
     /// Calls run inline on the worker thread: no hand-off, for stores that

@@ -284,7 +284,7 @@ fn lookup_in(f: &Folder, o: &mut Objects, uids: &[Uid]) -> Result<Vec<MessageObj
     let missing: Vec<(Uid, i64, String)> = uids
         .iter()
         .filter(|u| !o.records.contains_key(u))
-        .filter_map(|u| f.messages.get(u).map(|m| (*u, m.date, new_id('M'))))
+        .filter_map(|u| f.messages.get(u).map(|m| (*u, f.date_of(m), new_id('M'))))
         .collect();
     if !missing.is_empty() {
         append(f, o, &missing)?;

@@ -276,7 +276,7 @@ impl Folder {
                     path: self.cur().join(&*m.file),
                     flags: m.bits.flags(&self.keywords),
                     extra: m.bits.extra.clone(),
-                    date: m.date,
+                    date: self.date_of(m),
                     zone: m.zone,
                     size: m.size,
                 })

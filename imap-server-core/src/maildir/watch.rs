@@ -130,12 +130,35 @@ impl Watchers {
     }
 
     /// Wake the watchers of `names` (after this store changed them).
+    ///
+    /// The poller's picture of these folders is taken again first, so that
+    /// it does not wake everyone a second time for this store's own change
+    /// (at 10,000 idlers, one more round of wake-ups for nothing). A change
+    /// another program made before this look is not lost: the watchers are
+    /// woken after it, and read the folder after it.
     pub(super) fn wake(&self, user: &str, names: &[Mailbox]) {
         if names.is_empty() {
             return;
         }
-        let calls: Vec<(Waker, Arc<AtomicBool>)> = {
+        let dirs: Vec<(Key, PathBuf)> = {
             let st = self.shared.lock();
+            names
+                .iter()
+                .filter_map(|n| {
+                    let key = (user.to_owned(), n.clone());
+                    let dir = st.map.get(&key)?.dir.clone()?;
+                    Some((key, dir))
+                })
+                .collect()
+        };
+        let looks: Vec<(Key, Seen)> = dirs.into_iter().map(|(k, d)| (k, look(&d))).collect();
+        let calls: Vec<(Waker, Arc<AtomicBool>)> = {
+            let mut st = self.shared.lock();
+            for (k, now) in looks {
+                if let Some(e) = st.map.get_mut(&k) {
+                    e.seen = Some(now);
+                }
+            }
             names
                 .iter()
                 .filter_map(|n| st.map.get(&(user.to_owned(), n.clone())))

@@ -325,7 +325,7 @@ impl ServerConnection {
         }
         let idle = matches!(self.mode, Mode::Idle { .. });
         if idle {
-            self.sync_mailbox(true);
+            self.sync_view(true, true);
         }
         if self.notify.is_some()
             && (idle || matches!(self.mode, Mode::Commands))
@@ -334,6 +334,71 @@ impl ServerConnection {
         {
             self.notify_deliver();
         }
+    }
+
+    /// Whether [`handle_wakeup`](Self::handle_wakeup) may call the store
+    /// now. `false` when it surely will not: an IDLE session whose changes
+    /// another session idling on the same mailbox has already read (or is
+    /// reading) through the configuration's
+    /// [`ChangeHub`](crate::ChangeHub), with no `\Recent` claim left to
+    /// make, no live search, no NOTIFY. A driver that moves store calls off
+    /// its event loop (a thread hand-off) can call `handle_wakeup` inline
+    /// then: of the sessions idling on a mailbox, only the first one woken
+    /// for a change reads the store. A hint, conservative in one direction
+    /// only: should another change come between this call and
+    /// `handle_wakeup`, that one call reads the store after all.
+    #[must_use]
+    pub fn wakeup_needs_store(&self) -> bool {
+        use crate::hub::Ready;
+        if self.closed {
+            return false;
+        }
+        if self.notify.is_some() {
+            return true;
+        }
+        if !matches!(self.mode, Mode::Idle { .. }) {
+            return false;
+        }
+        let State::Selected { user, mailbox } = &self.state else {
+            return false;
+        };
+        if !mailbox.contexts.is_empty() {
+            return true;
+        }
+        let hub = &self.config.change_hub;
+        match hub.ready(user, &mailbox.name, mailbox.modseq) {
+            Ready::No => true,
+            Ready::Deferred => false,
+            Ready::Changes {
+                expunges_from,
+                last_uid,
+            } => {
+                if expunges_from > mailbox.modseq {
+                    return true;
+                }
+                let view_last = mailbox.messages.last().map(|m| m.uid.get());
+                match last_uid {
+                    // New messages: IMAP4rev1 claims \Recent.
+                    Some(last) if !self.rev2 && view_last.is_none_or(|v| last > v) => !hub
+                        .recent_known_past(
+                            user,
+                            &mailbox.name,
+                            mailbox.uid_validity,
+                            last.saturating_add(1),
+                        ),
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) may call the store
+    /// now: only when it produces the next part of a large FETCH. A driver
+    /// can call it inline otherwise (see
+    /// [`wakeup_needs_store`](Self::wakeup_needs_store)).
+    #[must_use]
+    pub fn transmit_needs_store(&self) -> bool {
+        self.out.is_empty() && self.fetch_job.is_some()
     }
 
     /// The TLS handshake requested by [`ServerEvent::StartTls`] has completed.
@@ -692,7 +757,12 @@ impl ServerConnection {
             return;
         }
         if let State::Selected { user, mailbox } = &self.state {
-            self.watch = Some(self.store.watch(user, &mailbox.name, self.waker.clone()));
+            self.watch = Some(self.config.change_hub.watch(
+                &*self.store,
+                user,
+                &mailbox.name,
+                self.waker.clone(),
+            ));
         }
     }
 

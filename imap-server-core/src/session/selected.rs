@@ -3,6 +3,7 @@
 //! (RFC 9051 §5.2, §7.4.1; RFC 2180 for expunged messages).
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use imap_proto::{
     Code, Data, FetchItem, Flag, FlagPerm, Mailbox, ModSeq, QResyncParam, SelectParam, SeqNum,
@@ -11,6 +12,7 @@ use imap_proto::{
 use smallvec::SmallVec;
 
 use super::{ServerConnection, State};
+use crate::hub::Shared;
 use crate::store::MessageEntry;
 
 /// One message as the client sees it.
@@ -31,6 +33,8 @@ pub(super) struct ViewMessage {
 #[derive(Debug)]
 pub(super) struct Selected {
     pub(super) name: Mailbox,
+    /// Its UIDVALIDITY when selected.
+    pub(super) uid_validity: u32,
     pub(super) read_only: bool,
     /// Highest MODSEQ this view has caught up with; 0 when the store keeps no
     /// MODSEQs for the mailbox (`[NOMODSEQ]`, RFC 7162 §3.1.2.2).
@@ -239,6 +243,7 @@ impl ServerConnection {
         }
         let selected = Selected {
             name,
+            uid_validity: snap.uid_validity,
             read_only,
             modseq: snap.highest_modseq,
             expunge_floor: None,
@@ -365,19 +370,43 @@ impl ServerConnection {
     /// the expunged messages keep their numbers; meanwhile a CONDSTORE client
     /// is given a HIGHESTMODSEQ below the held-back expunges (RFC 7162 §3.2).
     pub(super) fn sync_mailbox(&mut self, allow_expunge: bool) {
+        self.sync_view(allow_expunge, false);
+    }
+
+    /// [`Self::sync_mailbox`]; `woken`: for a wake-up of the selected
+    /// mailbox's watch, whose store reads the session shares with the other
+    /// sessions watching it ([`crate::hub::ChangeHub`]). Such a sync may be
+    /// deferred (nothing done) until another session's read is there; the
+    /// session is woken again then.
+    pub(super) fn sync_view(&mut self, allow_expunge: bool, woken: bool) {
         let context_view = self.context_view();
         let condstore = self.condstore;
         let qresync = self.qresync;
         let rev2 = self.rev2;
+        let hub = woken.then(|| &self.config.change_hub);
         let State::Selected { user, mailbox } = &mut self.state else {
             return;
         };
         // No MODSEQs to report in a NOMODSEQ mailbox (RFC 7162 §3.1.2.2).
         let condstore = condstore && mailbox.modseq > 0;
-        let changes = match self
-            .store
-            .changes_since(user, &mailbox.name, mailbox.modseq)
-        {
+        let read = match hub {
+            Some(hub) => hub.changes_since(
+                &*self.store,
+                user,
+                &mailbox.name,
+                mailbox.modseq,
+                &self.waker,
+            ),
+            None => Shared::Changes(
+                self.store
+                    .changes_since(user, &mailbox.name, mailbox.modseq)
+                    .map(Arc::new),
+            ),
+        };
+        let Shared::Changes(read) = read else {
+            return;
+        };
+        let changes = match read {
             Ok(c) => c,
             Err(e) if e.kind == crate::StoreErrorKind::NonExistent => {
                 // Deleted (or renamed) by another session: leave it.
@@ -395,7 +424,7 @@ impl ServerConnection {
                 return;
             }
         };
-        let mut expunged = changes.expunged;
+        let mut expunged = changes.expunged.clone();
         if changes.expunges_from > mailbox.modseq {
             // The store's expunge log no longer reaches back to this view:
             // whatever is not in the mailbox now is gone.
@@ -426,13 +455,13 @@ impl ServerConnection {
             mailbox.expunge_floor = Some(mailbox.modseq);
         }
         let mut new: Vec<MessageEntry> = Vec::new();
-        for e in changes.changed {
+        for e in &changes.changed {
             match mailbox.seq_of(e.uid) {
                 Some(s) => {
                     let m = &mut mailbox.messages[s - 1];
                     let report = m.flags != e.flags || (condstore && m.modseq != e.modseq);
                     if !m.expunged && report {
-                        m.flags = e.flags;
+                        m.flags.clone_from(&e.flags);
                         m.modseq = e.modseq;
                         let items = if condstore {
                             condstore_items(m, true)
@@ -447,7 +476,7 @@ impl ServerConnection {
                         m.modseq = e.modseq;
                     }
                 }
-                None if last_uid.is_none_or(|l| e.uid > l) => new.push(e),
+                None if last_uid.is_none_or(|l| e.uid > l) => new.push(e.clone()),
                 None => {}
             }
         }
@@ -482,10 +511,20 @@ impl ServerConnection {
         // \Recent unless another has (EXAMINE only looks).
         let recent_from = match new.last() {
             Some(last) if !rev2 => {
-                let claim = (!mailbox.read_only).then_some(last.uid.get().saturating_add(1));
-                self.store
-                    .claim_recent(user, &mailbox.name, claim)
-                    .unwrap_or(u32::MAX)
+                let needed = last.uid.get().saturating_add(1);
+                let claim = (!mailbox.read_only).then_some(needed);
+                match hub {
+                    Some(hub) => hub.claim_recent(
+                        &*self.store,
+                        user,
+                        &mailbox.name,
+                        mailbox.uid_validity,
+                        claim,
+                        needed,
+                    ),
+                    None => self.store.claim_recent(user, &mailbox.name, claim),
+                }
+                .unwrap_or(u32::MAX)
             }
             _ => u32::MAX,
         };
