@@ -71,7 +71,8 @@ Options:
                          SHA512-CRYPT or SHA256-CRYPT (`openssl passwd -6`,
                          `doveadm pw -s SHA512-CRYPT`), or PLAIN for tests;
                          extra fields may hold `quota_storage=SIZE`,
-                         `quota_messages=N` (Dovecot style; others ignored)
+                         `quota_messages=N`, `quota_mailboxes=N` (Dovecot
+                         style; others ignored)
                          and `app=LABEL`: an app password, one line per
                          device, any number per user; removing the line
                          revokes it, also for its open sessions at their next
@@ -88,6 +89,9 @@ Options:
   --quota-storage SIZE   every user's storage quota (RFC 9208), e.g. 500M,
                          2G; 0 is none [default: 0]
   --quota-messages N     every user's message-count quota; 0 is none
+                         [default: 0]
+  --quota-mailboxes N    every user's mailbox-count quota (INBOX included;
+                         a CREATE beyond it gets NO [OVERQUOTA]); 0 is none
                          [default: 0]
   --oauth-jwks FILE      accept OAuth 2.0 access tokens (AUTHENTICATE OAUTHBEARER
                          and XOAUTH2): signed JWTs checked against the public
@@ -208,6 +212,11 @@ fn parse_args() -> Options {
             "--quota-messages" => {
                 let v = cli::value(&flag, inline, &mut args);
                 quota.messages = imap_server_core::parse_count(&v)
+                    .unwrap_or_else(|e| cli::usage_error(format!("{flag}: {e}")));
+            }
+            "--quota-mailboxes" => {
+                let v = cli::value(&flag, inline, &mut args);
+                quota.mailboxes = imap_server_core::parse_count(&v)
                     .unwrap_or_else(|e| cli::usage_error(format!("{flag}: {e}")));
             }
             "--oauth-jwks" => jwks = Some(PathBuf::from(cli::value(&flag, inline, &mut args))),

@@ -168,3 +168,55 @@ fn quota_from_flags_and_users_file_through_imaplib() {
     assert!(step(&bob, "append5").starts_with("OK [APPENDUID"), "{bob}");
     server.terminate();
 }
+
+/// `--quota-mailboxes`: CREATE is refused with `[OVERQUOTA]` once the user
+/// has that many mailboxes (RFC 9208 §5.3, INBOX included), and GETQUOTAROOT
+/// shows the MAILBOX resource.
+#[test]
+fn mailbox_quota_through_imaplib() {
+    let Some(python) = python() else {
+        eprintln!("SKIPPED: python3 with imaplib is not available");
+        return;
+    };
+    const CREATE: &str = r#"
+import imaplib, sys
+M = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
+M.login('carol', 'pw')
+have = len(M.list()[1])
+made, refused = 0, ''
+for i in range(20):
+    typ, data = M.create('Box%d' % i)
+    if typ != 'OK':
+        refused = typ + ' ' + data[0].decode()
+        break
+    made += 1
+print('have', have)
+print('made', made)
+print('refused', refused)
+print('quota', M.getquotaroot('INBOX')[1][1][0].decode())
+M.logout()
+"#;
+    let mut server = Server::start(&["--user", "carol:pw", "--quota-mailboxes", "8"]);
+    let out = run_with_timeout(
+        Command::new(python)
+            .args(["-c", CREATE, "127.0.0.1"])
+            .arg(server.port.to_string()),
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "imaplib failed:\n{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let have: u64 = step(&stdout, "have").parse().unwrap();
+    let made: u64 = step(&stdout, "made").parse().unwrap();
+    assert_eq!(have + made, 8, "{stdout}");
+    assert!(step(&stdout, "refused").contains("[OVERQUOTA]"), "{stdout}");
+    assert_eq!(
+        step(&stdout, "quota"),
+        "\"User quota\" (MAILBOX 8 8)",
+        "{stdout}"
+    );
+    server.terminate();
+}

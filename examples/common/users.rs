@@ -5,7 +5,7 @@
 //! passwd-file. Blank lines and `#` comments are ignored; further
 //! `:`-separated fields after the password (uid, gid, home, … in Dovecot) may
 //! hold space-separated `key=value` extra fields: `quota_storage=`,
-//! `quota_messages=` and `app=LABEL` (others are ignored).
+//! `quota_messages=`, `quota_mailboxes=` and `app=LABEL` (others are ignored).
 //!
 //! App passwords: a user may have any number of further lines with `app=LABEL`,
 //! one per device; each of them logs in, the log names the label (never the
@@ -236,6 +236,8 @@ pub(crate) struct UserQuota {
     pub(crate) storage: Option<Option<u64>>,
     /// `quota_messages=`.
     pub(crate) messages: Option<Option<u64>>,
+    /// `quota_mailboxes=`.
+    pub(crate) mailboxes: Option<Option<u64>>,
 }
 
 impl UserQuota {
@@ -248,13 +250,15 @@ impl UserQuota {
         imap_server_core::QuotaLimits {
             storage: self.storage.unwrap_or(default.storage),
             messages: self.messages.unwrap_or(default.messages),
+            mailboxes: self.mailboxes.unwrap_or(default.mailboxes),
         }
     }
 }
 
 /// A line's extra fields: Dovecot-style space-separated `key=value` words in
 /// the fields after the password (`quota_storage=500M`,
-/// `quota_messages=10000`, `0` being no limit; `app=phone`). Other fields and
+/// `quota_messages=10000`, `quota_mailboxes=100`, `0` being no limit;
+/// `app=phone`). Other fields and
 /// keys are ignored.
 #[derive(Default)]
 struct Extra {
@@ -282,6 +286,13 @@ fn extra_fields<'a>(name: &str, fields: impl Iterator<Item = &'a str>) -> Result
                 limits.messages = Some(
                     imap_server_core::parse_count(value)
                         .map_err(|e| format!("user {name:?}: quota_messages: {e}"))?,
+                );
+                any = true;
+            }
+            "quota_mailboxes" => {
+                limits.mailboxes = Some(
+                    imap_server_core::parse_count(value)
+                        .map_err(|e| format!("user {name:?}: quota_mailboxes: {e}"))?,
                 );
                 any = true;
             }

@@ -54,6 +54,9 @@ pub struct QuotaLimits {
     pub storage: Option<u64>,
     /// Number of the user's messages (`MESSAGE`, RFC 9208 §5.2).
     pub messages: Option<u64>,
+    /// Number of the user's mailboxes, INBOX included (`MAILBOX`, RFC 9208
+    /// §5.3): a CREATE beyond it fails with `NO [OVERQUOTA]`.
+    pub mailboxes: Option<u64>,
 }
 
 impl QuotaLimits {
@@ -61,11 +64,12 @@ impl QuotaLimits {
     pub const NONE: Self = Self {
         storage: None,
         messages: None,
+        mailboxes: None,
     };
 
-    /// Whether neither resource is limited.
+    /// Whether no resource is limited.
     pub fn is_unlimited(&self) -> bool {
-        self.storage.is_none() && self.messages.is_none()
+        self.storage.is_none() && self.messages.is_none() && self.mailboxes.is_none()
     }
 
     /// `self`, with each limit `other` sets replacing this one's (per-user
@@ -74,6 +78,7 @@ impl QuotaLimits {
         Self {
             storage: other.storage.or(self.storage),
             messages: other.messages.or(self.messages),
+            mailboxes: other.mailboxes.or(self.mailboxes),
         }
     }
 }
@@ -315,6 +320,7 @@ mod tests {
         let l = QuotaLimits {
             storage: Some(100),
             messages: Some(3),
+            mailboxes: None,
         };
         let u = QuotaUsage {
             storage: 60,
@@ -344,12 +350,14 @@ mod tests {
         let p = StaticQuota::new(QuotaLimits {
             storage: Some(1000),
             messages: None,
+            mailboxes: Some(10),
         })
         .with_user(
             "bob",
             QuotaLimits {
                 storage: None,
                 messages: Some(5),
+                mailboxes: None,
             },
         )
         .with_admin("root");
@@ -358,7 +366,8 @@ mod tests {
             p.limits("bob"),
             QuotaLimits {
                 storage: Some(1000),
-                messages: Some(5)
+                messages: Some(5),
+                mailboxes: Some(10),
             }
         );
         assert_eq!(

@@ -24,6 +24,7 @@ fn limits() -> QuotaLimits {
     QuotaLimits {
         storage: Some(STORAGE),
         messages: Some(MESSAGES),
+        mailboxes: None,
     }
 }
 
@@ -74,7 +75,12 @@ fn capabilities() {
     for b in backends() {
         let mut c = login(&b.store);
         let r = c.ok("A", "CAPABILITY", "OK");
-        for want in [" QUOTA ", " QUOTA=RES-STORAGE ", " QUOTA=RES-MESSAGE"] {
+        for want in [
+            " QUOTA ",
+            " QUOTA=RES-STORAGE ",
+            " QUOTA=RES-MESSAGE ",
+            " QUOTA=RES-MAILBOX",
+        ] {
             assert!(r.contains(want), "{}: {want} missing in {r}", b.name);
         }
         assert!(!r.contains("QUOTASET"), "{r}");
@@ -286,6 +292,12 @@ fn setquota_needs_admin() {
     let mut a = Client::login_with(&store, quota_config(admin));
     let r = a.ok("B", "SETQUOTA \"User quota\" (STORAGE 10)", "OK");
     assert_eq!(untagged(&r), vec!["* QUOTA \"User quota\" (STORAGE 0 10)"]);
+    let r = a.ok("B2", "SETQUOTA \"User quota\" (MAILBOX 50)", "OK");
+    let n = store.list("alice").unwrap().len();
+    assert_eq!(
+        untagged(&r),
+        vec![format!("* QUOTA \"User quota\" (MAILBOX {n} 50)")]
+    );
     let r = a.ok("C", "SETQUOTA \"User quota\" (FROBS 1)", "NO");
     assert!(tagged(&r, "C").starts_with("C NO [CANNOT]"), "{r}");
     let r = a.ok("D", "SETQUOTA \"Other\" (STORAGE 1)", "NO");
@@ -301,6 +313,7 @@ fn per_user_override() {
         QuotaLimits {
             storage: Some(imap_server_core::parse_size("1M").unwrap().unwrap()),
             messages: None,
+            mailboxes: None,
         },
     );
     let mut c = Client::login_with(&store, quota_config(policy));
@@ -453,4 +466,47 @@ fn maildir_delivery_into_new_counts() {
             messages: 2
         }
     );
+}
+
+/// §5.3: the MAILBOX resource counts the user's mailboxes (INBOX included);
+/// a CREATE at the limit fails with `NO [OVERQUOTA]` and creates nothing;
+/// after a DELETE there is room again. SETQUOTA accepts MAILBOX.
+#[test]
+fn mailbox_resource() {
+    for b in backends() {
+        let mut c = Client::login_with(
+            &b.store,
+            quota_config(StaticQuota::new(QuotaLimits {
+                mailboxes: Some(3),
+                ..QuotaLimits::NONE
+            })),
+        );
+        let have = b.store.list("alice").unwrap().len() as u64;
+        let r = c.ok("A", "GETQUOTAROOT INBOX", "OK");
+        assert_eq!(
+            untagged(&r)[1],
+            format!("* QUOTA \"User quota\" (MAILBOX {have} 3)"),
+            "{}",
+            b.name
+        );
+        // Fill up to the limit (a new user may already have a few).
+        let mut made = Vec::new();
+        for i in 0..3u64.saturating_sub(have) {
+            let name = format!("Box{i}");
+            c.ok("C", &format!("CREATE {name}"), "OK");
+            made.push(name);
+        }
+        let r = c.send("D CREATE Overflow\r\n");
+        assert!(
+            tagged(&r, "D").starts_with("D NO [OVERQUOTA]"),
+            "{}: {r}",
+            b.name
+        );
+        let r = c.ok("E", "LIST \"\" Overflow", "OK");
+        assert!(untagged(&r).is_empty(), "{}: created anyway: {r}", b.name);
+        if let Some(name) = made.pop() {
+            c.ok("F", &format!("DELETE {name}"), "OK");
+            c.ok("G", "CREATE Overflow", "OK");
+        }
+    }
 }

@@ -265,9 +265,10 @@ impl ServerConnection {
             }
             _ => mailbox,
         };
-        let r = self
-            .store
-            .create(&user, &name, special_use.into_iter().next());
+        let r = self.check_mailbox_room(&user).and_then(|()| {
+            self.store
+                .create(&user, &name, special_use.into_iter().next())
+        });
         // RFC 8474 §4.1: the tagged OK of CREATE carries the new MAILBOXID.
         match (&r, self.mailbox_id_code(&user, &name)) {
             (Ok(()), Some(code)) => {

@@ -11,8 +11,8 @@ use imap_proto::{
 
 use super::ServerConnection;
 use crate::quota::{
-    check_room, room_left, storage_units_up, QuotaLimits, QuotaPolicy, QuotaUsage, QUOTA_ROOT,
-    STORAGE_UNIT,
+    check_room, room_left, storage_units_up, QuotaLimits, QuotaPolicy, QuotaUsage, OVERQUOTA_TEXT,
+    QUOTA_ROOT, STORAGE_UNIT,
 };
 use crate::store::{StoreError, StoreErrorKind};
 
@@ -27,7 +27,8 @@ impl ServerConnection {
     }
 
     /// The capabilities QUOTA adds (RFC 9208 §3.1, §5): `QUOTA`,
-    /// `QUOTA=RES-STORAGE`, `QUOTA=RES-MESSAGE`, and `QUOTASET` when the
+    /// `QUOTA=RES-STORAGE`, `QUOTA=RES-MESSAGE`, `QUOTA=RES-MAILBOX`, and
+    /// `QUOTASET` when the
     /// policy lets this user change limits.
     pub(super) fn quota_capabilities(&self, user: &str) -> Vec<imap_proto::Capability> {
         use imap_proto::Capability as C;
@@ -38,11 +39,33 @@ impl ServerConnection {
             C::Quota,
             C::QuotaRes(Atom::from_static("STORAGE")),
             C::QuotaRes(Atom::from_static("MESSAGE")),
+            C::QuotaRes(Atom::from_static("MAILBOX")),
         ];
         if policy.can_set(user) {
             caps.push(C::QuotaSet);
         }
         caps
+    }
+
+    /// How many mailboxes `user` has, INBOX included (the usage of the
+    /// `MAILBOX` resource, RFC 9208 §5.3).
+    fn mailbox_count(&self, user: &str) -> Result<u64, StoreError> {
+        Ok(self.store.list(user)?.len() as u64)
+    }
+
+    /// Whether `user` may create one more mailbox under its `MAILBOX` limit
+    /// (RFC 9208 §5.3): `NO [OVERQUOTA]` when it is reached.
+    pub(super) fn check_mailbox_room(&self, user: &str) -> Result<(), StoreError> {
+        let Some(policy) = self.quota_policy() else {
+            return Ok(());
+        };
+        let Some(limit) = policy.limits(user).mailboxes else {
+            return Ok(());
+        };
+        if self.mailbox_count(user)? >= limit {
+            return Err(StoreError::new(StoreErrorKind::OverQuota, OVERQUOTA_TEXT));
+        }
+        Ok(())
     }
 
     /// The APPENDLIMIT to show (RFC 7889): the literal limit, or the room
@@ -197,6 +220,13 @@ impl ServerConnection {
                 limit: l,
             });
         }
+        if let Some(l) = limits.mailboxes {
+            resources.push(QuotaResource {
+                name: Atom::from_static("MAILBOX"),
+                usage: self.mailbox_count(user)?,
+                limit: l,
+            });
+        }
         Ok(Data::Quota {
             root: astring(QUOTA_ROOT),
             resources,
@@ -295,8 +325,8 @@ impl ServerConnection {
     }
 }
 
-/// The limits a SETQUOTA list asks for: STORAGE (units of 1024 octets) and
-/// MESSAGE; another resource is refused with `[CANNOT]` (RFC 9208 §4.1.3:
+/// The limits a SETQUOTA list asks for: STORAGE (units of 1024 octets),
+/// MESSAGE and MAILBOX; another resource is refused with `[CANNOT]` (RFC 9208 §4.1.3:
 /// the server may refuse resources it does not support).
 fn setquota_limits(list: &[QuotaLimit]) -> Result<QuotaLimits, StoreError> {
     let mut out = QuotaLimits::NONE;
@@ -305,6 +335,8 @@ fn setquota_limits(list: &[QuotaLimit]) -> Result<QuotaLimits, StoreError> {
             out.storage = Some(l.limit.saturating_mul(STORAGE_UNIT));
         } else if l.name.as_bytes().eq_ignore_ascii_case(b"MESSAGE") {
             out.messages = Some(l.limit);
+        } else if l.name.as_bytes().eq_ignore_ascii_case(b"MAILBOX") {
+            out.mailboxes = Some(l.limit);
         } else {
             return Err(StoreError::new(
                 StoreErrorKind::Cannot,
