@@ -33,7 +33,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use imap_server::{Limits, Listener, ServerBuilder, StoreCalls};
-use imap_server_core::{Authenticator, MaildirStore, Mailstore, QuotaLimits, ServerConfig};
+use imap_server_core::{
+    Authenticator, MaildirStore, Mailstore, QuotaLimits, ServerConfig, UrlfetchBinaryStyle,
+};
 use imap_store_postgres::{PgAuthenticator, PgStore};
 
 use crate::common::cli;
@@ -102,6 +104,13 @@ Options:
   --oauth-audience AUD   the `aud` the tokens must contain
   --oauth-claim NAME     the claim holding the account name
                          [default: email, else sub]
+  --urlfetch-binary STYLE
+                         the layout of URLFETCH answers with BINARY or
+                         BODYPARTSTRUCTURE (URLAUTH=BINARY, RFC 5524):
+                         rfc5524, or dovecot-2.3 for clients written against
+                         Dovecot 2.3 (one list; declared encodings; multipart
+                         and message parts decoded throughout)
+                         [default: rfc5524]
   --cert FILE            TLS certificate chain (PEM); needs --key
   --key FILE             TLS private key (PEM); needs --cert.
                          Without them a self-signed certificate for localhost
@@ -147,6 +156,8 @@ struct Options {
     store: String,
     /// `--users-from-store`: log in with the database's credentials.
     users_from_store: bool,
+    /// `--urlfetch-binary`: the layout of extended URLFETCH answers.
+    urlfetch_binary: UrlfetchBinaryStyle,
 }
 
 fn parse_args() -> Options {
@@ -161,6 +172,7 @@ fn parse_args() -> Options {
     let (mut jwks, mut issuer, mut audience, mut claim) = (None, None, None, None);
     let mut store = String::from("maildir");
     let mut users_from_store = false;
+    let mut urlfetch_binary = UrlfetchBinaryStyle::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = cli::split_flag(arg);
@@ -223,6 +235,15 @@ fn parse_args() -> Options {
             "--oauth-issuer" => issuer = Some(cli::value(&flag, inline, &mut args)),
             "--oauth-audience" => audience = Some(cli::value(&flag, inline, &mut args)),
             "--oauth-claim" => claim = Some(cli::value(&flag, inline, &mut args)),
+            "--urlfetch-binary" => {
+                urlfetch_binary = match cli::value(&flag, inline, &mut args).as_str() {
+                    "rfc5524" => UrlfetchBinaryStyle::Rfc5524,
+                    "dovecot-2.3" => UrlfetchBinaryStyle::Dovecot23,
+                    other => cli::usage_error(format!(
+                        "--urlfetch-binary: {other:?} is not rfc5524 or dovecot-2.3"
+                    )),
+                };
+            }
             "--cert" => cert = Some(PathBuf::from(cli::value(&flag, inline, &mut args))),
             "--key" => key = Some(PathBuf::from(cli::value(&flag, inline, &mut args))),
             _ => cli::usage_error(format!("unknown argument {flag:?}")),
@@ -265,6 +286,7 @@ fn parse_args() -> Options {
         oauth,
         store,
         users_from_store,
+        urlfetch_binary,
     }
 }
 
@@ -355,12 +377,14 @@ async fn run(options: Options) -> Result<(), String> {
         oauth,
         store,
         users_from_store,
+        urlfetch_binary,
     } = options;
     std::fs::create_dir_all(&data).map_err(|e| format!("--data {}: {e}", data.display()))?;
     // The builder's defaults (COMPRESS=DEFLATE offered), plus the token
     // verifier when --oauth-jwks is given (the quota policy is added below).
     let mut config = ServerConfig::default();
     config.compress = true;
+    config.urlfetch_binary = urlfetch_binary;
     let jwks = match oauth {
         Some(o) => {
             tracing::info!(jwks = %o.jwks.display(), issuer = %o.issuer, audience = %o.audience, "OAuth 2.0 tokens accepted");

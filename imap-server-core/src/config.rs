@@ -157,6 +157,30 @@ impl Default for ServerLimits {
     }
 }
 
+/// How an extended URLFETCH (RFC 5524) lays out its answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlfetchBinaryStyle {
+    /// As RFC 5524 §4 and §5 have it, and as Dovecot 2.4 and Cyrus answer:
+    /// each item in its own list, `(BODYPARTSTRUCTURE …) (BINARY …)`; a
+    /// BODYPARTSTRUCTURE that comes with decoded data names the data's
+    /// domain (`7BIT`, `8BIT`, `BINARY`) as its encoding; BINARY of a
+    /// multipart or message/rfc822 part is that part as stored (its own
+    /// encoding, the identity, removed: RFC 3516 §4.2).
+    #[default]
+    Rfc5524,
+    /// As Dovecot 2.3 answers, for clients written against it (and for
+    /// imaptest's `urlauth-binary` group of its release-2.3 branch, which
+    /// records Dovecot 2.3's answers): every item in one list,
+    /// `(BODYPARTSTRUCTURE … BINARY …)`; a BODYPARTSTRUCTURE names the
+    /// encoding the part declares even when the data is decoded; BINARY of
+    /// a multipart, a message/rfc822 part or the whole message decodes every
+    /// base64 and quoted-printable leaf inside it and marks each `binary`.
+    /// imaptest's main branch (commits 831af47, b701d96) has since adopted
+    /// the RFC 5524 layout.
+    Dovecot23,
+}
+
 /// Per-server settings shared by every connection.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -203,6 +227,9 @@ pub struct ServerConfig {
     /// configurations are clones of one share it; it must only be shared by
     /// sessions on the same store. Default: a new hub.
     pub change_hub: crate::ChangeHub,
+    /// The layout of extended URLFETCH answers (RFC 5524). Default:
+    /// [`UrlfetchBinaryStyle::Rfc5524`].
+    pub urlfetch_binary: UrlfetchBinaryStyle,
 }
 
 impl Default for ServerConfig {
@@ -219,6 +246,7 @@ impl Default for ServerConfig {
             quota: None,
             oauth: None,
             change_hub: crate::ChangeHub::new(),
+            urlfetch_binary: UrlfetchBinaryStyle::Rfc5524,
         }
     }
 }

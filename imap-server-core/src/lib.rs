@@ -27,7 +27,7 @@ mod store;
 mod urlauth_keys;
 
 pub use crate::auth::{constant_time_eq, AuthError, Authenticator, Login, StaticAuthenticator};
-pub use crate::config::{ServerConfig, ServerLimits};
+pub use crate::config::{ServerConfig, ServerLimits, UrlfetchBinaryStyle};
 pub use crate::hub::ChangeHub;
 #[cfg(feature = "jwt")]
 pub use crate::jwt::{JwksError, JwtVerifier, DEFAULT_ACCOUNT_CLAIM, JWT_LEEWAY, MAX_JWKS_SIZE};

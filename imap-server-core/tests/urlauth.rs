@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use imap_server_core::{
     MaildirStore, Mailstore, MemStore, ServerConfig, ServerConnection, StaticAuthenticator,
+    UrlfetchBinaryStyle,
 };
 
 /// One session of `user` (alice or bob, password `secret`).
@@ -21,7 +22,10 @@ struct Session {
 
 impl Session {
     fn login(store: Arc<dyn Mailstore>, user: &str) -> Self {
-        let mut cfg = ServerConfig::default();
+        Self::login_with(store, user, ServerConfig::default())
+    }
+
+    fn login_with(store: Arc<dyn Mailstore>, user: &str, mut cfg: ServerConfig) -> Self {
         cfg.plaintext_auth = true;
         let auth = StaticAuthenticator::new()
             .with_user("alice", "secret")
@@ -625,5 +629,121 @@ fn urlfetch_binary_over_maildir() {
     assert_eq!(
         ext_fetch(&mut a, &p1, "BINARY"),
         "(BINARY {11}\r\nhello world)"
+    );
+}
+
+/// A session whose server answers extended URLFETCH as Dovecot 2.3 does.
+fn dovecot23_session(store: Arc<dyn Mailstore>) -> Session {
+    let mut cfg = ServerConfig::default();
+    cfg.urlfetch_binary = UrlfetchBinaryStyle::Dovecot23;
+    Session::login_with(store, "alice", cfg)
+}
+
+/// MULTI's part 3 with `UrlfetchBinaryStyle::Dovecot23` and BINARY: the
+/// encapsulated message with its base64 body decoded and its
+/// Content-Transfer-Encoding field saying so.
+const PART3_DEEP: &str = "From: b@example.com\r\nSubject: inner\r\n\
+Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\0\u{1}\u{2}\u{fffd}";
+
+#[test]
+fn urlfetch_binary_dovecot23_layout() {
+    let mut a = dovecot23_session(mem());
+    append(&mut a, "INBOX", MULTI);
+    // A leaf: one list, BODYPARTSTRUCTURE first; the structure keeps the
+    // declared encoding but gives the decoded size.
+    let p1 = multi_url(&mut a, "1");
+    let leaf = "(BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"BASE64\" 11 0 NIL NIL NIL NIL) BINARY {11}\r\nhello world)";
+    assert_eq!(ext_fetch(&mut a, &p1, "BINARY BODYPARTSTRUCTURE"), leaf);
+    assert_eq!(ext_fetch(&mut a, &p1, "BODYPARTSTRUCTURE BINARY"), leaf);
+    // Without BINARY the structure is the stored one, as in RFC 5524's
+    // layout; BODY alone is a one-item list either way.
+    assert_eq!(
+        ext_fetch(&mut a, &p1, "BODYPARTSTRUCTURE BODY"),
+        "(BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"BASE64\" 18 2 NIL NIL NIL NIL) BODY {18}\r\naGVsbG8g\r\nd29ybGQ=)"
+    );
+    // Quoted-printable: two lines of decoded text are counted.
+    let p2 = multi_url(&mut a, "2");
+    assert_eq!(
+        ext_fetch(&mut a, &p2, "BINARY BODYPARTSTRUCTURE"),
+        "(BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\" 15 1 NIL NIL NIL NIL) BINARY {15}\r\ncaf\u{e9} au lait\r\n)"
+    );
+    // An unknown encoding: BINARY NIL, the stored structure.
+    let p4 = multi_url(&mut a, "4");
+    assert_eq!(
+        ext_fetch(&mut a, &p4, "BINARY BODYPARTSTRUCTURE"),
+        "(BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"X-UUENCODE\" 11 1 NIL NIL NIL NIL) BINARY NIL)"
+    );
+    // A message/rfc822 part: decoded throughout (literal8, as it now holds
+    // NUL), and its structure describes that: 118 octets, the inner part 4.
+    let p3 = multi_url(&mut a, "3");
+    assert_eq!(PART3_DEEP.replace('\u{fffd}', "x").len(), 118);
+    let part3 = "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 118 (NIL \"inner\" \
+((NIL NIL \"b\" \"example.com\")) ((NIL NIL \"b\" \"example.com\")) \
+((NIL NIL \"b\" \"example.com\")) NIL NIL NIL NIL NIL) \
+(\"APPLICATION\" \"OCTET-STREAM\" NIL NIL NIL \"BASE64\" 4 NIL NIL NIL NIL) 6 NIL NIL NIL NIL)";
+    assert_eq!(
+        ext_fetch(&mut a, &p3, "BINARY BODYPARTSTRUCTURE"),
+        format!("(BODYPARTSTRUCTURE {part3} BINARY ~{{118}}\r\n{PART3_DEEP})")
+    );
+    // ... and without BINARY, the part as stored.
+    assert_eq!(
+        ext_fetch(&mut a, &p3, "BODYPARTSTRUCTURE"),
+        format!("(BODYPARTSTRUCTURE {PART3})")
+    );
+    // PARTIAL applies to the converted data.
+    let part = a.gen("imap://alice@h/INBOX/;uid=1/;section=3/;partial=100.16;urlauth=user+alice");
+    assert_eq!(
+        ext_fetch(&mut a, &part, "BINARY"),
+        "(BINARY ~{16}\r\nng: binary\r\n\r\n\0\u{1})"
+    );
+    // The whole message: every encoded leaf decoded and relabelled; the
+    // rest (preamble, boundaries, the unknown-encoding part) as stored.
+    let whole = multi_url(&mut a, "");
+    let deep = format!(
+        "From: a@example.com\r\n\
+Subject: parts\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\
+\r\n\
+--b1\r\n\
+Content-Type: text/plain; charset=us-ascii\r\n\
+Content-Transfer-Encoding: binary\r\n\
+\r\n\
+hello world\r\n\
+--b1\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: binary\r\n\
+\r\n\
+caf\u{e9} au lait\r\n\
+\r\n\
+--b1\r\n\
+Content-Type: message/rfc822\r\n\
+\r\n\
+{PART3_DEEP}\r\n\
+--b1\r\n\
+Content-Type: text/plain\r\n\
+Content-Transfer-Encoding: x-uuencode\r\n\
+\r\n\
+begin 644 x\r\n\
+--b1--\r\n"
+    );
+    // On the wire 0xff is one octet; the lossy reading made it U+FFFD.
+    let len = deep.len() - "\u{fffd}".len() + 1;
+    assert_eq!(
+        ext_fetch(&mut a, &whole, "BINARY"),
+        format!("(BINARY ~{{{len}}}\r\n{deep})")
+    );
+}
+
+#[test]
+fn urlfetch_binary_dovecot23_over_maildir() {
+    let dir = TempDir::new("binary23");
+    let store: Arc<dyn Mailstore> = Arc::new(MaildirStore::open(&dir.0).unwrap());
+    let mut a = dovecot23_session(store);
+    append(&mut a, "INBOX", MULTI);
+    let p3 = multi_url(&mut a, "3");
+    assert_eq!(
+        ext_fetch(&mut a, &p3, "BINARY"),
+        format!("(BINARY ~{{118}}\r\n{PART3_DEEP})")
     );
 }

@@ -57,6 +57,7 @@ use imap_proto::{
 
 mod address;
 mod decode;
+mod deep_binary;
 mod header;
 mod parse;
 

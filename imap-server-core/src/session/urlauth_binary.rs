@@ -29,6 +29,10 @@
 //!   parameter is answered once. `(url)` with no parameter is answered as
 //!   `(url BODY)`.
 //!
+//! The layout above is RFC 5524's. [`UrlfetchBinaryStyle::Dovecot23`]
+//! answers as Dovecot 2.3 does instead (one list; declared encodings in
+//! BODYPARTSTRUCTURE; containers decoded deeply): see [`dovecot23`].
+//!
 //! A URL naming a header or text section (`;SECTION=1.MIME`, `HEADER`,
 //! `TEXT`, `HEADER.FIELDS …`) names no body part: `BODY` is its data,
 //! `BINARY` is NIL (RFC 3516 has no `BINARY[HEADER]` either) and
@@ -45,6 +49,7 @@ use super::catenate::{url_partial, ImapUrl};
 use super::urlauth::data_literal;
 use super::ServerConnection;
 use crate::mime::{MimeLimits, ParsedMessage};
+use crate::UrlfetchBinaryStyle;
 
 /// Longest line of `7bit` and `8bit` data, in octets without the CRLF (RFC
 /// 2045 §2.7, §2.8).
@@ -129,6 +134,9 @@ impl ServerConnection {
             .text
             .is_none()
             .then_some(url.section.part.as_slice());
+        if self.config.urlfetch_binary == UrlfetchBinaryStyle::Dovecot23 {
+            return dovecot23(&parsed, part, stored, url, body, binary, &want);
+        }
         let decoded: Option<Bytes> = match part {
             Some(p) if binary => parsed.binary(p).ok().flatten(),
             _ => None,
@@ -156,6 +164,44 @@ impl ServerConnection {
         // Only BODYPARTSTRUCTURE of a header or text section: nothing to say.
         (!out.is_empty()).then_some(out)
     }
+}
+
+/// The answer in Dovecot 2.3's layout ([`UrlfetchBinaryStyle::Dovecot23`]):
+/// one list, BODYPARTSTRUCTURE first, then BODY or BINARY; BINARY of any
+/// part decodes every leaf inside it ([`ParsedMessage::binary_deep`]) and
+/// the structure describes that data under the encodings the parts declare.
+fn dovecot23(
+    parsed: &ParsedMessage,
+    part: Option<&[NonZeroU32]>,
+    stored: Bytes,
+    url: &ImapUrl,
+    body: bool,
+    binary: bool,
+    want: &dyn Fn(UrlFetchParam) -> bool,
+) -> Option<Vec<Vec<UrlFetchItem>>> {
+    let deep = match part {
+        Some(p) if binary => parsed.binary_deep(p),
+        _ => None,
+    };
+    let mut items = Vec::with_capacity(3);
+    if want(UrlFetchParam::BodyPartStructure) {
+        let s = match &deep {
+            Some((_, s)) => Some(s.clone()),
+            None => part.and_then(|p| parsed.part_structure(p)),
+        };
+        if let Some(s) = s {
+            items.push(UrlFetchItem::BodyPartStructure(Box::new(s)));
+        }
+    }
+    if body {
+        let data = url_partial(stored, url.partial);
+        items.push(UrlFetchItem::Body(Some(data_literal(data))));
+    }
+    if binary {
+        let data = deep.map(|(d, _)| data_literal(url_partial(d, url.partial)));
+        items.push(UrlFetchItem::Binary(data));
+    }
+    (!items.is_empty()).then(|| vec![items])
 }
 
 #[cfg(test)]
