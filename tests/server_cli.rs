@@ -41,6 +41,7 @@ fn help_and_bad_flags() {
         "--key",
         "--max-connections",
         "--max-connections-per-user",
+        "--urlfetch-binary",
         "sighup",
         "maildir++",
     ] {
@@ -56,6 +57,7 @@ fn help_and_bad_flags() {
         &["--users", "/nonexistent/passwd"],
         &["--max-connections", "0"],
         &["--max-connections-per-user", "many"],
+        &["--urlfetch-binary", "dovecot"],
     ] {
         let out = run_to_exit("imap-server", args);
         assert_eq!(
