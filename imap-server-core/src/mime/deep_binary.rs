@@ -26,9 +26,10 @@ const DECODED_CTE: &[u8] = b" binary";
 impl ParsedMessage {
     /// The part a path names (empty: the whole message) with every base64 and
     /// quoted-printable leaf inside it decoded, and its extensible structure
-    /// rewritten to describe that data: sizes and line counts are those of
-    /// the decoded data, while each part's encoding is the one it declares
-    /// (Dovecot 2.3's URLFETCH reports it so).
+    /// rewritten to describe that data: sizes are those of the decoded data
+    /// and so are the line counts of message/rfc822 parts, while each part's
+    /// encoding is the one it declares and a decoded text part has 0 lines
+    /// (Dovecot 2.3's URLFETCH reports them so).
     ///
     /// For a leaf this is [`ParsedMessage::binary`]'s data. `None` when the
     /// part does not exist, or is a leaf whose encoding is unknown. Work and
@@ -100,8 +101,9 @@ impl ParsedMessage {
                 out.extend_from_slice(&decoded);
                 if let BodyStructure::Single { body, .. } = s {
                     body.fields.size = u32::try_from(decoded.len()).unwrap_or(u32::MAX);
+                    // Dovecot 2.3 reports no lines for decoded text.
                     if let BodySpecific::Text { lines } = &mut body.specific {
-                        *lines = memchr::memchr_iter(b'\n', &decoded).count() as u64;
+                        *lines = 0;
                     }
                 }
             }
