@@ -17,7 +17,7 @@ use bytes::Bytes;
 use imap_proto::{BodySpecific, BodyStructure};
 
 use super::header::{sl, Fields};
-use super::parse::{Cte, Kind};
+use super::parse::{count_lines, Cte, Kind};
 use super::{decode, ParsedMessage, ROOT};
 
 /// The value a decoded leaf's Content-Transfer-Encoding field is given.
@@ -167,13 +167,6 @@ impl ParsedMessage {
 /// quoted-printable.
 fn decodes(cte: Cte, kind: &Kind) -> bool {
     matches!(kind, Kind::Leaf) && matches!(cte, Cte::Base64 | Cte::QuotedPrintable)
-}
-
-/// Lines as the parser counts them: line endings, plus a last line without
-/// one.
-fn count_lines(s: &[u8]) -> u64 {
-    let n = memchr::memchr_iter(b'\n', s).count() as u64;
-    n + u64::from(!s.is_empty() && !s.ends_with(b"\n"))
 }
 
 #[cfg(test)]

@@ -376,11 +376,9 @@ impl Builder<'_> {
         }
     }
 
-    /// Lines in `[a, b)`: line endings, plus a last line without one.
+    /// Lines in `[a, b)`: see [`count_lines`].
     fn count_lines(&self, a: usize, b: usize) -> u64 {
-        let s = sl(&self.raw[..], a, b);
-        let n = memchr::memchr_iter(b'\n', s).count() as u64;
-        n + u64::from(!s.is_empty() && !s.ends_with(b"\n"))
+        count_lines(sl(&self.raw[..], a, b))
     }
 
     fn finish(&mut self, id: usize, body: (usize, usize), kind: Kind) {
@@ -501,4 +499,11 @@ impl Builder<'_> {
         self.finish(id, (body_start, end), Kind::Multipart(children));
         (id, out)
     }
+}
+
+/// Lines in a body, as BODYSTRUCTURE reports them: line endings, plus a
+/// last line without one.
+pub(crate) fn count_lines(s: &[u8]) -> u64 {
+    let n = memchr::memchr_iter(b'\n', s).count() as u64;
+    n + u64::from(!s.is_empty() && !s.ends_with(b"\n"))
 }
