@@ -748,3 +748,111 @@ fn urlfetch_binary_dovecot23_over_maildir() {
         format!("(BINARY ~{{118}}\r\n{PART3_DEEP})")
     );
 }
+
+/// A message/rfc822 part holding a multipart/alternative of two base64
+/// parts, one of them with white space around its lines (RFC 2045 §6.8:
+/// ignored when decoding), between a prologue and an epilogue.
+const NESTED: &str = "From: a@example.com\r\n\
+Subject: nested\r\n\
+Content-Type: multipart/mixed; boundary=\"out\"\r\n\
+\r\n\
+--out\r\n\
+Content-Type: message/rfc822\r\n\
+\r\n\
+From: b@example.com\r\n\
+Subject: in\r\n\
+Content-Type: multipart/alternative; boundary=\"in\"\r\n\
+\r\n\
+prologue\r\n\
+--in\r\n\
+Content-Type: text/plain\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+Z29v\r\nZCBk\r\nYXk=\r\n\
+\r\n\
+--in\r\n\
+Content-Type: text/html\r\n\
+Content-Transfer-Encoding: BASE64\r\n\
+\r\n\
+\x20\x20PGI+\t\r\n aGk8L2I+ \r\n\
+--in--\r\n\
+epilogue\r\n\
+\r\n\
+--out--\r\n";
+
+/// What imaptest's `release-2.3` `urlauth-binary` group checks of Dovecot
+/// 2.3's layout, on a message of the same shape: BINARY of a
+/// message/rfc822 part decodes the parts inside it; its BODYPARTSTRUCTURE
+/// gives the converted sizes and lines under the declared encodings; and a
+/// leaf's BINARY and structure share one list.
+#[test]
+fn urlfetch_binary_dovecot23_nested_multipart() {
+    let mut a = dovecot23_session(mem());
+    append(&mut a, "INBOX", NESTED);
+    let inner = "From: b@example.com\r\n\
+Subject: in\r\n\
+Content-Type: multipart/alternative; boundary=\"in\"\r\n\
+\r\n\
+prologue\r\n\
+--in\r\n\
+Content-Type: text/plain\r\n\
+Content-Transfer-Encoding: binary\r\n\
+\r\n\
+good day\r\n\
+--in\r\n\
+Content-Type: text/html\r\n\
+Content-Transfer-Encoding: binary\r\n\
+\r\n\
+<b>hi</b>\r\n\
+--in--\r\n\
+epilogue\r\n";
+    let p1 = multi_url(&mut a, "1");
+    assert_eq!(
+        ext_fetch(&mut a, &p1, "BINARY"),
+        format!("(BINARY ~{{{}}}\r\n{inner})", inner.len())
+    );
+    let envelope =
+        "(NIL \"in\" ((NIL NIL \"b\" \"example.com\")) ((NIL NIL \"b\" \"example.com\")) \
+((NIL NIL \"b\" \"example.com\")) NIL NIL NIL NIL NIL)";
+    let parts = |a: &str, b: &str| {
+        format!(
+            "((\"TEXT\" \"PLAIN\" NIL NIL NIL \"BASE64\" {a} NIL NIL NIL NIL)\
+(\"TEXT\" \"HTML\" NIL NIL NIL \"BASE64\" {b} NIL NIL NIL NIL) \
+\"ALTERNATIVE\" (\"BOUNDARY\" \"in\") NIL NIL NIL)"
+        )
+    };
+    // As stored: the leaves 18 octets in 3 lines and 19 in 2; the part is
+    // the encapsulated message, up to the line ending before `--out--`.
+    let stored = NESTED
+        .split_once("message/rfc822\r\n\r\n")
+        .and_then(|(_, rest)| rest.split_once("\r\n--out--"))
+        .map(|(part, _)| part)
+        .unwrap();
+    assert_eq!(stored.matches('\n').count(), 21);
+    assert_eq!(inner.matches('\n').count(), 17);
+    assert_eq!(stored.len() - inner.len(), (18 - 8) + (19 - 9));
+    assert_eq!(
+        ext_fetch(&mut a, &p1, "BODYPARTSTRUCTURE"),
+        format!(
+            "(BODYPARTSTRUCTURE (\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" {} {envelope} {} 21 NIL NIL NIL NIL))",
+            stored.len(),
+            parts("18 3", "19 2")
+        )
+    );
+    // Converted: 8 and 9 octets, no lines; the part as long as `inner`,
+    // in its 17 lines.
+    assert_eq!(
+        ext_fetch(&mut a, &p1, "BODYPARTSTRUCTURE BINARY"),
+        format!(
+            "(BODYPARTSTRUCTURE (\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" {} {envelope} {} 17 NIL NIL NIL NIL) BINARY ~{{{}}}\r\n{inner})",
+            inner.len(),
+            parts("8 0", "9 0"),
+            inner.len()
+        )
+    );
+    let p112 = multi_url(&mut a, "1.2");
+    assert_eq!(
+        ext_fetch(&mut a, &p112, "BINARY BODYPARTSTRUCTURE"),
+        "(BODYPARTSTRUCTURE (\"TEXT\" \"HTML\" NIL NIL NIL \"BASE64\" 9 0 NIL NIL NIL NIL) BINARY ~{9}\r\n<b>hi</b>)"
+    );
+}
