@@ -58,6 +58,7 @@ mod messages;
 mod names;
 mod notify;
 mod pool;
+mod row;
 mod schema;
 pub mod testing;
 
@@ -70,6 +71,7 @@ pub use crate::schema::{MigrationError, SCHEMA_VERSION};
 
 use crate::notify::Hub;
 use crate::pool::{Mode, Pool, Tx};
+use crate::row::RowExt;
 
 /// Why [`PgStore::open`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -232,9 +234,9 @@ impl PgStore {
             )?;
             let Some(row) = made else {
                 let row = tx.query_one("SELECT id FROM imap_users WHERE name = $1", &[&user])?;
-                return Ok(row.get::<_, i64>(0));
+                return Ok(row.col::<i64>(0)?);
             };
-            let id: i64 = row.get(0);
+            let id: i64 = row.col(0)?;
             insert_mailbox(tx, id, b"INBOX", None)?;
             if special {
                 for (name, attr) in SPECIAL_FOLDERS {
@@ -263,7 +265,7 @@ pub(crate) fn insert_mailbox(
          VALUES ($1, $2, nextval('imap_uid_validity'), $3) RETURNING id",
         &[&user_id, &name, &special_use],
     )?;
-    Ok(row.get(0))
+    Ok(row.col(0)?)
 }
 
 /// Notify the listeners of `user_id` that mailbox `mailbox_id` changed
