@@ -13,7 +13,12 @@
 //! [`OpenError`] then. Later, a database that goes away makes store calls
 //! fail with [`StoreErrorKind::Unavailable`] (the client sees
 //! `NO [UNAVAILABLE]`); a change is acknowledged only once its transaction
-//! has committed, so nothing acknowledged is lost.
+//! has committed, so nothing acknowledged is lost. A value this program
+//! would never have written (a NULL, a column of another type, a number
+//! outside its IMAP range: a hand-edited row, a newer node's migration)
+//! fails the call with [`StoreErrorKind::Internal`] naming the column (the
+//! client sees `NO [SERVERBUG]`); nothing read from the database can panic
+//! the store.
 //!
 //! How it stays correct with several writers:
 //! - **UIDs and MODSEQs** are allocated in the transaction that writes the
