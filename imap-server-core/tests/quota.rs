@@ -510,3 +510,66 @@ fn mailbox_resource() {
         }
     }
 }
+
+/// §5.3 with RFC 9051 §6.3.6: RENAME INBOX moves INBOX's messages to a new
+/// mailbox and leaves INBOX, empty, so it adds a mailbox: at the MAILBOX
+/// limit it fails with `NO [OVERQUOTA]` and moves nothing. A plain RENAME
+/// keeps the count, so it works at the limit; with room, RENAME INBOX works.
+#[test]
+fn rename_inbox_counts_against_mailbox_resource() {
+    for b in backends() {
+        // The user's own mailboxes (a new user may start with several), and
+        // room for one more, which the test makes.
+        let have = b.store.list("alice").unwrap().len() as u64;
+        let limit = have + 1;
+        let mut c = Client::login_with(
+            &b.store,
+            quota_config(StaticQuota::new(QuotaLimits {
+                mailboxes: Some(limit),
+                ..QuotaLimits::NONE
+            })),
+        );
+        c.ok("C", "CREATE Mine", "OK");
+        c.append_to("INBOX", &msg(100));
+        c.append_to("INBOX", &msg(200));
+        let r = c.send("R RENAME INBOX Moved\r\n");
+        assert_eq!(
+            tagged(&r, "R"),
+            "R NO [OVERQUOTA] Quota exceeded (mailbox for user is full)",
+            "{}: {r}",
+            b.name
+        );
+        let r = c.ok("L", "LIST \"\" Moved", "OK");
+        assert!(untagged(&r).is_empty(), "{}: created anyway: {r}", b.name);
+        assert_eq!(
+            messages_in(&mut c, "INBOX"),
+            "* STATUS INBOX (MESSAGES 2)",
+            "{}: messages moved anyway",
+            b.name
+        );
+        let r = c.ok("Q", "GETQUOTAROOT INBOX", "OK");
+        assert_eq!(
+            untagged(&r)[1],
+            format!("* QUOTA \"User quota\" (MAILBOX {limit} {limit})"),
+            "{}",
+            b.name
+        );
+        // A plain RENAME at the limit: the count stays, so it is allowed.
+        c.ok("P", "RENAME Mine Renamed", "OK");
+        // With room, RENAME INBOX moves the messages and leaves INBOX empty.
+        c.ok("D", "DELETE Renamed", "OK");
+        c.ok("M", "RENAME INBOX Moved", "OK");
+        assert_eq!(
+            messages_in(&mut c, "Moved"),
+            "* STATUS Moved (MESSAGES 2)",
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            messages_in(&mut c, "INBOX"),
+            "* STATUS INBOX (MESSAGES 0)",
+            "{}",
+            b.name
+        );
+    }
+}

@@ -33,6 +33,7 @@ use imap_server_core::{AuthError, Authenticator, Login, StoreError};
 
 use crate::notify::{CredentialHook, CredentialNote};
 use crate::pool::{Mode, Pool};
+use crate::row::RowExt;
 use crate::PgStore;
 
 /// Why a credential could not be stored.
@@ -102,9 +103,9 @@ impl Live {
                     "SELECT id FROM imap_credentials WHERE id = ANY($1)",
                     &[&ids],
                 )?
-                .into_iter()
-                .map(|r| r.get::<_, i64>(0))
-                .collect::<HashSet<i64>>())
+                .iter()
+                .map(|r| r.col::<i64>(0))
+                .collect::<Result<HashSet<i64>, _>>()?)
         });
         let Ok(found) = found else { return false };
         // Only the ids read above can be judged: one a login added since
@@ -249,9 +250,9 @@ impl PgAuthenticator {
                      WHERE user_name = $1 AND label IS NOT NULL ORDER BY label",
                     &[&user],
                 )?
-                .into_iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect())
+                .iter()
+                .map(|r| Ok((r.col(0)?, r.col(1)?)))
+                .collect::<Result<_, StoreError>>()?)
         })?)
     }
 
@@ -274,7 +275,7 @@ impl PgAuthenticator {
         }
         for row in rows {
             let (id, label, hash): (i64, Option<String>, String) =
-                (row.get(0), row.get(1), row.get(2));
+                (row.col(0)?, row.col(1)?, row.col(2)?);
             match StoredPassword::parse(&hash) {
                 Ok(stored) if stored.verify(password) => return Ok(Some((id, label))),
                 Ok(_) => {}

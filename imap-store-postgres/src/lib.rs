@@ -13,7 +13,12 @@
 //! [`OpenError`] then. Later, a database that goes away makes store calls
 //! fail with [`StoreErrorKind::Unavailable`] (the client sees
 //! `NO [UNAVAILABLE]`); a change is acknowledged only once its transaction
-//! has committed, so nothing acknowledged is lost.
+//! has committed, so nothing acknowledged is lost. A value this program
+//! would never have written (a NULL, a column of another type, a number
+//! outside its IMAP range: a hand-edited row, a newer node's migration)
+//! fails the call with [`StoreErrorKind::Internal`] naming the column (the
+//! client sees `NO [SERVERBUG]`); nothing read from the database can panic
+//! the store.
 //!
 //! How it stays correct with several writers:
 //! - **UIDs and MODSEQs** are allocated in the transaction that writes the
@@ -58,6 +63,7 @@ mod messages;
 mod names;
 mod notify;
 mod pool;
+mod row;
 mod schema;
 pub mod testing;
 
@@ -70,6 +76,7 @@ pub use crate::schema::{MigrationError, SCHEMA_VERSION};
 
 use crate::notify::Hub;
 use crate::pool::{Mode, Pool, Tx};
+use crate::row::RowExt;
 
 /// Why [`PgStore::open`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -232,9 +239,9 @@ impl PgStore {
             )?;
             let Some(row) = made else {
                 let row = tx.query_one("SELECT id FROM imap_users WHERE name = $1", &[&user])?;
-                return Ok(row.get::<_, i64>(0));
+                return Ok(row.col::<i64>(0)?);
             };
-            let id: i64 = row.get(0);
+            let id: i64 = row.col(0)?;
             insert_mailbox(tx, id, b"INBOX", None)?;
             if special {
                 for (name, attr) in SPECIAL_FOLDERS {
@@ -263,7 +270,7 @@ pub(crate) fn insert_mailbox(
          VALUES ($1, $2, nextval('imap_uid_validity'), $3) RETURNING id",
         &[&user_id, &name, &special_use],
     )?;
-    Ok(row.get(0))
+    Ok(row.col(0)?)
 }
 
 /// Notify the listeners of `user_id` that mailbox `mailbox_id` changed

@@ -13,6 +13,7 @@ use imap_server_core::{
 
 use crate::names::{ancestors, cannot, canonical, check_name, is_below, MAX_NAME_LEN};
 use crate::pool::{Error, Mode, Tx};
+use crate::row::{RowExt, MODSEQS, SIZES, TOTALS, UIDS};
 use crate::{attribute, insert_mailbox, no_mailbox, notify, notify_list, refuse, PgStore};
 
 /// Lock the user's row (serialises changes to the mailbox list).
@@ -31,9 +32,9 @@ fn all_names(tx: &mut Tx<'_>, user_id: i64) -> Result<HashSet<Vec<u8>>, Error> {
             "SELECT name FROM imap_mailboxes WHERE user_id = $1",
             &[&user_id],
         )?
-        .into_iter()
-        .map(|r| r.get::<_, Vec<u8>>(0))
-        .collect())
+        .iter()
+        .map(|r| r.col::<Vec<u8>>(0))
+        .collect::<Result<_, _>>()?)
 }
 
 /// The id of mailbox `name` (canonical), or `NonExistent`.
@@ -42,8 +43,9 @@ pub(crate) fn mailbox_id_of(tx: &mut Tx<'_>, user_id: i64, name: &Mailbox) -> Re
         "SELECT id FROM imap_mailboxes WHERE user_id = $1 AND name = $2",
         &[&user_id, &name.as_bytes()],
     )?
-    .map(|r| r.get(0))
-    .ok_or_else(|| no_mailbox(name))
+    .ok_or_else(|| no_mailbox(name))?
+    .col(0)
+    .map_err(Error::from)
 }
 
 impl PgStore {
@@ -67,18 +69,18 @@ impl PgStore {
                  WHERE m.user_id = $1",
                 &[&uid],
             )?;
-            Ok(rows
-                .into_iter()
-                .map(|r| MailboxInfo {
-                    name: Mailbox::from_decoded(Bytes::from(r.get::<_, Vec<u8>>(0))),
+            let info = |r: &postgres::Row| {
+                Ok(MailboxInfo {
+                    name: Mailbox::from_decoded(Bytes::from(r.col::<Vec<u8>>(0)?)),
                     attributes: r
-                        .get::<_, Option<String>>(1)
+                        .col::<Option<String>>(1)?
                         .and_then(|a| attribute(&a))
                         .into_iter()
                         .collect(),
-                    subscribed: r.get(2),
+                    subscribed: r.col(2)?,
                 })
-                .collect())
+            };
+            Ok(rows.iter().map(info).collect::<Result<_, StoreError>>()?)
         })
     }
 
@@ -154,9 +156,9 @@ impl PgStore {
                     "SELECT DISTINCT blob FROM imap_messages WHERE mailbox_id = $1",
                     &[&id],
                 )?
-                .into_iter()
-                .map(|r| r.get(0))
-                .collect();
+                .iter()
+                .map(|r| r.col(0))
+                .collect::<Result<_, _>>()?;
             tx.execute("DELETE FROM imap_mailboxes WHERE id = $1", &[&id])?;
             notify(tx, uid, id)?;
             notify_list(tx, uid)?;
@@ -233,7 +235,7 @@ impl PgStore {
                     "UPDATE imap_mailboxes SET name = $3 WHERE user_id = $1 AND name = $2 RETURNING id",
                     &[&uid, old, new],
                 )?;
-                notify(tx, uid, row.get(0))?;
+                notify(tx, uid, row.col(0)?)?;
             }
             notify_list(tx, uid)?;
             Ok(())
@@ -254,8 +256,9 @@ impl PgStore {
             "SELECT uid_next, highest_modseq, keywords FROM imap_mailboxes WHERE id = $1 FOR UPDATE",
             &[&inbox],
         )?;
-        let (uid_next, high, keywords): (i64, i64, Vec<String>) =
-            (row.get(0), row.get(1), row.get(2));
+        let uid_next: i64 = row.int(0, &UIDS)?;
+        let high: i64 = row.int(1, &MODSEQS)?;
+        let keywords: Vec<String> = row.col(2)?;
         let target = insert_mailbox(tx, uid, to.as_bytes(), None)?;
         tx.execute(
             "UPDATE imap_mailboxes SET uid_next = $2, highest_modseq = 2, keywords = $3 WHERE id = $1",
@@ -270,7 +273,7 @@ impl PgStore {
             &[&inbox, &target],
         )?;
         if moved > 0 {
-            let modseq = high + 1;
+            let modseq = crate::row::next_modseq(high)?;
             tx.execute(
                 "INSERT INTO imap_expunged (mailbox_id, uid, modseq) \
                  SELECT mailbox_id, uid, $2 FROM imap_messages WHERE mailbox_id = $1",
@@ -294,9 +297,9 @@ impl PgStore {
                     "SELECT name FROM imap_subscriptions WHERE user_id = $1",
                     &[&uid],
                 )?
-                .into_iter()
-                .map(|r| Mailbox::from_decoded(Bytes::from(r.get::<_, Vec<u8>>(0))))
-                .collect())
+                .iter()
+                .map(|r| Ok(Mailbox::from_decoded(Bytes::from(r.col::<Vec<u8>>(0)?))))
+                .collect::<Result<_, StoreError>>()?)
         })
     }
 
@@ -314,7 +317,7 @@ impl PgStore {
             return Err(cannot(&name, "too long"));
         }
         let uid = self.user_id(user)?;
-        let max = self.options.max_mailboxes as i64;
+        let max = i64::try_from(self.options.max_mailboxes).unwrap_or(i64::MAX);
         self.run(Mode::Write, |tx| {
             if subscribed {
                 let n: i64 = tx
@@ -322,7 +325,7 @@ impl PgStore {
                         "SELECT count(*) FROM imap_subscriptions WHERE user_id = $1",
                         &[&uid],
                     )?
-                    .get(0);
+                    .col(0)?;
                 let added = tx.execute(
                     "INSERT INTO imap_subscriptions (user_id, name) SELECT $1, $2 \
                      WHERE $3 > (SELECT count(*) FROM imap_subscriptions WHERE user_id = $1) \
@@ -387,8 +390,8 @@ impl PgStore {
                 &[&uid],
             )?;
             Ok(QuotaUsage {
-                messages: row.get::<_, i64>(0).max(0) as u64,
-                storage: row.get::<_, i64>(1).max(0) as u64,
+                messages: row.int(0, &TOTALS)?,
+                storage: row.int(1, &SIZES)?,
             })
         })
     }
@@ -411,9 +414,9 @@ impl PgStore {
                      WHERE user_id = $1 AND mailbox_id IS NOT DISTINCT FROM $2",
                     &[&uid, &mid],
                 )?
-                .into_iter()
-                .map(|r| (r.get::<_, String>(0), Bytes::from(r.get::<_, Vec<u8>>(1))))
-                .collect())
+                .iter()
+                .map(metadata_entry)
+                .collect::<Result<_, _>>()?)
         })
     }
 
@@ -434,7 +437,7 @@ impl PgStore {
                         "SELECT id FROM imap_mailboxes WHERE user_id = $1 AND name = $2 FOR UPDATE",
                         &[&uid, &n.as_bytes()],
                     )?;
-                    Some(row.ok_or_else(|| no_mailbox(n))?.get::<_, i64>(0))
+                    Some(row.ok_or_else(|| no_mailbox(n))?.col::<i64>(0)?)
                 }
                 None => {
                     lock_user(tx, uid)?;
@@ -447,9 +450,9 @@ impl PgStore {
                      WHERE user_id = $1 AND mailbox_id IS NOT DISTINCT FROM $2",
                     &[&uid, &mid],
                 )?
-                .into_iter()
-                .map(|r| (r.get::<_, String>(0), Bytes::from(r.get::<_, Vec<u8>>(1))))
-                .collect();
+                .iter()
+                .map(metadata_entry)
+                .collect::<Result<_, _>>()?;
             apply_metadata(&mut map, changes, max_entries)?;
             for (entry, value) in changes {
                 tx.execute(
@@ -475,7 +478,8 @@ impl PgStore {
         self.run(Mode::Auto, |tx| {
             Ok(tx
                 .query_opt("SELECT id FROM imap_users WHERE name = $1", &[&user])?
-                .map(|r| r.get::<_, i64>(0)))
+                .map(|r| r.col::<i64>(0))
+                .transpose()?)
         })
     }
 
@@ -505,13 +509,13 @@ impl PgStore {
             let Some(row) = row else {
                 return if create { Err(no_mailbox(&name)) } else { Ok(None) };
             };
-            if let Some(key) = row.get::<_, Option<Vec<u8>>>(2) {
+            if let Some(key) = row.col::<Option<Vec<u8>>>(2)? {
                 return Ok(Some(key));
             }
             let Some(fresh) = &fresh else {
                 return Ok(None);
             };
-            let (id, validity): (i64, i64) = (row.get(0), row.get(1));
+            let (id, validity): (i64, i64) = (row.col(0)?, row.col(1)?);
             // Another node may make one at the same moment: the first wins,
             // and both return it.
             let row = tx.query_one(
@@ -520,7 +524,7 @@ impl PgStore {
                  RETURNING key",
                 &[&id, &validity, fresh],
             )?;
-            Ok(Some(row.get(0)))
+            Ok(Some(row.col(0)?))
         })
     }
 
@@ -543,6 +547,11 @@ impl PgStore {
             Ok(())
         })
     }
+}
+
+/// A METADATA entry and its value from `SELECT entry, value`.
+fn metadata_entry(r: &postgres::Row) -> Result<(MetadataEntry, Bytes), StoreError> {
+    Ok((r.col(0)?, Bytes::from(r.col::<Vec<u8>>(1)?)))
 }
 
 /// A new random URLAUTH key of [`imap_server_core::URLAUTH_KEY_LEN`] octets.

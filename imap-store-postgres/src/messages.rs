@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::names::{apply, canonical, join_flags, normalise, parse_flags, same_set};
 use crate::pool::{Error, Mode, Tx};
+use crate::row::{next_modseq, uid_from, RowExt, COUNTS, DATES, MODSEQS, SIZES, UIDS};
 use crate::{no_mailbox, notify, refuse, PgStore};
 
 /// The largest UID (RFC 9051 §2.3.1.1: a 32-bit number); UIDNEXT never goes
@@ -37,40 +38,46 @@ pub const MAX_CACHED_STRUCTURE: usize = 256 * 1024;
 struct Locked {
     id: i64,
     uid_validity: u32,
+    /// In [`UIDS`], so a UID below it converts.
     uid_next: i64,
+    /// In [`MODSEQS`].
     highest_modseq: i64,
     keywords: Vec<Flag>,
 }
 
-fn locked(row: &Row) -> Locked {
-    Locked {
-        id: row.get(0),
-        uid_validity: row.get::<_, i64>(1) as u32,
-        uid_next: row.get(2),
-        highest_modseq: row.get(3),
-        keywords: parse_flags(row.get(4)),
-    }
+/// A [`Locked`] from `id, uid_validity, uid_next, highest_modseq, keywords`.
+fn locked(row: &Row) -> Result<Locked, StoreError> {
+    Ok(Locked {
+        id: row.col(0)?,
+        uid_validity: row.int(1, &UIDS)?,
+        uid_next: row.int(2, &UIDS)?,
+        highest_modseq: row.int(3, &MODSEQS)?,
+        keywords: parse_flags(row.col(4)?),
+    })
 }
 
 const LOCK_BY_NAME: &str = "SELECT id, uid_validity, uid_next, highest_modseq, keywords \
      FROM imap_mailboxes WHERE user_id = $1 AND name = $2 FOR UPDATE";
 
 fn lock(tx: &mut Tx<'_>, uid: i64, name: &Mailbox) -> Result<Locked, Error> {
-    tx.query_opt(LOCK_BY_NAME, &[&uid, &name.as_bytes()])?
-        .map(|r| locked(&r))
-        .ok_or_else(|| no_mailbox(name))
+    let row = tx
+        .query_opt(LOCK_BY_NAME, &[&uid, &name.as_bytes()])?
+        .ok_or_else(|| no_mailbox(name))?;
+    Ok(locked(&row)?)
 }
 
-fn uid_of(v: i64) -> Uid {
-    Uid::new(u32::try_from(v).unwrap_or(u32::MAX)).unwrap_or(Uid(std::num::NonZeroU32::MIN))
+/// A [`MessageEntry`] from the columns `uid, flags, modseq` at `first`.
+fn entry(row: &Row, first: usize) -> Result<MessageEntry, StoreError> {
+    Ok(MessageEntry {
+        uid: row.uid(first)?,
+        flags: parse_flags(row.col(first + 1)?),
+        modseq: row.int(first + 2, &MODSEQS)?,
+    })
 }
 
-fn entry(row: &Row, uid: usize, flags: usize, modseq: usize) -> MessageEntry {
-    MessageEntry {
-        uid: uid_of(row.get(uid)),
-        flags: parse_flags(row.get(flags)),
-        modseq: row.get::<_, i64>(modseq) as u64,
-    }
+/// An internal date from the columns `internal_date, zone` at `first`.
+fn internal_date(row: &Row, first: usize) -> Result<(i64, i16), StoreError> {
+    Ok((row.int(first, &DATES)?, row.col(first + 1)?))
 }
 
 fn uids_param(uids: &[Uid]) -> Vec<i64> {
@@ -153,19 +160,19 @@ impl PgStore {
                     &[&uid, &name.as_bytes()],
                 )?
                 .ok_or_else(|| no_mailbox(&name))?;
-            let mb = locked(&row);
+            let mb = locked(&row)?;
             let messages = tx
                 .query(
                     "SELECT uid, flags, modseq FROM imap_messages WHERE mailbox_id = $1 ORDER BY uid",
                     &[&mb.id],
                 )?
                 .iter()
-                .map(|r| entry(r, 0, 1, 2))
-                .collect();
+                .map(|r| entry(r, 0))
+                .collect::<Result<_, _>>()?;
             Ok(MailboxSnapshot {
                 uid_validity: mb.uid_validity,
-                uid_next: mb.uid_next as u32,
-                highest_modseq: mb.highest_modseq as u64,
+                uid_next: row.int(2, &UIDS)?,
+                highest_modseq: row.int(3, &MODSEQS)?,
                 messages,
                 keywords: mb.keywords,
             })
@@ -191,15 +198,14 @@ impl PgStore {
                     &[&uid, &name.as_bytes()],
                 )?
                 .ok_or_else(|| no_mailbox(&name))?;
-            let n = |i: usize| u32::try_from(row.get::<_, i64>(i)).unwrap_or(u32::MAX);
             Ok(MailboxStatus {
-                uid_validity: row.get::<_, i64>(0) as u32,
-                uid_next: row.get::<_, i64>(1) as u32,
-                highest_modseq: row.get::<_, i64>(2) as u64,
-                messages: n(3),
-                unseen: n(4),
-                deleted: n(5),
-                size: row.get::<_, i64>(6).max(0) as u64,
+                uid_validity: row.int(0, &UIDS)?,
+                uid_next: row.int(1, &UIDS)?,
+                highest_modseq: row.int(2, &MODSEQS)?,
+                messages: row.int(3, &COUNTS)?,
+                unseen: row.int(4, &COUNTS)?,
+                deleted: row.int(5, &COUNTS)?,
+                size: row.int(6, &SIZES)?,
             })
         })
     }
@@ -220,7 +226,7 @@ impl PgStore {
         let name = canonical(name);
         let uid = self.user_id(user)?;
         let hash = Sha256::digest(&message.data).to_vec();
-        let size = message.data.len() as i64;
+        let size = i64::try_from(message.data.len()).unwrap_or(i64::MAX);
         let s = summarise(&message.data);
         self.run(Mode::Write, |tx| {
             // Four round trips: BEGIN; the body (stored unless the same bytes
@@ -252,7 +258,7 @@ impl PgStore {
                     "the mailbox has run out of UIDs",
                 ));
             };
-            let mb = locked(&row);
+            let mb = locked(&row)?;
             let (new_uid, modseq) = (mb.uid_next, mb.highest_modseq);
             let (flags, new) = normalise(&message.flags, &mb.keywords);
             add_keywords(tx, &mb, &new)?;
@@ -274,7 +280,7 @@ impl PgStore {
                     &mb.id.to_string(),
                 ],
             )?;
-            Ok((mb.uid_validity, uid_of(new_uid)))
+            Ok((mb.uid_validity, uid_from(new_uid, "uid_next")?))
         })
     }
 
@@ -298,17 +304,15 @@ impl PgStore {
             if rows.is_empty() {
                 lock_free_exists(tx, uid, &name)?;
             }
-            Ok(rows
-                .iter()
-                .map(|r| {
-                    let m = StoredMessage {
-                        entry: entry(r, 0, 1, 2),
-                        internal_date: (r.get(3), r.get(4)),
-                        data: Bytes::from(r.get::<_, Vec<u8>>(5)),
-                    };
-                    (m.entry.uid.get(), m)
-                })
-                .collect())
+            let stored = |r: &Row| {
+                let m = StoredMessage {
+                    entry: entry(r, 0)?,
+                    internal_date: internal_date(r, 3)?,
+                    data: Bytes::from(r.col::<Vec<u8>>(5)?),
+                };
+                Ok((m.entry.uid.get(), m))
+            };
+            Ok(rows.iter().map(stored).collect::<Result<_, StoreError>>()?)
         })?;
         Ok(uids.iter().filter_map(|u| found.remove(&u.get())).collect())
     }
@@ -339,7 +343,7 @@ impl PgStore {
                     format!("no message with UID {uid_} in {name}"),
                 )
             })?;
-            Ok(Bytes::from(row.get::<_, Vec<u8>>(0)))
+            Ok(Bytes::from(row.col::<Vec<u8>>(0)?))
         })
     }
 
@@ -360,23 +364,21 @@ impl PgStore {
                  WHERE m.user_id = $1 AND m.name = $2 AND x.uid = ANY ($3)",
                 &[&uid, &name.as_bytes(), &wanted],
             )?;
-            let b = |r: &Row, i: usize| r.get::<_, Option<Vec<u8>>>(i).map(Bytes::from);
-            Ok(rows
-                .iter()
-                .map(|r| {
-                    let c = CachedMessage {
-                        uid: uid_of(r.get(0)),
-                        internal_date: (r.get(1), r.get(2)),
-                        size: r.get::<_, i64>(3) as u64,
-                        summary: MessageSummary {
-                            envelope: b(r, 4),
-                            body: b(r, 5),
-                            body_structure: b(r, 6),
-                        },
-                    };
-                    (c.uid.get(), c)
-                })
-                .collect())
+            let b = |r: &Row, i: usize| Ok(r.col::<Option<Vec<u8>>>(i)?.map(Bytes::from));
+            let cached = |r: &Row| {
+                let c = CachedMessage {
+                    uid: r.uid(0)?,
+                    internal_date: internal_date(r, 1)?,
+                    size: r.int(3, &SIZES)?,
+                    summary: MessageSummary {
+                        envelope: b(r, 4)?,
+                        body: b(r, 5)?,
+                        body_structure: b(r, 6)?,
+                    },
+                };
+                Ok((c.uid.get(), c))
+            };
+            Ok(rows.iter().map(cached).collect::<Result<_, StoreError>>()?)
         })?;
         Ok(uids.iter().filter_map(|u| found.remove(&u.get())).collect())
     }
@@ -436,26 +438,26 @@ impl PgStore {
                 &[&mb.id, &wanted],
             )?;
             let mut out = StoreOutcome::default();
-            let mut changes: Vec<(i64, Vec<Flag>)> = Vec::new();
+            let mut changes: Vec<(Uid, Vec<Flag>)> = Vec::new();
             for r in &rows {
-                let e = entry(r, 0, 1, 2);
+                let e = entry(r, 0)?;
                 if unchanged_since.is_some_and(|since| e.modseq > since) {
                     out.modified.push(e.uid);
                     continue;
                 }
                 let next = apply(op, &e.flags, &flags);
                 if !same_set(&next, &e.flags) {
-                    changes.push((i64::from(e.uid.get()), next));
+                    changes.push((e.uid, next));
                 }
             }
             if changes.is_empty() {
                 return Ok(out);
             }
-            let modseq = mb.highest_modseq + 1;
+            let modseq = next_modseq(mb.highest_modseq)?;
             if op != FlagOp::Remove {
                 add_keywords(tx, &mb, &new)?;
             }
-            let ids: Vec<i64> = changes.iter().map(|c| c.0).collect();
+            let ids: Vec<i64> = changes.iter().map(|c| i64::from(c.0.get())).collect();
             let joined: Vec<String> = changes.iter().map(|c| join_flags(&c.1)).collect();
             // The flags, HIGHESTMODSEQ and the notification in one statement.
             tx.execute(
@@ -473,13 +475,10 @@ impl PgStore {
                     &mb.id.to_string(),
                 ],
             )?;
+            let modseq = modseq.unsigned_abs(); // in MODSEQS: positive
             out.changed = changes
                 .into_iter()
-                .map(|(u, flags)| MessageEntry {
-                    uid: uid_of(u),
-                    flags,
-                    modseq: modseq as u64,
-                })
+                .map(|(uid, flags)| MessageEntry { uid, flags, modseq })
                 .collect();
             Ok(out)
         })
@@ -504,16 +503,16 @@ impl PgStore {
             if rows.is_empty() {
                 return Ok((Vec::new(), Vec::new()));
             }
-            let mut gone: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+            let mut gone: Vec<Uid> = rows.iter().map(|r| r.uid(0)).collect::<Result<_, _>>()?;
             gone.sort_unstable();
-            let blobs: Vec<Vec<u8>> = rows.iter().map(|r| r.get(1)).collect();
-            let modseq = mb.highest_modseq + 1;
-            tombstones(tx, &mb, &gone, modseq)?;
+            let blobs: Vec<Vec<u8>> = rows.iter().map(|r| r.col(1)).collect::<Result<_, _>>()?;
+            let modseq = next_modseq(mb.highest_modseq)?;
+            tombstones(tx, &mb, &uids_param(&gone), modseq)?;
             notify(tx, uid, mb.id)?;
             Ok((gone, blobs))
         })?;
         self.free_blobs(&blobs);
-        Ok(gone.into_iter().map(uid_of).collect())
+        Ok(gone)
     }
 
     /// COPY, or MOVE when `remove`: one transaction, both mailbox rows
@@ -536,13 +535,19 @@ impl PgStore {
                  ORDER BY id FOR UPDATE",
                 &[&uid, &from.as_bytes(), &to.as_bytes()],
             )?;
-            let find = |n: &Mailbox| {
-                rows.iter()
-                    .find(|r| r.get::<_, &[u8]>(5) == n.as_bytes())
-                    .map(locked)
-            };
-            let src = find(&from).ok_or_else(|| no_mailbox(&from))?;
-            let dst = find(&to).ok_or_else(|| no_mailbox(&to))?;
+            let mut src = None;
+            let mut dst = None;
+            for r in &rows {
+                let name: &[u8] = r.col(5)?;
+                if name == from.as_bytes() {
+                    src = Some(locked(r)?);
+                }
+                if name == to.as_bytes() {
+                    dst = Some(locked(r)?);
+                }
+            }
+            let src = src.ok_or_else(|| no_mailbox(&from))?;
+            let dst = dst.ok_or_else(|| no_mailbox(&to))?;
             let msgs = tx.query(
                 "SELECT uid, flags, internal_date, zone, size, blob, email_id FROM imap_messages \
                  WHERE mailbox_id = $1 AND uid = ANY ($2) ORDER BY uid",
@@ -555,33 +560,36 @@ impl PgStore {
             if msgs.is_empty() {
                 return Ok(out);
             }
-            let n = msgs.len() as i64;
-            if dst.uid_next + n > MAX_UID {
+            let n = i64::try_from(msgs.len()).unwrap_or(i64::MAX);
+            if dst.uid_next.saturating_add(n) > MAX_UID {
                 return Err(refuse(
                     StoreErrorKind::Limit,
                     "the mailbox has run out of UIDs",
                 ));
             }
-            let modseq = dst.highest_modseq + 1;
+            let modseq = next_modseq(dst.highest_modseq)?;
             let mut new_keywords: Vec<Flag> = Vec::new();
             let (mut old_uids, mut new_uids, mut flags, mut dates, mut zones) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let (mut sizes, mut blobs, mut email_ids) = (Vec::new(), Vec::new(), Vec::new());
-            for (i, m) in msgs.iter().enumerate() {
-                let (f, new) = normalise(&parse_flags(m.get(1)), &dst.keywords);
+            // UIDNEXT + n is at most MAX_UID (checked above), so each new
+            // UID is in range.
+            for (next, m) in (dst.uid_next..).zip(&msgs) {
+                let (f, new) = normalise(&parse_flags(m.col(1)?), &dst.keywords);
                 for k in new {
                     if !new_keywords.contains(&k) {
                         new_keywords.push(k);
                     }
                 }
-                old_uids.push(m.get::<_, i64>(0));
-                new_uids.push(dst.uid_next + i as i64);
+                old_uids.push(i64::from(m.uid(0)?.get()));
+                new_uids.push(next);
                 flags.push(join_flags(&f));
-                dates.push(m.get::<_, i64>(2));
-                zones.push(m.get::<_, i16>(3));
-                sizes.push(m.get::<_, i64>(4));
-                blobs.push(m.get::<_, Vec<u8>>(5));
-                email_ids.push(m.get::<_, i64>(6));
+                let (date, zone) = internal_date(m, 2)?;
+                dates.push(date);
+                zones.push(zone);
+                sizes.push(m.int::<i64>(4, &SIZES)?);
+                blobs.push(m.col::<Vec<u8>>(5)?);
+                email_ids.push(m.col::<i64>(6)?);
             }
             tx.execute(
                 "INSERT INTO imap_messages (mailbox_id, uid, modseq, flags, internal_date, zone, \
@@ -605,9 +613,9 @@ impl PgStore {
                     &[&src.id, &old_uids],
                 )?;
                 let src_modseq = if src.id == dst.id {
-                    modseq + 1
+                    next_modseq(modseq)?
                 } else {
-                    src.highest_modseq + 1
+                    next_modseq(src.highest_modseq)?
                 };
                 tombstones(tx, &src, &old_uids, src_modseq)?;
                 if src.id != dst.id {
@@ -618,8 +626,8 @@ impl PgStore {
             out.pairs = old_uids
                 .into_iter()
                 .zip(new_uids)
-                .map(|(a, b)| (uid_of(a), uid_of(b)))
-                .collect();
+                .map(|(a, b)| Ok((uid_from(a, "uid")?, uid_from(b, "uid_next")?)))
+                .collect::<Result<_, StoreError>>()?;
             Ok(out)
         })
     }
@@ -641,7 +649,7 @@ impl PgStore {
                     &[&uid, &name.as_bytes()],
                 )?
                 .ok_or_else(|| no_mailbox(&name))?;
-            let id: i64 = row.get(0);
+            let id: i64 = row.col(0)?;
             let changed = tx
                 .query(
                     "SELECT uid, flags, modseq FROM imap_messages \
@@ -649,19 +657,19 @@ impl PgStore {
                     &[&id, &since],
                 )?
                 .iter()
-                .map(|r| entry(r, 0, 1, 2))
-                .collect();
+                .map(|r| entry(r, 0))
+                .collect::<Result<_, _>>()?;
             let expunged = tx
                 .query(
                     "SELECT uid FROM imap_expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid",
                     &[&id, &since],
                 )?
                 .iter()
-                .map(|r| uid_of(r.get(0)))
-                .collect();
+                .map(|r| r.uid(0))
+                .collect::<Result<_, _>>()?;
             Ok(Changes {
-                highest_modseq: row.get::<_, i64>(2) as u64,
-                uid_next: row.get::<_, i64>(1) as u32,
+                highest_modseq: row.int(2, &MODSEQS)?,
+                uid_next: row.int(1, &UIDS)?,
                 changed,
                 expunged,
                 expunges_from: 0,
@@ -685,7 +693,7 @@ impl PgStore {
                         &[&uid, &name.as_bytes()],
                     )?
                     .ok_or_else(|| no_mailbox(&name))?;
-                Ok(row.get::<_, i64>(0) as u32)
+                Ok(row.int(0, &UIDS)?)
             });
         };
         let below = i64::from(below);
@@ -699,9 +707,9 @@ impl PgStore {
                     &[&uid, &name.as_bytes()],
                 )?
                 .ok_or_else(|| no_mailbox(&name))?;
-            let (from, next): (i64, i64) = (row.get(0), row.get(1));
-            if below.min(next) <= from {
-                return Ok(from as u32);
+            let (from, next): (u32, i64) = (row.int(0, &UIDS)?, row.int(1, &UIDS)?);
+            if below.min(next) <= i64::from(from) {
+                return Ok(from);
             }
             // One statement: lock the row, remember the old watermark, raise
             // it; concurrent claims queue on the lock and each sees the
@@ -716,7 +724,7 @@ impl PgStore {
                     &[&uid, &name.as_bytes(), &below],
                 )?
                 .ok_or_else(|| no_mailbox(&name))?;
-            Ok(row.get::<_, i64>(0) as u32)
+            Ok(row.int(0, &UIDS)?)
         })
     }
 
@@ -739,17 +747,18 @@ impl PgStore {
             if rows.is_empty() {
                 lock_free_exists(tx, uid, &name)?;
             }
+            let objects = |r: &Row| {
+                let o = MessageObjects {
+                    uid: r.uid(0)?,
+                    save_date: Some(r.int(1, &DATES)?),
+                    email_id: Some(format!("M{}", r.col::<i64>(2)?)),
+                };
+                Ok((o.uid.get(), o))
+            };
             Ok(rows
                 .iter()
-                .map(|r| {
-                    let o = MessageObjects {
-                        uid: uid_of(r.get(0)),
-                        save_date: Some(r.get(1)),
-                        email_id: Some(format!("M{}", r.get::<_, i64>(2))),
-                    };
-                    (o.uid.get(), o)
-                })
-                .collect())
+                .map(objects)
+                .collect::<Result<_, StoreError>>()?)
         })?;
         Ok(uids.iter().filter_map(|u| found.remove(&u.get())).collect())
     }

@@ -48,6 +48,7 @@ use imap_proto::Mailbox;
 use imap_server_core::{MailboxEvent, MailboxEventSink, StoreError, Waker, WatchGuard};
 
 use crate::pool::{Mode, Pool};
+use crate::row::RowExt;
 
 /// How often the listener thread looks at its queue of LISTEN requests and
 /// at the stop flag while no notification arrives. Notifications themselves
@@ -111,17 +112,17 @@ pub(crate) fn list_state(pool: &Pool, user_id: i64) -> Result<ListState, StoreEr
                 "SELECT id, name FROM imap_mailboxes WHERE user_id = $1",
                 &[&user_id],
             )?
-            .into_iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+            .iter()
+            .map(|r| Ok((r.col(0)?, r.col(1)?)))
+            .collect::<Result<_, StoreError>>()?;
         let subscriptions = tx
             .query(
                 "SELECT name FROM imap_subscriptions WHERE user_id = $1",
                 &[&user_id],
             )?
-            .into_iter()
-            .map(|r| r.get(0))
-            .collect();
+            .iter()
+            .map(|r| r.col(0))
+            .collect::<Result<_, _>>()?;
         Ok(ListState {
             mailboxes,
             subscriptions,

@@ -17,6 +17,14 @@
 //! server then rolled the transaction back, so running it again cannot apply
 //! it twice). A connection lost *during* `COMMIT` is the one ambiguous case:
 //! it is reported as [`StoreErrorKind::Unavailable`] and never retried.
+//!
+//! **Stale statements.** A prepared statement whose table changed shape
+//! since it was prepared (another node's migration, a hand edit) fails with
+//! "cached plan must not change result type" (`0A000`) every time it runs.
+//! On that code the connection's statement cache is emptied and the
+//! transaction run again, once, so the statements are prepared against the
+//! schema as it is now (and a column this program cannot read then fails
+//! in the row readers, see the `row` module, not forever in PostgreSQL).
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -135,6 +143,13 @@ fn is_retryable(e: &postgres::Error) -> bool {
         || e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
         || e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION)
         || is_connection_error(e)
+}
+
+/// Whether `e` may mean a cached statement outlived a schema change (see
+/// the module docs). PostgreSQL reports that as `feature_not_supported`;
+/// its other uses fail again on the fresh statement, which costs one run.
+fn is_stale_statement(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
 }
 
 /// The store error a database error becomes.
@@ -388,12 +403,18 @@ impl Pool {
         mut f: impl FnMut(&mut Tx<'_>) -> Result<T, Error>,
     ) -> Result<T, StoreError> {
         let mut attempt = 0;
+        let mut refreshed = false;
         loop {
             let mut conn = self.get()?;
             let r = run_once(&mut conn, mode, &mut f);
+            let stale = matches!(&r, Err(Error::Pg(e)) if is_stale_statement(e));
+            if stale {
+                conn.stmts.clear();
+            }
             self.put(conn);
             match r {
                 Ok(v) => return Ok(v),
+                Err(Error::Pg(_)) if stale && !refreshed => refreshed = true,
                 Err(Error::Pg(e)) if is_retryable(&e) && attempt < MAX_RETRIES => {
                     if is_connection_error(&e) {
                         self.drop_idle();

@@ -176,6 +176,12 @@ pub enum MigrationError {
         /// The version found.
         found: i32,
     },
+    /// `imap_schema` holds a version no program writes (below 0).
+    #[error("the database schema is version {found}, which is not a version")]
+    Damaged {
+        /// The version found.
+        found: i32,
+    },
 }
 
 /// Apply the migrations the database lacks; returns the version it is at.
@@ -196,12 +202,12 @@ fn migrate_locked(client: &mut Client) -> Result<i32, MigrationError> {
         )",
     )?;
     let row = client.query_one("SELECT COALESCE(max(version), 0) FROM imap_schema", &[])?;
-    let found: i32 = row.get(0);
+    let found: i32 = row.try_get(0)?;
     if found > SCHEMA_VERSION {
         return Err(MigrationError::TooNew { found });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let version = i as i32 + 1;
+    let applied = usize::try_from(found).map_err(|_| MigrationError::Damaged { found })?;
+    for (version, sql) in (1_i32..).zip(MIGRATIONS).skip(applied) {
         let mut tx = client.transaction()?;
         tx.batch_execute(sql)?;
         tx.execute("INSERT INTO imap_schema (version) VALUES ($1)", &[&version])?;

@@ -33,10 +33,27 @@ pub const SUPERUSER: &str = "imaprs";
 
 /// The first loopback port tried for a cluster; ports up to
 /// [`PORT_RANGE_END`] (exclusive) are tried from a point that depends on the
-/// process id, so that parallel test binaries rarely collide.
+/// process id, so that parallel test binaries rarely collide. The
+/// environment variable [`PORTS_ENV`] overrides the range.
 pub const PORT_RANGE_START: u16 = 25000;
 /// See [`PORT_RANGE_START`].
 pub const PORT_RANGE_END: u16 = 26000;
+
+/// An environment variable naming the loopback ports test clusters may use,
+/// as `FIRST-LAST` (both included), for machines where several people share
+/// loopback and each has a range: `IMAP_RS_PG_TEST_PORTS=15100-15199`.
+/// Unset (or not of that form), [`PORT_RANGE_START`]..[`PORT_RANGE_END`].
+pub const PORTS_ENV: &str = "IMAP_RS_PG_TEST_PORTS";
+
+/// The ports to try: [`PORTS_ENV`] or the default range.
+fn port_range() -> (u16, u16) {
+    let from_env = std::env::var(PORTS_ENV).ok().and_then(|v| {
+        let (a, b) = v.trim().split_once('-')?;
+        let (a, b): (u16, u16) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        (a <= b && b < u16::MAX).then_some((a, b + 1))
+    });
+    from_env.unwrap_or((PORT_RANGE_START, PORT_RANGE_END))
+}
 
 /// How many times starting the server is tried (another process may take
 /// the port between the check and the start).
@@ -127,10 +144,14 @@ fn user_exists(name: &str) -> bool {
 }
 
 fn free_port(attempt: usize) -> Option<u16> {
-    let span = u32::from(PORT_RANGE_END - PORT_RANGE_START);
-    let start = (std::process::id().wrapping_mul(7919) + attempt as u32 * 97) % span;
+    let (first, end) = port_range();
+    let span = u32::from(end - first);
+    let start = std::process::id()
+        .wrapping_mul(7919)
+        .wrapping_add((attempt as u32).wrapping_mul(97))
+        % span;
     (0..span)
-        .map(|i| PORT_RANGE_START + ((start + i) % span) as u16)
+        .map(|i| first + ((start + i) % span) as u16)
         .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
 }
 

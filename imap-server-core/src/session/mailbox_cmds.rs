@@ -36,7 +36,16 @@ impl ServerConnection {
             }
             CommandBody::Rename { from, to } => {
                 let user = self.user().unwrap_or_default().to_owned();
-                let r = self.store.rename(&user, &from, &to);
+                // RFC 9051 §6.3.6: RENAME INBOX moves INBOX's messages to a
+                // new mailbox and leaves INBOX, empty: one mailbox more,
+                // checked as CREATE is (RFC 9208 §5.3). Any other RENAME
+                // keeps the count.
+                let room = if from.is_inbox() {
+                    self.check_mailbox_room(&user)
+                } else {
+                    Ok(())
+                };
+                let r = room.and_then(|()| self.store.rename(&user, &from, &to));
                 if r.is_ok() {
                     self.follow_rename(&from, &to);
                 }

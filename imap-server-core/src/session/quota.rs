@@ -54,7 +54,9 @@ impl ServerConnection {
     }
 
     /// Whether `user` may create one more mailbox under its `MAILBOX` limit
-    /// (RFC 9208 §5.3): `NO [OVERQUOTA]` when it is reached.
+    /// (RFC 9208 §5.3): `NO [OVERQUOTA]` when it is reached. Asked by
+    /// CREATE and by RENAME INBOX, which leaves INBOX behind and so adds a
+    /// mailbox (RFC 9051 §6.3.6).
     pub(super) fn check_mailbox_room(&self, user: &str) -> Result<(), StoreError> {
         let Some(policy) = self.quota_policy() else {
             return Ok(());
