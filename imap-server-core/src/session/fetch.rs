@@ -19,7 +19,8 @@ use crate::store::{
 
 /// A Unix time and zone as an IMAP date-time.
 pub(crate) fn datetime_from_unix(secs: i64, zone_minutes: i16) -> Option<DateTime> {
-    let local = secs + i64::from(zone_minutes) * 60;
+    // A store's date may be anything (a damaged index): no overflow.
+    let local = secs.checked_add(i64::from(zone_minutes) * 60)?;
     let days = local.div_euclid(86_400);
     let rem = local.rem_euclid(86_400);
     // Howard Hinnant's civil_from_days.
@@ -935,5 +936,32 @@ impl ServerConnection {
             ),
             _ => return Ok(None),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::datetime_from_unix;
+
+    #[test]
+    fn unix_dates_in_and_out_of_range() {
+        let d = datetime_from_unix(0, 0).unwrap();
+        assert_eq!(
+            (d.date().year(), d.date().month(), d.date().day()),
+            (1970, 1, 1)
+        );
+        // 951,868,800 is 2000-03-01 00:00 UTC, 02:00 in +0200 the same day.
+        let d = datetime_from_unix(951_868_800, 120).unwrap();
+        assert_eq!(
+            (d.date().year(), d.date().month(), d.date().day()),
+            (2000, 3, 1)
+        );
+        // Values no date-time can hold (a damaged store) are None, never a
+        // panic or a wrapped date.
+        for secs in [i64::MIN, i64::MIN + 1, i64::MAX, i64::MAX - 60] {
+            for zone in [-720, 0, 840] {
+                assert!(datetime_from_unix(secs, zone).is_none(), "{secs} {zone}");
+            }
+        }
     }
 }

@@ -250,7 +250,7 @@ impl Ctx<'_> {
             }
             SearchKey::Older(secs) | SearchKey::Younger(secs) => {
                 let Some(m) = self.stored(c) else { return false };
-                let age = self.now - m.internal_date.0;
+                let age = self.now.saturating_sub(m.internal_date.0);
                 if matches!(k, SearchKey::Older(_)) {
                     age >= i64::from(*secs)
                 } else {
