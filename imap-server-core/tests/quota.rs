@@ -573,3 +573,66 @@ fn rename_inbox_counts_against_mailbox_resource() {
         );
     }
 }
+
+/// §5.3 with RFC 9051 §6.3.4: CREATE of `a/b/c` also creates the missing
+/// `a` and `a/b`, and RENAME to `x/y` the missing `x`; all of them count.
+/// A CREATE that would pass the limit so is refused whole; an existing name
+/// is left to the store (`[ALREADYEXISTS]`), even at the limit.
+#[test]
+fn superior_names_count_against_mailbox_resource() {
+    for b in backends() {
+        let have = b.store.list("alice").unwrap().len() as u64;
+        let limit = have + 2;
+        let mut c = Client::login_with(
+            &b.store,
+            quota_config(StaticQuota::new(QuotaLimits {
+                mailboxes: Some(limit),
+                ..QuotaLimits::NONE
+            })),
+        );
+        // Three new names, room for two.
+        let r = c.send("A CREATE a/b/c\r\n");
+        assert_eq!(
+            tagged(&r, "A"),
+            "A NO [OVERQUOTA] Quota exceeded (mailbox for user is full)",
+            "{}: {r}",
+            b.name
+        );
+        let r = c.ok("L", "LIST \"\" a*", "OK");
+        assert!(untagged(&r).is_empty(), "{}: created anyway: {r}", b.name);
+        // Two fit.
+        c.ok("B", "CREATE a/b", "OK");
+        assert_eq!(
+            b.store.list("alice").unwrap().len() as u64,
+            limit,
+            "{}",
+            b.name
+        );
+        // At the limit: an existing name is the store's to refuse.
+        let r = c.send("C CREATE a/b\r\n");
+        assert!(
+            tagged(&r, "C").starts_with("C NO [ALREADYEXISTS]"),
+            "{}: {r}",
+            b.name
+        );
+        // RENAME a/b to x/y would add x: refused; to a/z adds nothing: OK.
+        let r = c.send("D RENAME a/b x/y\r\n");
+        assert!(
+            tagged(&r, "D").starts_with("D NO [OVERQUOTA]"),
+            "{}: {r}",
+            b.name
+        );
+        c.ok("E", "RENAME a/b a/z", "OK");
+        let r = c.ok("F", "LIST \"\" *", "OK");
+        assert!(
+            r.contains("\"a/z\"") || r.contains(" a/z\r\n"),
+            "{}: {r}",
+            b.name
+        );
+        assert!(
+            !r.contains("x/y") && !r.contains(" x\r\n"),
+            "{}: {r}",
+            b.name
+        );
+    }
+}

@@ -38,14 +38,11 @@ impl ServerConnection {
                 let user = self.user().unwrap_or_default().to_owned();
                 // RFC 9051 §6.3.6: RENAME INBOX moves INBOX's messages to a
                 // new mailbox and leaves INBOX, empty: one mailbox more,
-                // checked as CREATE is (RFC 9208 §5.3). Any other RENAME
-                // keeps the count.
-                let room = if from.is_inbox() {
-                    self.check_mailbox_room(&user)
-                } else {
-                    Ok(())
-                };
-                let r = room.and_then(|()| self.store.rename(&user, &from, &to));
+                // checked as CREATE is (RFC 9208 §5.3). Any RENAME adds the
+                // missing superior names of its target.
+                let r = self
+                    .check_mailbox_room(&user, &to, from.is_inbox())
+                    .and_then(|()| self.store.rename(&user, &from, &to));
                 if r.is_ok() {
                     self.follow_rename(&from, &to);
                 }
@@ -274,7 +271,7 @@ impl ServerConnection {
             }
             _ => mailbox,
         };
-        let r = self.check_mailbox_room(&user).and_then(|()| {
+        let r = self.check_mailbox_room(&user, &name, true).and_then(|()| {
             self.store
                 .create(&user, &name, special_use.into_iter().next())
         });

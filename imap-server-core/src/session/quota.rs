@@ -53,18 +53,42 @@ impl ServerConnection {
         Ok(self.store.list(user)?.len() as u64)
     }
 
-    /// Whether `user` may create one more mailbox under its `MAILBOX` limit
-    /// (RFC 9208 §5.3): `NO [OVERQUOTA]` when it is reached. Asked by
-    /// CREATE and by RENAME INBOX, which leaves INBOX behind and so adds a
-    /// mailbox (RFC 9051 §6.3.6).
-    pub(super) fn check_mailbox_room(&self, user: &str) -> Result<(), StoreError> {
+    /// Whether `user` may make `target` under its `MAILBOX` limit (RFC 9208
+    /// §5.3): `NO [OVERQUOTA]` when the mailboxes it would add do not fit.
+    /// Making a name adds each missing superior name too (RFC 9051 §6.3.4,
+    /// as the stores do), and the name itself when `with_target` and it does
+    /// not exist yet. CREATE asks with `with_target`; so does RENAME INBOX,
+    /// which leaves INBOX behind (RFC 9051 §6.3.6); any other RENAME asks
+    /// without, its source's name going away. Nothing to add (the name
+    /// exists) passes, for the store to answer `[ALREADYEXISTS]`.
+    pub(super) fn check_mailbox_room(
+        &self,
+        user: &str,
+        target: &Mailbox,
+        with_target: bool,
+    ) -> Result<(), StoreError> {
         let Some(policy) = self.quota_policy() else {
             return Ok(());
         };
         let Some(limit) = policy.limits(user).mailboxes else {
             return Ok(());
         };
-        if self.mailbox_count(user)? >= limit {
+        let have: Vec<Mailbox> = self.store.list(user)?.into_iter().map(|m| m.name).collect();
+        let exists = |name: &[u8]| {
+            let name = Mailbox::from_decoded(bytes::Bytes::copy_from_slice(name));
+            have.contains(&name)
+        };
+        let full = target.as_bytes();
+        let d = self.store.delimiter();
+        let mut added = full
+            .iter()
+            .enumerate()
+            .filter(|&(i, &c)| c == d && i > 0 && !exists(&full[..i]))
+            .count() as u64;
+        if with_target && !exists(full) {
+            added += 1;
+        }
+        if added > 0 && (have.len() as u64).saturating_add(added) > limit {
             return Err(StoreError::new(StoreErrorKind::OverQuota, OVERQUOTA_TEXT));
         }
         Ok(())
