@@ -42,10 +42,10 @@ pub use crate::session::{ServerConnection, ServerEvent, MAX_THREAD_NESTING, OUTP
 pub use crate::urlauth_keys::URLAUTH_KEY_LEN;
 
 pub use crate::store::{
-    apply_metadata, CachedMessage, Changes, CopyOutcome, FlagOp, MailboxEvent, MailboxEventSink,
-    MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore, MessageEntry, MessageObjects,
-    MessageSummary, MetadataEntry, NewMessage, StoreError, StoreErrorKind, StoreFeatures,
-    StoreOutcome, StoredMessage, Waker, WatchGuard,
+    apply_metadata, changed_metadata, CachedMessage, Changes, CopyOutcome, FlagOp, MailboxEvent,
+    MailboxEventSink, MailboxInfo, MailboxSnapshot, MailboxStatus, Mailstore, MessageEntry,
+    MessageObjects, MessageSummary, MetadataEntry, NewMessage, StoreError, StoreErrorKind,
+    StoreFeatures, StoreOutcome, StoredMessage, Waker, WatchGuard,
 };
 
 pub use imap_codec as codec;

@@ -819,6 +819,7 @@ impl Mailstore for MaildirStore {
             object_id: true,
             quota: true,
             urlauth: true,
+            metadata_events: true,
         }
     }
 
@@ -863,18 +864,30 @@ impl Mailstore for MaildirStore {
         max_entries: usize,
     ) -> Result<(), StoreError> {
         let update = |dir: &Path, file: &str| {
-            let mut map = objects::read_metadata(dir, file)?;
+            let before = objects::read_metadata(dir, file)?;
+            let mut map = before.clone();
             crate::store::apply_metadata(&mut map, changes, max_entries)?;
-            objects::write_metadata(dir, file, &map)
+            objects::write_metadata(dir, file, &map)?;
+            Ok(crate::store::changed_metadata(&before, &map, changes))
         };
-        match mailbox {
+        let entries = match mailbox {
             None => {
                 let u = self.user(user)?;
                 let _st = u.lock();
-                update(&u.dir, objects::SERVER_METADATA_FILE)
+                update(&u.dir, objects::SERVER_METADATA_FILE)?
             }
-            Some(name) => self.with_folder(user, name, |f| update(&f.dir, objects::METADATA_FILE)),
+            Some(name) => {
+                self.with_folder(user, name, |f| update(&f.dir, objects::METADATA_FILE))?
+            }
+        };
+        // Reported after the user's lock is released (see
+        // `MailboxEventSink`).
+        if !entries.is_empty() {
+            let mailbox = mailbox.map(canonical);
+            self.events
+                .emit(user, &[MailboxEvent::MetadataChanged { mailbox, entries }]);
         }
+        Ok(())
     }
 
     fn watch_mailboxes(&self, user: &str, sink: MailboxEventSink) -> WatchGuard {

@@ -833,6 +833,7 @@ impl Mailstore for MemStore {
             object_id: true,
             quota: true,
             urlauth: true,
+            metadata_events: true,
         }
     }
 
@@ -884,22 +885,29 @@ impl Mailstore for MemStore {
         changes: &[(MetadataEntry, Option<Bytes>)],
         max_entries: usize,
     ) -> Result<(), StoreError> {
-        self.mutate(user, |u, _| {
-            let map = match mailbox {
+        let mailbox = mailbox.map(canonical);
+        let entries = self.mutate(user, |u, _| {
+            let map = match &mailbox {
                 None => &mut u.server_metadata,
                 Some(name) => {
                     &mut u
                         .mailboxes
-                        .get_mut(&canonical(name))
+                        .get_mut(name)
                         .ok_or_else(|| StoreError::no_mailbox(name))?
                         .metadata
                 }
             };
             let mut next = map.clone();
             crate::store::apply_metadata(&mut next, changes, max_entries)?;
+            let entries = crate::store::changed_metadata(map, &next, changes);
             *map = next;
-            Ok(((), Vec::new()))
-        })
+            Ok((entries, Vec::new()))
+        })?;
+        if !entries.is_empty() {
+            self.events
+                .emit(user, &[MailboxEvent::MetadataChanged { mailbox, entries }]);
+        }
+        Ok(())
     }
 
     fn watch_mailboxes(&self, user: &str, sink: MailboxEventSink) -> WatchGuard {

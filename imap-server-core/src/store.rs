@@ -248,6 +248,11 @@ pub struct StoreFeatures {
     /// [`Mailstore::urlauth_key`] and [`Mailstore::reset_urlauth_keys`]
     /// work: URLAUTH (RFC 4467) and URLAUTH=BINARY (RFC 5524).
     pub urlauth: bool,
+    /// [`Mailstore::watch_mailboxes`] reports every change to a metadata
+    /// entry ([`MailboxEvent::MetadataChanged`]), so NOTIFY can offer the
+    /// MailboxMetadataChange and ServerMetadataChange events (RFC 5465
+    /// §5.6, §5.7). Without it NOTIFY refuses them with `[BADEVENT]`.
+    pub metadata_events: bool,
 }
 
 /// Per-message data beyond flags: the RFC 8514 save date and the RFC 8474
@@ -269,6 +274,24 @@ pub struct MessageObjects {
 /// A metadata entry name as stored: lower-case (RFC 5464 §3.2: entry names
 /// are case-insensitive), beginning with `/private/` or `/shared/`.
 pub type MetadataEntry = String;
+
+/// The names among `changes` whose entry differs between `before` and
+/// `after` (set, replaced by another value, or removed), each once, in the
+/// order of `changes` (a helper for stores that report
+/// [`MailboxEvent::MetadataChanged`]).
+pub fn changed_metadata(
+    before: &std::collections::BTreeMap<MetadataEntry, Bytes>,
+    after: &std::collections::BTreeMap<MetadataEntry, Bytes>,
+    changes: &[(MetadataEntry, Option<Bytes>)],
+) -> Vec<MetadataEntry> {
+    let mut out: Vec<MetadataEntry> = Vec::new();
+    for (k, _) in changes {
+        if before.get(k) != after.get(k) && !out.contains(k) {
+            out.push(k.clone());
+        }
+    }
+    out
+}
 
 /// Apply metadata `changes` to `map` (a helper for stores): set or remove
 /// each entry, then fail with [`StoreErrorKind::Limit`] if more than
@@ -355,8 +378,9 @@ impl fmt::Debug for WatchGuard {
     }
 }
 
-/// A change to a user's mailbox list or subscriptions, for NOTIFY's
-/// `MailboxName` and `SubscriptionChange` events (RFC 5465 §5.4, §5.5).
+/// A change to a user's mailbox list, subscriptions or metadata, for
+/// NOTIFY's `MailboxName`, `SubscriptionChange`, `MailboxMetadataChange`
+/// and `ServerMetadataChange` events (RFC 5465 §5.4–§5.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MailboxEvent {
@@ -375,6 +399,17 @@ pub enum MailboxEvent {
     Subscribed(Mailbox),
     /// A name was unsubscribed.
     Unsubscribed(Mailbox),
+    /// Metadata entries (RFC 5464) were set or removed: those of a mailbox,
+    /// or the server's when `mailbox` is `None`. Reported only by stores
+    /// that declare [`StoreFeatures::metadata_events`]; one event per
+    /// [`Mailstore::set_metadata`] that changed anything.
+    MetadataChanged {
+        /// The mailbox, `None` for the server entries (the mailbox `""`).
+        mailbox: Option<Mailbox>,
+        /// The entries whose value changed (lower-case names, each once),
+        /// removed ones included; never empty.
+        entries: Vec<MetadataEntry>,
+    },
 }
 
 /// Where a store reports [`MailboxEvent`]s (see [`Mailstore::watch_mailboxes`]).
@@ -874,7 +909,12 @@ pub trait Mailstore: Send + Sync {
     /// Call `sink` with every change to `user`'s mailbox list and
     /// subscriptions (CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, by any
     /// session), until the guard is dropped; for NOTIFY (RFC 5465 §5.4,
-    /// §5.5). The default never calls it: NOTIFY still accepts those events
+    /// §5.5). A store that declares [`StoreFeatures::metadata_events`]
+    /// reports each [`Mailstore::set_metadata`] that changed an entry too
+    /// ([`MailboxEvent::MetadataChanged`], RFC 5465 §5.6, §5.7), from the
+    /// thread that made the change, before `set_metadata` returns (so the
+    /// session that made it can tell its own changes apart, RFC 5465 §5).
+    /// The default never calls it: NOTIFY still accepts the list events
     /// but has nothing to report.
     fn watch_mailboxes(&self, user: &str, sink: MailboxEventSink) -> WatchGuard {
         let _ = (user, sink);

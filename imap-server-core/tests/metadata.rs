@@ -312,3 +312,89 @@ fn advertised_after_login() {
         }
     }
 }
+
+/// The store's change feed (`watch_mailboxes`): one `MetadataChanged` per
+/// `set_metadata` that changed entries, naming those entries (removals
+/// included), the mailbox by its canonical name; nothing for a call that
+/// changed nothing or failed; nothing for another user's watch.
+#[test]
+fn stores_report_metadata_changes() {
+    use imap_proto::Mailbox;
+    use imap_server_core::{MailboxEvent, MailboxEventSink};
+    use std::sync::Mutex;
+
+    for b in backends() {
+        assert!(b.store.features().metadata_events, "{}", b.name);
+        let seen: Arc<Mutex<Vec<MailboxEvent>>> = Arc::default();
+        let sink: MailboxEventSink = {
+            let seen = seen.clone();
+            Arc::new(move |e: &MailboxEvent| seen.lock().unwrap().push(e.clone()))
+        };
+        let _guard = b.store.watch_mailboxes("alice", sink);
+        let take = || std::mem::take(&mut *seen.lock().unwrap());
+        let v = |s: &'static str| Some(Bytes::from_static(s.as_bytes()));
+        let inbox = Mailbox::from("inbox");
+        // Reach the user once so that both stores know it.
+        b.store.list("alice").unwrap();
+        b.store
+            .set_metadata(
+                "alice",
+                Some(&inbox),
+                &[
+                    ("/shared/a".into(), v("1")),
+                    ("/private/b".into(), v("2")),
+                    ("/shared/a".into(), v("3")),
+                ],
+                10,
+            )
+            .unwrap();
+        assert_eq!(
+            take(),
+            vec![MailboxEvent::MetadataChanged {
+                mailbox: Some(Mailbox::from("INBOX")),
+                entries: vec!["/shared/a".into(), "/private/b".into()],
+            }],
+            "{}",
+            b.name
+        );
+        // Same values, and removing what does not exist: no change.
+        b.store
+            .set_metadata(
+                "alice",
+                Some(&inbox),
+                &[("/shared/a".into(), v("3")), ("/shared/none".into(), None)],
+                10,
+            )
+            .unwrap();
+        assert_eq!(take(), vec![], "{}", b.name);
+        // Over the limit: refused, nothing reported.
+        let many: Vec<_> = (0..3).map(|i| (format!("/shared/m{i}"), v("x"))).collect();
+        assert!(b
+            .store
+            .set_metadata("alice", Some(&inbox), &many, 3)
+            .is_err());
+        assert_eq!(take(), vec![], "{}", b.name);
+        b.store
+            .set_metadata("alice", None, &[("/private/b".into(), v("1"))], 10)
+            .unwrap();
+        b.store
+            .set_metadata("alice", None, &[("/private/b".into(), None)], 10)
+            .unwrap();
+        let server = |e: &str| MailboxEvent::MetadataChanged {
+            mailbox: None,
+            entries: vec![e.into()],
+        };
+        assert_eq!(
+            take(),
+            vec![server("/private/b"), server("/private/b")],
+            "{}",
+            b.name
+        );
+        // Another user's change is not reported to alice's watch.
+        b.store.list("bob").unwrap();
+        b.store
+            .set_metadata("bob", None, &[("/private/b".into(), v("1"))], 10)
+            .unwrap();
+        assert_eq!(take(), vec![], "{}", b.name);
+    }
+}

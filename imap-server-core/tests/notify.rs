@@ -1,12 +1,17 @@
 //! NOTIFY (RFC 5465) through the in-memory pump: two sessions on one
-//! MemStore; one changes things, the other is told, with exact responses.
+//! store; one changes things, the other is told, with exact responses. The
+//! metadata events (§5.6, §5.7) run over MemStore and MaildirStore.
 
 mod common;
+mod ext;
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
-use imap_server_core::{MemStore, ServerConfig};
+use imap_server_core::{
+    Authenticator, Mailstore, MemStore, ServerConfig, ServerConnection, StaticAuthenticator,
+};
 
 use common::{store, Client};
 
@@ -209,14 +214,26 @@ fn errors() {
         a.send("N NOTIFY SET (SELECTED (MessageNew MessageExpunge)) (SELECTED-DELAYED (MessageNew MessageExpunge))\r\n"),
         "N BAD [CLIENTBUG] SELECTED given twice\r\n"
     );
+    // RFC 5257 (ANNOTATE) is not implemented; MemStore reports metadata
+    // changes, so the metadata events are listed as supported.
     assert_eq!(
         a.send("N NOTIFY SET (PERSONAL (AnnotationChange))\r\n"),
-        "N NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] unsupported event\r\n"
+        "N NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange MailboxMetadataChange ServerMetadataChange)] unsupported event\r\n"
     );
-    assert_eq!(
-        a.send("N NOTIFY SET (PERSONAL (ServerMetadataChange))\r\n"),
-        "N NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] unsupported event\r\n"
-    );
+    // §6.1: only message events with SELECTED / SELECTED-DELAYED.
+    for (filter, event) in [
+        ("SELECTED", "MailboxMetadataChange"),
+        ("SELECTED-DELAYED", "ServerMetadataChange"),
+        ("SELECTED", "MailboxName"),
+        ("SELECTED-DELAYED", "SubscriptionChange"),
+    ] {
+        assert_eq!(
+            a.send(&format!(
+                "N NOTIFY SET ({filter} (MessageNew MessageExpunge {event}))\r\n"
+            )),
+            "N BAD [CLIENTBUG] SELECTED and SELECTED-DELAYED take message events only\r\n"
+        );
+    }
 }
 
 #[test]
@@ -280,4 +297,275 @@ fn too_many_mailboxes_is_limit() {
         a.send("N NOTIFY SET (SUBTREE m (MessageNew MessageExpunge)) (PERSONAL (MessageNew))\r\n"),
         "N NO [LIMIT] NOTIFY watches at most 2 mailboxes\r\n"
     );
+}
+
+// ===== MailboxMetadataChange and ServerMetadataChange (§5.6, §5.7) =====
+
+/// A session of `user` (alice/secret or bob/secret) on `store`, and how
+/// often its waker fired.
+fn session(store: &Arc<dyn Mailstore>, user: &str) -> (ext::Client, Arc<AtomicUsize>) {
+    let auth: Arc<dyn Authenticator> = Arc::new(
+        StaticAuthenticator::new()
+            .with_user("alice", "secret")
+            .with_user("bob", "secret"),
+    );
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let w = wakes.clone();
+    let now = Instant::now();
+    let conn = ServerConnection::new(
+        store.clone(),
+        auth,
+        Arc::new(ext::config()),
+        false,
+        Arc::new(move || {
+            w.fetch_add(1, Ordering::SeqCst);
+        }),
+        now,
+    );
+    let mut c = ext::Client { conn, now };
+    assert!(c.drain().starts_with("* OK"));
+    c.ok("L", &format!("LOGIN {user} secret"), "OK");
+    (c, wakes)
+}
+
+/// What a session sends once its waker has fired.
+fn woken(c: &mut ext::Client) -> String {
+    let now = c.now;
+    c.conn.handle_wakeup(now);
+    c.drain()
+}
+
+/// Send `tag cmd` and expect exactly the tagged OK line `tag OK text`.
+fn only_ok(c: &mut ext::Client, tag: &str, cmd: &str, text: &str) {
+    assert_eq!(c.cmd(tag, cmd), format!("{tag} OK {text}\r\n"), "{cmd}");
+}
+
+fn set(c: &mut ext::Client, args: &str) {
+    only_ok(
+        c,
+        "M",
+        &format!("SETMETADATA {args}"),
+        "SETMETADATA completed",
+    );
+}
+
+fn notify(c: &mut ext::Client, groups: &str) {
+    only_ok(c, "N", &format!("NOTIFY SET {groups}"), "NOTIFY completed");
+}
+
+/// Another session's SETMETADATA names the changed entries, without values,
+/// removed ones included, nothing for a SETMETADATA that changed nothing.
+#[test]
+fn metadata_changes_reach_other_sessions() {
+    for b in ext::backends() {
+        let (mut a, wakes) = session(&b.store, "alice");
+        let (mut w, _) = session(&b.store, "alice");
+        notify(
+            &mut a,
+            "(PERSONAL (MailboxMetadataChange ServerMetadataChange))",
+        );
+        let before = wakes.load(Ordering::SeqCst);
+        set(&mut w, "INBOX (/private/comment \"x\")");
+        assert!(wakes.load(Ordering::SeqCst) > before, "{}", b.name);
+        assert_eq!(
+            woken(&mut a),
+            "* METADATA INBOX /private/comment\r\n",
+            "{}",
+            b.name
+        );
+        assert_eq!(woken(&mut a), "", "{}: told once", b.name);
+        set(&mut w, "\"\" (/shared/Comment \"y\")");
+        assert_eq!(
+            woken(&mut a),
+            "* METADATA \"\" /shared/comment\r\n",
+            "{}",
+            b.name
+        );
+        // Several entries, one removed (RFC 5465 §5.6: removals are always
+        // named), one set to the value it has (not a change).
+        set(
+            &mut w,
+            "inbox (/shared/a \"1\" /private/comment NIL /shared/b \"2\")",
+        );
+        assert_eq!(
+            woken(&mut a),
+            "* METADATA INBOX /shared/a /private/comment /shared/b\r\n",
+            "{}",
+            b.name
+        );
+        set(&mut w, "INBOX (/shared/a \"1\" /private/none NIL)");
+        assert_eq!(woken(&mut a), "", "{}: nothing changed", b.name);
+        // Two changes before the session looks: two responses, in order.
+        w.ok("C", "CREATE Box", "OK");
+        set(&mut w, "Box (/shared/c \"3\")");
+        set(&mut w, "\"\" (/shared/comment NIL)");
+        assert_eq!(
+            woken(&mut a),
+            "* METADATA Box /shared/c\r\n* METADATA \"\" /shared/comment\r\n",
+            "{}",
+            b.name
+        );
+        // A refused SETMETADATA changes nothing and tells nothing.
+        w.ok(
+            "T",
+            "SETMETADATA nosuch (/shared/c \"3\")",
+            "NO [NONEXISTENT]",
+        );
+        assert_eq!(woken(&mut a), "", "{}", b.name);
+        // Also while idling (RFC 5465 §4).
+        assert_eq!(a.cmd("I", "IDLE"), "+ idling\r\n", "{}", b.name);
+        set(&mut w, "Box (/private/d \"4\")");
+        assert_eq!(woken(&mut a), "* METADATA Box /private/d\r\n", "{}", b.name);
+        assert_eq!(a.send("DONE\r\n"), "I OK IDLE terminated\r\n", "{}", b.name);
+        // NOTIFY NONE: nothing more.
+        only_ok(&mut a, "N", "NOTIFY NONE", "NOTIFY completed");
+        set(&mut w, "Box (/private/d \"5\")");
+        assert_eq!(woken(&mut a), "", "{}", b.name);
+    }
+}
+
+/// Only the events asked for, for the mailboxes the filters name.
+#[test]
+fn metadata_events_follow_filters() {
+    for b in ext::backends() {
+        let (mut a, _) = session(&b.store, "alice");
+        let (mut w, _) = session(&b.store, "alice");
+        for m in ["box", "p", "p/q", "other"] {
+            w.ok("C", &format!("CREATE {m}"), "OK");
+        }
+        // MailboxMetadataChange for one mailbox: not INBOX's, not the
+        // server's.
+        notify(&mut a, "(MAILBOXES box (MailboxMetadataChange))");
+        set(&mut w, "INBOX (/shared/x \"1\")");
+        set(&mut w, "\"\" (/shared/x \"1\")");
+        assert_eq!(woken(&mut a), "", "{}", b.name);
+        set(&mut w, "box (/shared/x \"1\")");
+        assert_eq!(woken(&mut a), "* METADATA box /shared/x\r\n", "{}", b.name);
+        // ServerMetadataChange alone (with any filter): server entries only.
+        notify(&mut a, "(MAILBOXES box (ServerMetadataChange))");
+        set(&mut w, "box (/shared/x \"2\")");
+        assert_eq!(woken(&mut a), "", "{}", b.name);
+        set(&mut w, "\"\" (/shared/x \"2\")");
+        assert_eq!(woken(&mut a), "* METADATA \"\" /shared/x\r\n", "{}", b.name);
+        // Other events, no metadata ones: nothing.
+        notify(
+            &mut a,
+            "(PERSONAL (MailboxName SubscriptionChange MessageNew MessageExpunge))",
+        );
+        set(&mut w, "box (/shared/x \"3\")");
+        set(&mut w, "\"\" (/shared/x \"3\")");
+        assert_eq!(woken(&mut a), "", "{}", b.name);
+        // SUBTREE: p and p/q, not other; INBOXES: INBOX.
+        notify(
+            &mut a,
+            "(SUBTREE p (MailboxMetadataChange)) (INBOXES (MailboxMetadataChange))",
+        );
+        for m in ["p", "p/q", "other", "INBOX"] {
+            set(&mut w, &format!("{m} (/private/y \"1\")"));
+        }
+        assert_eq!(
+            woken(&mut a),
+            "* METADATA p /private/y\r\n* METADATA p/q /private/y\r\n* METADATA INBOX /private/y\r\n",
+            "{}",
+            b.name
+        );
+        // SUBSCRIBED follows the subscriptions.
+        notify(&mut a, "(SUBSCRIBED (MailboxMetadataChange))");
+        set(&mut w, "other (/private/y \"2\")");
+        assert_eq!(woken(&mut a), "", "{}", b.name);
+        w.ok("U", "SUBSCRIBE other", "OK");
+        assert_eq!(woken(&mut a), "", "{}", b.name);
+        set(&mut w, "other (/private/y \"3\")");
+        assert_eq!(
+            woken(&mut a),
+            "* METADATA other /private/y\r\n",
+            "{}",
+            b.name
+        );
+        // §6: every group that matches a mailbox counts, not only the
+        // first (here the first has message events only).
+        notify(
+            &mut a,
+            "(MAILBOXES INBOX (MessageNew MessageExpunge)) (PERSONAL (MailboxMetadataChange))",
+        );
+        set(&mut w, "INBOX (/private/y \"4\")");
+        assert_eq!(
+            woken(&mut a),
+            "* METADATA INBOX /private/y\r\n",
+            "{}",
+            b.name
+        );
+    }
+}
+
+/// RFC 5465 §5: the session's own SETMETADATA is not reported back to it;
+/// another session's still is.
+#[test]
+fn own_metadata_changes_are_not_reported() {
+    for b in ext::backends() {
+        let (mut a, _) = session(&b.store, "alice");
+        let (mut w, _) = session(&b.store, "alice");
+        notify(
+            &mut a,
+            "(PERSONAL (MailboxMetadataChange ServerMetadataChange))",
+        );
+        set(&mut a, "INBOX (/private/mine \"1\")");
+        set(&mut a, "\"\" (/shared/mine \"1\")");
+        assert_eq!(woken(&mut a), "", "{}", b.name);
+        assert_eq!(a.cmd("X", "NOOP"), "X OK NOOP completed\r\n", "{}", b.name);
+        set(&mut w, "INBOX (/private/mine \"2\")");
+        assert_eq!(
+            woken(&mut a),
+            "* METADATA INBOX /private/mine\r\n",
+            "{}",
+            b.name
+        );
+    }
+}
+
+/// Another user's entries, `/private` and `/shared`, mailbox and server,
+/// are never named; the session is not even woken.
+#[test]
+fn other_users_metadata_is_never_reported() {
+    for b in ext::backends() {
+        let (mut a, wakes) = session(&b.store, "alice");
+        let (mut bob, _) = session(&b.store, "bob");
+        notify(
+            &mut a,
+            "(PERSONAL (MailboxMetadataChange ServerMetadataChange))",
+        );
+        let before = wakes.load(Ordering::SeqCst);
+        set(
+            &mut bob,
+            "INBOX (/private/comment \"secret\" /shared/comment \"x\")",
+        );
+        set(
+            &mut bob,
+            "\"\" (/private/comment \"secret\" /shared/comment \"x\")",
+        );
+        assert_eq!(wakes.load(Ordering::SeqCst), before, "{}", b.name);
+        assert_eq!(woken(&mut a), "", "{}", b.name);
+        // Bob's own NOTIFY hears alice's changes no more than alice hears
+        // bob's.
+        notify(
+            &mut bob,
+            "(PERSONAL (MailboxMetadataChange ServerMetadataChange))",
+        );
+        set(&mut a, "INBOX (/private/comment \"mine\")");
+        assert_eq!(woken(&mut bob), "", "{}", b.name);
+    }
+}
+
+/// A store that keeps no metadata: the metadata events are refused with
+/// BADEVENT, which lists only what can be delivered.
+#[test]
+fn metadata_events_need_a_store_that_reports_them() {
+    let store: Arc<dyn Mailstore> = Arc::new(ext::Plain(MemStore::new()));
+    let mut c = ext::Client::login(&store);
+    for ev in ["MailboxMetadataChange", "ServerMetadataChange"] {
+        assert_eq!(
+            c.cmd("N", &format!("NOTIFY SET (PERSONAL ({ev}))")),
+            "N NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] unsupported event\r\n"
+        );
+    }
 }

@@ -533,6 +533,8 @@ impl Mailstore for PgStore {
             object_id: true,
             quota: true,
             urlauth: true,
+            // Metadata changes are not announced on the LISTEN channel yet.
+            metadata_events: false,
         }
     }
 

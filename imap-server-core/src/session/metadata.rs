@@ -23,6 +23,10 @@
 //!   `NO [METADATA NOPRIVATE]` (§4.3).
 //! - `/private` and `/shared` entries are both the user's own (there is no
 //!   sharing in this server); they are distinct entries.
+//! - Other sessions that asked NOTIFY for MailboxMetadataChange or
+//!   ServerMetadataChange hear of each SETMETADATA that changed entries
+//!   (RFC 5464 §4.4.2, RFC 5465 §5.6, §5.7; see the `notify` module); the
+//!   session that made it does not.
 
 use bytes::Bytes;
 use imap_proto::{
@@ -207,10 +211,13 @@ impl ServerConnection {
             .map(|(n, (_, v))| (n, v.map(|v| Bytes::copy_from_slice(v.as_bytes()))))
             .collect();
         let target = Self::metadata_target(&mailbox);
-        match self
+        // Not reported back to this session (RFC 5465 §5).
+        let own = self.notify_own_change();
+        let done = self
             .store
-            .set_metadata(&user, target.as_ref(), &changes, max_entries)
-        {
+            .set_metadata(&user, target.as_ref(), &changes, max_entries);
+        drop(own);
+        match done {
             Ok(()) => self.tagged(tag, StatusKind::Ok, None, "SETMETADATA completed"),
             Err(e) if e.kind == StoreErrorKind::Limit => self.tagged(
                 tag,

@@ -16,26 +16,52 @@
 //! if NOTIFY NONE had been given (RFC 5465 §5.8).
 //!
 //! Events: MessageNew, MessageExpunge, FlagChange, MailboxName and
-//! SubscriptionChange. AnnotationChange, MailboxMetadataChange and
-//! ServerMetadataChange (and unknown events) are refused with
-//! `NO [BADEVENT (…)]` listing the supported ones (RFC 5465 §3.1, §5.9).
+//! SubscriptionChange; MailboxMetadataChange and ServerMetadataChange when
+//! the store keeps metadata and reports its changes
+//! ([`StoreFeatures::metadata_events`]). AnnotationChange (RFC 5257 is not
+//! implemented), the metadata events on other stores, and unknown events
+//! are refused with `NO [BADEVENT (…)]` listing the supported ones (RFC
+//! 5465 §3.1).
+//!
+//! Mailbox events (MailboxName, SubscriptionChange, MailboxMetadataChange)
+//! go to a mailbox if any group whose filter matches it asks for them
+//! (RFC 5465 §6, first example); message events follow the first matching
+//! group. Only message events may be given with SELECTED and
+//! SELECTED-DELAYED (RFC 5465 §6.1, §8): others there are a tagged BAD.
+//!
+//! Metadata (RFC 5465 §5.6, §5.7; RFC 5464 §4.4.2): the store reports each
+//! SETMETADATA that changed entries through the same mailbox-list watch
+//! ([`MailboxEvent::MetadataChanged`]); the session sends the names of the
+//! changed entries, without values: `* METADATA "INBOX" /private/comment`
+//! for a mailbox that a group with MailboxMetadataChange matches,
+//! `* METADATA "" /shared/comment` for server entries when any group has
+//! ServerMetadataChange. Removed entries are named too. Watches are per
+//! user, so another user's entries (its `/private` ones above all) are never
+//! named. Changes the session made itself are not reported (RFC 5465 §5:
+//! SHOULD omit): the store reports them from the thread that made them,
+//! before `set_metadata` returns, and the session's sink drops what arrives
+//! on that thread meanwhile.
 //!
 //! [`Mailstore::watch`]: crate::Mailstore::watch
 //! [`Mailstore::watch_mailboxes`]: crate::Mailstore::watch_mailboxes
+//! [`StoreFeatures::metadata_events`]: crate::StoreFeatures::metadata_events
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use std::thread::ThreadId;
+
+use bytes::Bytes;
 use imap_proto::{
-    Atom, Code, Data, FetchAttribute, FetchItems, ListData, ListExtendedItem, Mailbox,
-    MailboxAttribute, NotifyEvent, NotifyFilter, NotifySet, SequenceSet, StatusItem, StatusKind,
-    Tag,
+    AString, Atom, Code, Data, FetchAttribute, FetchItems, ListData, ListExtendedItem, Mailbox,
+    MailboxAttribute, MetadataResponse, NotifyEvent, NotifyFilter, NotifySet, SequenceSet,
+    StatusItem, StatusKind, Tag,
 };
 
 use super::{ServerConnection, State};
 use crate::store::{MailboxEvent, MailboxEventSink, MailboxStatus, Waker, WatchGuard};
 
-/// The events this server can deliver, as `[BADEVENT]` lists them.
+/// The events this server can always deliver, as `[BADEVENT]` lists them.
 const SUPPORTED: [&str; 5] = [
     "MessageNew",
     "MessageExpunge",
@@ -43,6 +69,10 @@ const SUPPORTED: [&str; 5] = [
     "MailboxName",
     "SubscriptionChange",
 ];
+
+/// The events delivered when the store reports metadata changes
+/// ([`crate::StoreFeatures::metadata_events`]).
+const SUPPORTED_METADATA: [&str; 2] = ["MailboxMetadataChange", "ServerMetadataChange"];
 
 /// The tag of the FETCH run for MessageNew's attributes; its tagged
 /// completion is not sent.
@@ -56,11 +86,20 @@ struct Events {
     flags: bool,
     name: bool,
     subscription: bool,
+    /// MailboxMetadataChange (RFC 5465 §5.6).
+    mailbox_metadata: bool,
+    /// ServerMetadataChange (RFC 5465 §5.7).
+    server_metadata: bool,
 }
 
 impl Events {
     fn message(self) -> bool {
         self.new || self.expunge || self.flags
+    }
+
+    /// Events delivered through the mailbox-list watch.
+    fn list(self) -> bool {
+        self.name || self.subscription || self.mailbox_metadata || self.server_metadata
     }
 }
 
@@ -80,6 +119,9 @@ struct Pending {
     list: Vec<MailboxEvent>,
     /// More than `notify_max_pending` list events came in.
     overflow: bool,
+    /// The thread on which this session is changing metadata itself: what
+    /// the store reports from it meanwhile is the session's own change.
+    own: Option<ThreadId>,
 }
 
 fn lock(p: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
@@ -121,17 +163,34 @@ fn in_subtree(name: &Mailbox, root: &Mailbox, d: u8) -> bool {
 }
 
 impl Notify {
-    /// The first group whose filter matches `name` (RFC 5465 §6). INBOXES
-    /// is INBOX alone: it is the only mailbox this server delivers to.
-    fn group_for(&self, name: &Mailbox, d: u8) -> Option<&Group> {
-        self.groups.iter().find(|g| match &g.filter {
+    /// Whether `filter` matches `name` (RFC 5465 §6). INBOXES is INBOX
+    /// alone: it is the only mailbox this server delivers to.
+    fn matches(&self, filter: &NotifyFilter, name: &Mailbox, d: u8) -> bool {
+        match filter {
             NotifyFilter::Inboxes => name.is_inbox(),
             NotifyFilter::Personal => true,
             NotifyFilter::Subscribed => self.subscriptions.contains(name),
             NotifyFilter::Subtree(roots) => roots.iter().any(|r| in_subtree(name, r, d)),
             NotifyFilter::Mailboxes(list) => list.contains(name),
             _ => false,
-        })
+        }
+    }
+
+    /// The first group whose filter matches `name`: it decides the message
+    /// events of that mailbox.
+    fn group_for(&self, name: &Mailbox, d: u8) -> Option<&Group> {
+        self.groups
+            .iter()
+            .find(|g| self.matches(&g.filter, name, d))
+    }
+
+    /// Whether any group whose filter matches `name` asks for the mailbox
+    /// event `pick` selects (RFC 5465 §6: several groups may apply to one
+    /// mailbox).
+    fn wants(&self, name: &Mailbox, d: u8, pick: impl Fn(Events) -> bool) -> bool {
+        self.groups
+            .iter()
+            .any(|g| pick(g.events) && self.matches(&g.filter, name, d))
     }
 
     /// Whether the tagged reply for `tag` is the internal FETCH's (and so is
@@ -145,15 +204,27 @@ impl Notify {
     }
 }
 
+/// Marks the session's own metadata change (see the module doc) until
+/// dropped.
+pub(super) struct OwnChange(Arc<Mutex<Pending>>);
+
+impl Drop for OwnChange {
+    fn drop(&mut self) {
+        lock(&self.0).own = None;
+    }
+}
+
 /// The events of a group, or the reason it is refused.
 enum Refusal {
     Bad(&'static str),
     BadEvent,
 }
 
+/// `metadata`: the metadata events can be delivered.
 fn parse_events(
     list: &[NotifyEvent],
     selected: bool,
+    metadata: bool,
 ) -> Result<(Events, Vec<FetchAttribute>), Refusal> {
     let mut e = Events::default();
     let mut atts = Vec::new();
@@ -175,10 +246,19 @@ fn parse_events(
             NotifyEvent::FlagChange => e.flags = true,
             NotifyEvent::MailboxName => e.name = true,
             NotifyEvent::SubscriptionChange => e.subscription = true,
+            NotifyEvent::MailboxMetadataChange if metadata => e.mailbox_metadata = true,
+            NotifyEvent::ServerMetadataChange if metadata => e.server_metadata = true,
             _ => return Err(Refusal::BadEvent),
         }
     }
     if selected {
+        // §6.1: "The mailbox specifiers only apply to <message-event>s. It
+        // is an error to specify other types of events" with them.
+        if e.list() {
+            return Err(Refusal::Bad(
+                "SELECTED and SELECTED-DELAYED take message events only",
+            ));
+        }
         // §5: MessageNew and MessageExpunge go together, and FlagChange needs
         // both (checked for the selected mailbox, as Dovecot does).
         if e.new != e.expunge {
@@ -193,6 +273,21 @@ fn parse_events(
         }
     }
     Ok((e, atts))
+}
+
+/// `* METADATA mailbox entry …`: the names of changed entries, without
+/// values (RFC 5464 §4.4.2); the mailbox `""` for server entries.
+fn metadata_changed(mailbox: Option<&Mailbox>, entries: &[crate::MetadataEntry]) -> Data {
+    let entries = entries
+        .iter()
+        .filter_map(|e| AString::try_from(Bytes::from(e.clone())).ok())
+        .collect();
+    Data::Metadata {
+        mailbox: mailbox
+            .cloned()
+            .unwrap_or_else(|| Mailbox::from_decoded(Bytes::new())),
+        response: MetadataResponse::Changed(entries),
+    }
 }
 
 /// STATUS items in their usual order.
@@ -234,6 +329,8 @@ impl ServerConnection {
             self.notify = None;
             return self.tagged(tag, StatusKind::Ok, None, "NOTIFY completed");
         };
+        let features = self.store.features();
+        let metadata = features.metadata && features.metadata_events;
         let mut selected = None;
         let mut groups = Vec::new();
         let mut refusal = None;
@@ -242,7 +339,7 @@ impl ServerConnection {
                 g.filter,
                 NotifyFilter::Selected | NotifyFilter::SelectedDelayed
             );
-            match parse_events(&g.events, sel) {
+            match parse_events(&g.events, sel, metadata) {
                 Err(r) => {
                     // BAD wins over BADEVENT: look at every group.
                     if !matches!(refusal, Some(Refusal::Bad(_))) {
@@ -267,7 +364,14 @@ impl ServerConnection {
                 return self.tagged(tag, StatusKind::Bad, Some(Code::ClientBug), why);
             }
             Some(Refusal::BadEvent) => {
-                let code = Code::BadEvent(SUPPORTED.iter().map(|e| Atom::from_static(e)).collect());
+                let extra: &[&str] = if metadata { &SUPPORTED_METADATA } else { &[] };
+                let code = Code::BadEvent(
+                    SUPPORTED
+                        .iter()
+                        .chain(extra)
+                        .map(|e| Atom::from_static(e))
+                        .collect(),
+                );
                 return self.tagged(tag, StatusKind::No, Some(code), "unsupported event");
             }
             None => {}
@@ -284,6 +388,11 @@ impl ServerConnection {
             Arc::new(move |e: &MailboxEvent| {
                 {
                     let mut p = lock(&pending);
+                    if matches!(e, MailboxEvent::MetadataChanged { .. })
+                        && p.own == Some(std::thread::current().id())
+                    {
+                        return;
+                    }
                     if p.list.len() >= max_pending {
                         p.overflow = true;
                     } else {
@@ -293,9 +402,7 @@ impl ServerConnection {
                 waker();
             })
         };
-        let wants_list = groups
-            .iter()
-            .any(|g| g.events.name || g.events.subscription);
+        let wants_list = groups.iter().any(|g| g.events.list());
         let list_watch = if wants_list
             || groups.iter().any(|g| {
                 matches!(
@@ -363,6 +470,15 @@ impl ServerConnection {
         self.notify = Some(Box::new(n));
         self.notify_follow_selected();
         self.tagged(tag, StatusKind::Ok, None, "NOTIFY completed");
+    }
+
+    /// Mark what the store reports from this thread as this session's own
+    /// change until the guard is dropped (none without NOTIFY). Wrap
+    /// [`crate::Mailstore::set_metadata`] in it.
+    pub(super) fn notify_own_change(&self) -> Option<OwnChange> {
+        let n = self.notify.as_deref()?;
+        lock(&n.pending).own = Some(std::thread::current().id());
+        Some(OwnChange(Arc::clone(&n.pending)))
     }
 
     /// A waker that marks `name` changed, then wakes the session.
@@ -462,54 +578,60 @@ impl ServerConnection {
         }
         let user = self.user().unwrap_or_default().to_owned();
         let d = self.store.delimiter();
-        // ----- the mailbox list (§5.4, §5.5) -----
+        // ----- the mailbox list and metadata (§5.4–§5.7) -----
         let mut rewatch = false;
         for e in &list {
             let Some(n) = self.notify.as_deref() else {
                 return;
             };
-            let wants = |name: &Mailbox, sub: bool| {
-                n.group_for(name, d).is_some_and(|g| {
-                    if sub {
-                        g.events.subscription
-                    } else {
-                        g.events.name
-                    }
+            let row = |attributes: Vec<MailboxAttribute>, name: &Mailbox| {
+                Data::List(ListData {
+                    attributes,
+                    delimiter: Some(d),
+                    mailbox: name.clone(),
+                    extended: Vec::new(),
                 })
             };
-            let row = |attributes: Vec<MailboxAttribute>, name: &Mailbox| ListData {
-                attributes,
-                delimiter: Some(d),
-                mailbox: name.clone(),
-                extended: Vec::new(),
-            };
+            let name = |m: &Mailbox| n.wants(m, d, |e| e.name);
+            let subscription = |m: &Mailbox| n.wants(m, d, |e| e.subscription);
             let out = match e {
                 MailboxEvent::Created(m) => {
                     rewatch = true;
-                    wants(m, false).then(|| row(Vec::new(), m))
+                    name(m).then(|| row(Vec::new(), m))
                 }
                 MailboxEvent::Deleted(m) => {
                     rewatch = true;
-                    wants(m, false).then(|| row(vec![MailboxAttribute::NonExistent], m))
+                    name(m).then(|| row(vec![MailboxAttribute::NonExistent], m))
                 }
                 MailboxEvent::Renamed { from, to } => {
                     rewatch = true;
-                    (wants(from, false) || wants(to, false)).then(|| ListData {
-                        extended: vec![ListExtendedItem::OldName(from.clone())],
-                        ..row(Vec::new(), to)
+                    (name(from) || name(to)).then(|| {
+                        Data::List(ListData {
+                            attributes: Vec::new(),
+                            delimiter: Some(d),
+                            mailbox: to.clone(),
+                            extended: vec![ListExtendedItem::OldName(from.clone())],
+                        })
                     })
                 }
                 MailboxEvent::Subscribed(m) => {
                     rewatch = true;
-                    wants(m, true).then(|| row(vec![MailboxAttribute::Subscribed], m))
+                    subscription(m).then(|| row(vec![MailboxAttribute::Subscribed], m))
                 }
                 MailboxEvent::Unsubscribed(m) => {
                     rewatch = true;
-                    wants(m, true).then(|| row(Vec::new(), m))
+                    subscription(m).then(|| row(Vec::new(), m))
+                }
+                MailboxEvent::MetadataChanged { mailbox, entries } => {
+                    let wanted = match mailbox {
+                        Some(m) => n.wants(m, d, |e| e.mailbox_metadata),
+                        None => n.groups.iter().any(|g| g.events.server_metadata),
+                    };
+                    wanted.then(|| metadata_changed(mailbox.as_ref(), entries))
                 }
             };
             if let Some(r) = out {
-                self.data(Data::List(r));
+                self.data(r);
             }
         }
         if rewatch {
