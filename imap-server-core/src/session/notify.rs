@@ -48,7 +48,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
-
 use std::thread::ThreadId;
 
 use bytes::Bytes;
