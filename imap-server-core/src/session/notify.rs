@@ -275,18 +275,19 @@ fn parse_events(
 }
 
 /// `* METADATA mailbox entry …`: the names of changed entries, without
-/// values (RFC 5464 §4.4.2); the mailbox `""` for server entries.
-fn metadata_changed(mailbox: Option<&Mailbox>, entries: &[crate::MetadataEntry]) -> Data {
-    let entries = entries
+/// values (RFC 5464 §4.4.2); the mailbox `""` for server entries. `None`
+/// when no name is left to send (the grammar needs one).
+fn metadata_changed(mailbox: Option<&Mailbox>, entries: &[crate::MetadataEntry]) -> Option<Data> {
+    let entries: Vec<AString> = entries
         .iter()
         .filter_map(|e| AString::try_from(Bytes::from(e.clone())).ok())
         .collect();
-    Data::Metadata {
+    (!entries.is_empty()).then(|| Data::Metadata {
         mailbox: mailbox
             .cloned()
             .unwrap_or_else(|| Mailbox::from_decoded(Bytes::new())),
         response: MetadataResponse::Changed(entries),
-    }
+    })
 }
 
 /// STATUS items in their usual order.
@@ -626,7 +627,9 @@ impl ServerConnection {
                         Some(m) => n.wants(m, d, |e| e.mailbox_metadata),
                         None => n.groups.iter().any(|g| g.events.server_metadata),
                     };
-                    wanted.then(|| metadata_changed(mailbox.as_ref(), entries))
+                    wanted
+                        .then(|| metadata_changed(mailbox.as_ref(), entries))
+                        .flatten()
                 }
             };
             if let Some(r) = out {
