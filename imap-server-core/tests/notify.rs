@@ -494,7 +494,8 @@ fn metadata_events_follow_filters() {
             "* METADATA INBOX /private/y\r\n",
             "{}",
             b.name
-        ); // A name outside ASCII goes out in modified UTF-7, as elsewhere.
+        );
+        // A name outside ASCII goes out in modified UTF-7, as elsewhere.
         w.ok("C", "CREATE Entw&APw-rfe", "OK");
         set(&mut w, "Entw&APw-rfe (/private/y \"5\")");
         assert_eq!(
