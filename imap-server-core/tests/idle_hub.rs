@@ -2,21 +2,22 @@
 //! configuration's `ChangeHub`: one store watch per mailbox, one
 //! `changes_since` and one `\Recent` claim per change for all of them.
 
+mod ext;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use imap_proto::{Flag, Mailbox, MailboxAttribute, Uid};
+use ext::{Delegating, Hooks};
+use imap_proto::Mailbox;
 use imap_server_core::{
-    Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, Mailstore, MemStore, NewMessage,
-    ServerConfig, ServerConnection, StaticAuthenticator, StoreError, StoreOutcome, StoredMessage,
+    Changes, Mailstore, MemStore, ServerConfig, ServerConnection, StaticAuthenticator, StoreError,
     Waker, WatchGuard,
 };
 
-/// A MemStore that counts the calls a wake-up makes.
+/// Counts the calls a wake-up makes.
 #[derive(Default)]
-struct Counting {
-    inner: MemStore,
+struct Counts {
     changes_since: AtomicUsize,
     claims: AtomicUsize,
     /// Store watches registered, and those still alive.
@@ -24,92 +25,31 @@ struct Counting {
     live_watches: Arc<AtomicUsize>,
 }
 
-impl Mailstore for Counting {
-    fn list(&self, user: &str) -> Result<Vec<MailboxInfo>, StoreError> {
-        self.inner.list(user)
-    }
-    fn create(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        special_use: Option<MailboxAttribute>,
-    ) -> Result<(), StoreError> {
-        self.inner.create(user, name, special_use)
-    }
-    fn delete(&self, user: &str, name: &Mailbox) -> Result<(), StoreError> {
-        self.inner.delete(user, name)
-    }
-    fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError> {
-        self.inner.rename(user, from, to)
-    }
-    fn set_subscribed(&self, user: &str, name: &Mailbox, on: bool) -> Result<(), StoreError> {
-        self.inner.set_subscribed(user, name, on)
-    }
-    fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
-        self.inner.snapshot(user, name)
-    }
-    fn append(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        message: NewMessage,
-    ) -> Result<(u32, Uid), StoreError> {
-        self.inner.append(user, name, message)
-    }
-    fn message(&self, user: &str, name: &Mailbox, uid: Uid) -> Result<StoredMessage, StoreError> {
-        self.inner.message(user, name, uid)
-    }
-    fn store_flags(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        uids: &[Uid],
-        op: FlagOp,
-        flags: &[Flag],
-        unchanged_since: Option<u64>,
-    ) -> Result<StoreOutcome, StoreError> {
-        self.inner
-            .store_flags(user, name, uids, op, flags, unchanged_since)
-    }
-    fn expunge(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        uids: Option<&[Uid]>,
-    ) -> Result<Vec<Uid>, StoreError> {
-        self.inner.expunge(user, name, uids)
-    }
-    fn copy(
-        &self,
-        user: &str,
-        from: &Mailbox,
-        uids: &[Uid],
-        to: &Mailbox,
-    ) -> Result<CopyOutcome, StoreError> {
-        self.inner.copy(user, from, uids, to)
-    }
+impl Hooks for Counts {
     fn changes_since(
         &self,
+        inner: &MemStore,
         user: &str,
         name: &Mailbox,
         modseq: u64,
     ) -> Result<Changes, StoreError> {
         self.changes_since.fetch_add(1, Ordering::SeqCst);
-        self.inner.changes_since(user, name, modseq)
+        inner.changes_since(user, name, modseq)
     }
     fn claim_recent(
         &self,
+        inner: &MemStore,
         user: &str,
         name: &Mailbox,
         claim_below: Option<u32>,
     ) -> Result<u32, StoreError> {
         self.claims.fetch_add(1, Ordering::SeqCst);
-        self.inner.claim_recent(user, name, claim_below)
+        inner.claim_recent(user, name, claim_below)
     }
-    fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {
+    fn watch(&self, inner: &MemStore, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {
         self.watches.fetch_add(1, Ordering::SeqCst);
         self.live_watches.fetch_add(1, Ordering::SeqCst);
-        let inner = self.inner.watch(user, name, waker);
+        let inner = inner.watch(user, name, waker);
         let live = Arc::clone(&self.live_watches);
         WatchGuard::new(move || {
             drop(inner);
@@ -117,6 +57,9 @@ impl Mailstore for Counting {
         })
     }
 }
+
+/// A MemStore that counts the calls a wake-up makes.
+type Counting = Delegating<Counts>;
 
 struct Client {
     conn: ServerConnection,
@@ -193,15 +136,15 @@ fn setup(idlers: usize) -> (Arc<Counting>, Vec<Client>, Client) {
 #[test]
 fn one_store_watch_and_one_read_per_change_for_all_idlers() {
     let (store, mut idle, mut writer) = setup(4);
-    assert_eq!(store.watches.load(Ordering::SeqCst), 1, "one store watch");
+    assert_eq!(store.hooks.watches.load(Ordering::SeqCst), 1, "one store watch");
     for round in 1..=3u32 {
         append(&mut writer, &format!("round {round}"));
         for c in &idle {
             assert!(c.wakes.load(Ordering::SeqCst) >= 1, "every idler is woken");
         }
         let (reads, claims) = (
-            store.changes_since.load(Ordering::SeqCst),
-            store.claims.load(Ordering::SeqCst),
+            store.hooks.changes_since.load(Ordering::SeqCst),
+            store.hooks.claims.load(Ordering::SeqCst),
         );
         for (i, c) in idle.iter_mut().enumerate() {
             // The first reads the store; the others take its read.
@@ -214,19 +157,19 @@ fn one_store_watch_and_one_read_per_change_for_all_idlers() {
                 "idler {i}, round {round}: only the first told gets \\Recent"
             );
         }
-        assert_eq!(store.changes_since.load(Ordering::SeqCst), reads + 1);
-        assert_eq!(store.claims.load(Ordering::SeqCst), claims + 1);
+        assert_eq!(store.hooks.changes_since.load(Ordering::SeqCst), reads + 1);
+        assert_eq!(store.hooks.claims.load(Ordering::SeqCst), claims + 1);
         // Woken again without a change: nothing to say, nothing read.
         for c in &mut idle {
             assert!(!c.conn.wakeup_needs_store());
             assert_eq!(c.wakeup(), "");
         }
-        assert_eq!(store.changes_since.load(Ordering::SeqCst), reads + 1);
+        assert_eq!(store.hooks.changes_since.load(Ordering::SeqCst), reads + 1);
     }
     for (i, c) in idle.iter_mut().enumerate() {
         let r = c.send("DONE\r\n");
         assert!(r.starts_with("I OK"), "{r}");
-        let live = store.live_watches.load(Ordering::SeqCst);
+        let live = store.hooks.live_watches.load(Ordering::SeqCst);
         assert_eq!(
             live,
             usize::from(i < 3),
@@ -243,7 +186,7 @@ fn a_later_change_is_not_hidden_by_a_shared_read() {
     append(&mut writer, "one");
     assert_eq!(idle[0].wakeup(), "* 1 EXISTS\r\n* 1 RECENT\r\n");
     append(&mut writer, "two");
-    let before = store.changes_since.load(Ordering::SeqCst);
+    let before = store.hooks.changes_since.load(Ordering::SeqCst);
     assert!(idle[1].conn.wakeup_needs_store());
     assert_eq!(idle[1].wakeup(), "* 2 EXISTS\r\n* 1 RECENT\r\n");
     // Idler 2 was at the same MODSEQ as idler 1: it shares that read.
@@ -251,7 +194,7 @@ fn a_later_change_is_not_hidden_by_a_shared_read() {
     assert_eq!(idle[2].wakeup(), "* 2 EXISTS\r\n* 0 RECENT\r\n");
     // Idler 0 is one change behind the others: its own read.
     assert_eq!(idle[0].wakeup(), "* 2 EXISTS\r\n* 1 RECENT\r\n");
-    assert_eq!(store.changes_since.load(Ordering::SeqCst), before + 2);
+    assert_eq!(store.hooks.changes_since.load(Ordering::SeqCst), before + 2);
 }
 
 /// Flag changes by another session reach every idler from one read.
@@ -264,10 +207,10 @@ fn flag_changes_are_shared_too() {
     }
     let r = writer.send("S SELECT INBOX\r\n");
     assert!(r.contains("S OK"), "{r}");
-    let before = store.changes_since.load(Ordering::SeqCst);
+    let before = store.hooks.changes_since.load(Ordering::SeqCst);
     let r = writer.send("F STORE 1 +FLAGS.SILENT (\\Flagged)\r\n");
     assert!(r.contains("F OK"), "{r}");
-    let reads_by_writer = store.changes_since.load(Ordering::SeqCst) - before;
+    let reads_by_writer = store.hooks.changes_since.load(Ordering::SeqCst) - before;
     for (i, c) in idle.iter_mut().enumerate() {
         let r = c.wakeup();
         assert!(
@@ -276,7 +219,7 @@ fn flag_changes_are_shared_too() {
         );
     }
     assert_eq!(
-        store.changes_since.load(Ordering::SeqCst) - before - reads_by_writer,
+        store.hooks.changes_since.load(Ordering::SeqCst) - before - reads_by_writer,
         1
     );
 }
