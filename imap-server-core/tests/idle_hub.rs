@@ -6,14 +6,10 @@ mod ext;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
-use ext::{Delegating, Hooks};
+use ext::{Client, Delegating, Hooks};
 use imap_proto::Mailbox;
-use imap_server_core::{
-    Changes, Mailstore, MemStore, ServerConfig, ServerConnection, StaticAuthenticator, StoreError,
-    Waker, WatchGuard,
-};
+use imap_server_core::{Changes, Mailstore, MemStore, ServerConfig, StoreError, Waker, WatchGuard};
 
 /// Counts the calls a wake-up makes.
 #[derive(Default)]
@@ -61,82 +57,37 @@ impl Hooks for Counts {
 /// A MemStore that counts the calls a wake-up makes.
 type Counting = Delegating<Counts>;
 
-struct Client {
-    conn: ServerConnection,
-    now: Instant,
-    wakes: Arc<AtomicUsize>,
-}
-
-impl Client {
-    fn login(store: &Arc<Counting>, config: &Arc<ServerConfig>) -> Self {
-        let wakes = Arc::new(AtomicUsize::new(0));
-        let w = Arc::clone(&wakes);
-        let now = Instant::now();
-        let conn = ServerConnection::new(
-            Arc::clone(store) as Arc<dyn Mailstore>,
-            Arc::new(StaticAuthenticator::new().with_user("alice", "secret")),
-            Arc::clone(config),
-            false,
-            Arc::new(move || {
-                w.fetch_add(1, Ordering::SeqCst);
-            }),
-            now,
-        );
-        let mut c = Self { conn, now, wakes };
-        c.drain();
-        let r = c.send("L LOGIN alice secret\r\n");
-        assert!(r.contains("L OK"), "{r}");
-        c
-    }
-
-    fn drain(&mut self) -> String {
-        let mut out = Vec::new();
-        while let Some(b) = self.conn.poll_transmit(self.now) {
-            out.extend_from_slice(&b);
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn send(&mut self, s: &str) -> String {
-        self.conn.handle_input(s.as_bytes(), self.now);
-        self.drain()
-    }
-
-    fn idle(store: &Arc<Counting>, config: &Arc<ServerConfig>) -> Self {
-        let mut c = Self::login(store, config);
-        let r = c.send("S SELECT INBOX\r\n");
-        assert!(r.contains("S OK"), "{r}");
-        assert_eq!(c.send("I IDLE\r\n"), "+ idling\r\n");
-        c
-    }
-
-    fn wakeup(&mut self) -> String {
-        self.conn.handle_wakeup(self.now);
-        self.drain()
-    }
+/// A session of `store` in IDLE on INBOX.
+fn idler(store: &Arc<dyn Mailstore>, config: &Arc<ServerConfig>) -> Client {
+    let mut c = Client::login_sharing(store, config);
+    let r = c.send("S SELECT INBOX\r\n");
+    assert!(r.contains("S OK"), "{r}");
+    assert_eq!(c.send("I IDLE\r\n"), "+ idling\r\n");
+    c
 }
 
 fn append(c: &mut Client, subject: &str) {
-    let msg = format!("Subject: {subject}\r\n\r\nhi\r\n");
-    let r = c.send(&format!("A APPEND INBOX {{{}+}}\r\n{msg}\r\n", msg.len()));
-    assert!(r.contains("A OK"), "{r}");
+    c.append_to("INBOX", &format!("Subject: {subject}\r\n\r\nhi\r\n"));
 }
 
 fn setup(idlers: usize) -> (Arc<Counting>, Vec<Client>, Client) {
     let store = Arc::new(Counting::default());
+    let shared: Arc<dyn Mailstore> = store.clone();
     // One configuration (one hub) for every session, as a driver has.
-    let mut config = ServerConfig::default();
-    config.plaintext_auth = true;
-    let config = Arc::new(config);
-    let idle = (0..idlers).map(|_| Client::idle(&store, &config)).collect();
-    let writer = Client::login(&store, &config);
+    let config = Arc::new(ext::config());
+    let idle = (0..idlers).map(|_| idler(&shared, &config)).collect();
+    let writer = Client::login_sharing(&shared, &config);
     (store, idle, writer)
 }
 
 #[test]
 fn one_store_watch_and_one_read_per_change_for_all_idlers() {
     let (store, mut idle, mut writer) = setup(4);
-    assert_eq!(store.hooks.watches.load(Ordering::SeqCst), 1, "one store watch");
+    assert_eq!(
+        store.hooks.watches.load(Ordering::SeqCst),
+        1,
+        "one store watch"
+    );
     for round in 1..=3u32 {
         append(&mut writer, &format!("round {round}"));
         for c in &idle {

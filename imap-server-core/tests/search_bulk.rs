@@ -136,7 +136,10 @@ fn bulk_reads_give_the_same_answers_in_fewer_calls() {
     let bulk = store(true);
     assert_eq!(search(&bulk, "SUBJECT pick"), want);
     assert_eq!(bulk.hooks.one.load(Ordering::SeqCst), 0, "message() called");
-    assert_eq!(bulk.hooks.many.load(Ordering::SeqCst), MESSAGES.div_ceil(256));
+    assert_eq!(
+        bulk.hooks.many.load(Ordering::SeqCst),
+        MESSAGES.div_ceil(256)
+    );
     // Keys that need no message read none, in bulk or not.
     let unseen = search(&bulk, "UNSEEN");
     assert_eq!(unseen, search(&one_by_one, "UNSEEN"));

@@ -70,6 +70,8 @@ pub(crate) fn backends() -> Vec<Backend> {
 pub(crate) struct Client {
     pub(crate) conn: ServerConnection,
     pub(crate) now: Instant,
+    /// How often the store's waker fired for this session.
+    pub(crate) wakes: Arc<AtomicUsize>,
 }
 
 pub(crate) fn config() -> ServerConfig {
@@ -84,23 +86,39 @@ impl Client {
     }
 
     pub(crate) fn login_with(store: &Arc<dyn Mailstore>, cfg: ServerConfig) -> Self {
+        Self::login_sharing(store, &Arc::new(cfg))
+    }
+
+    /// Log in under a configuration other sessions share (one `ChangeHub`
+    /// for all of them, as a driver has).
+    pub(crate) fn login_sharing(store: &Arc<dyn Mailstore>, cfg: &Arc<ServerConfig>) -> Self {
         let auth: Arc<dyn Authenticator> =
             Arc::new(StaticAuthenticator::new().with_user("alice", "secret"));
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = Arc::clone(&wakes);
         let now = Instant::now();
         let conn = ServerConnection::new(
             store.clone(),
             auth,
-            Arc::new(cfg),
+            Arc::clone(cfg),
             false,
-            Arc::new(|| {}),
+            Arc::new(move || {
+                w.fetch_add(1, Ordering::SeqCst);
+            }),
             now,
         );
-        let mut c = Self { conn, now };
+        let mut c = Self { conn, now, wakes };
         let greeting = c.drain();
         assert!(greeting.starts_with("* OK"), "{greeting}");
         let r = c.send("L1 LOGIN alice secret\r\n");
         assert!(r.contains("L1 OK"), "{r}");
         c
+    }
+
+    /// What the session says when its store's waker has fired.
+    pub(crate) fn wakeup(&mut self) -> String {
+        self.conn.handle_wakeup(self.now);
+        self.drain()
     }
 
     pub(crate) fn drain(&mut self) -> String {
@@ -334,7 +352,8 @@ impl<H: Hooks> Mailstore for Delegating<H> {
         name: &Mailbox,
         claim_below: Option<u32>,
     ) -> Result<u32, StoreError> {
-        self.hooks.claim_recent(&self.inner, user, name, claim_below)
+        self.hooks
+            .claim_recent(&self.inner, user, name, claim_below)
     }
     fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {
         self.hooks.watch(&self.inner, user, name, waker)
