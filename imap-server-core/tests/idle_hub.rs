@@ -54,7 +54,7 @@ impl Hooks for Counts {
     }
 }
 
-/// A MemStore that counts the calls a wake-up makes.
+/// A MemStore seen through [`Counts`].
 type Counting = Delegating<Counts>;
 
 /// A session of `store` in IDLE on INBOX.

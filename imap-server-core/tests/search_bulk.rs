@@ -49,7 +49,7 @@ impl Hooks for Reads {
     }
 }
 
-/// MemStore that counts reads and says what `bulk` says about bulk reads.
+/// A MemStore seen through [`Reads`].
 type Counting = Delegating<Reads>;
 
 const MESSAGES: usize = 300;
