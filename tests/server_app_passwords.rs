@@ -11,7 +11,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{example_binary, python, run_with_timeout, Server, TempDir};
+use common::{example_binary, python, run_python, step, Server, TempDir};
 
 /// `imap-server hash-password` with `password` on standard input.
 fn hash(password: &str) -> String {
@@ -79,12 +79,6 @@ again = login('laptop_again', 'laptop-secret')
 cmd('laptop_again_noop', lambda: again.noop())
 "#;
 
-fn step<'a>(out: &'a str, name: &str) -> &'a str {
-    out.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no step {name} in:\n{out}"))
-}
-
 #[test]
 fn two_app_passwords_one_revoked_through_imaplib() {
     let Some(python) = python() else {
@@ -100,19 +94,16 @@ fn two_app_passwords_one_revoked_through_imaplib() {
     let without_phone = format!("{main}\n# the phone was lost\n{laptop}\n");
 
     let mut server = Server::start(&["--users", users.to_str().unwrap()]);
-    let out = run_with_timeout(
-        Command::new(python)
-            .args(["-c", SCRIPT, "127.0.0.1"])
-            .arg(server.port.to_string())
-            .arg(&users)
-            .arg(&without_phone),
+    let stdout = run_python(
+        python,
+        SCRIPT,
+        &[
+            "127.0.0.1",
+            &server.port.to_string(),
+            users.to_str().unwrap(),
+            &without_phone,
+        ],
         Duration::from_secs(60),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "imaplib failed:\n{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
     );
 
     // Each credential logs in; a wrong password does not.

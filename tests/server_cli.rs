@@ -8,7 +8,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{example_binary, run_with_timeout, tagged, Client, Server, TempDir};
+use common::{example_binary, have, run_with_timeout, tagged, Client, Server, TempDir};
 use sha_crypt::{PasswordHasher, ShaCrypt};
 
 /// Run `example` with `args`, expecting it to exit by itself (help, a usage
@@ -182,8 +182,7 @@ fn users_file_with_hashed_and_plain_passwords() {
 
 /// The certificate the TLS port presents, as PEM (through Python's ssl).
 fn served_certificate(port: u16) -> Option<String> {
-    let python = Command::new("python3").arg("--version").output();
-    if !python.is_ok_and(|o| o.status.success()) {
+    if !have("python3", &["--version"]) {
         return None;
     }
     let out = run_with_timeout(

@@ -5,10 +5,9 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
-use common::Server;
+use common::{python_with, run_python, Server};
 use serde_json::Value;
 
 /// The scenario. argv: host plain_port tls_port user password.
@@ -205,15 +204,6 @@ R['tls_logout'] = T.logout()[0]
 print(json.dumps(R))
 "#;
 
-fn python() -> Option<&'static str> {
-    ["python3", "python"].into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import imaplib, ssl, json"])
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
 fn s<'a>(r: &'a Value, key: &str) -> &'a str {
     r[key]
         .as_str()
@@ -240,35 +230,23 @@ fn strings(r: &Value, key: &str) -> Vec<String> {
 
 #[test]
 fn imaplib_full_scenario() {
-    let Some(python) = python() else {
+    let Some(python) = python_with("imaplib, ssl, json") else {
         eprintln!("SKIPPED: python3 with imaplib/ssl is not available");
         return;
     };
     let server = Server::start(&["--user", "alice:secret"]);
-    let mut child = Command::new(python)
-        .args(["-c", SCENARIO, "127.0.0.1"])
-        .arg(server.port.to_string())
-        .arg(server.tls_port.to_string())
-        .args(["alice", "secret"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run python");
     // The scenario's sockets time out after 20 s; this bounds the whole run.
-    let start = std::time::Instant::now();
-    while child.try_wait().expect("wait python").is_none() {
-        if start.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            panic!("the imaplib scenario did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().expect("python output");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "imaplib scenario failed:\n{stderr}\n{stdout}"
+    let stdout = run_python(
+        python,
+        SCENARIO,
+        &[
+            "127.0.0.1",
+            &server.port.to_string(),
+            &server.tls_port.to_string(),
+            "alice",
+            "secret",
+        ],
+        Duration::from_secs(120),
     );
     let r: Value =
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"));

@@ -16,17 +16,20 @@
 //!
 //! Run it with `cargo test --test server_mbsync -- --nocapture`. It passes
 //! with a notice when `mbsync` is not installed (Debian: `apt-get install
-//! isync`). The server binary is taken from `target/<profile>/examples/` and
-//! built with `cargo build --example imap-server` when it is missing.
+//! isync`). The server is started (and built when stale) by
+//! `common::Server`.
+
+mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use common::{run_with_timeout, Server, TempDir};
 use imap_codec::{encode_command_fragments, Decoded, EncodeConfig, Fragment, ResponseCodec};
 use imap_proto::{
     AppendMessage, CommandBody, Data, FetchAttribute, FetchItem, FetchItems, Flag, IString,
@@ -36,123 +39,11 @@ use imap_proto::{
 
 /// How long one mbsync run may take.
 const MBSYNC_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the server may take to start answering.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Read timeout of the checking IMAP session.
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
 const USER: &str = "alice";
 const PASSWORD: &str = "secret";
-
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!("{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The running example server; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// `target/<profile>/examples/imap-server`, built if missing.
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/server_mbsync-HASH
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in target/<profile>/deps");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("imap-server{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--example", "imap-server"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "cargo build --example imap-server failed");
-    }
-    assert!(bin.exists(), "{} is missing after the build", bin.display());
-    bin
-}
-
-fn start_server(dir: &Path) -> Server {
-    let bin = server_binary();
-    let mut last_log = String::new();
-    // A free port can be taken between probing and binding: retry a few times.
-    for _ in 0..3 {
-        let (port, tls_port) = (free_port(), free_port());
-        let log = dir.join(format!("server-{port}.log"));
-        let child = Command::new(&bin)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--tls-listen", &format!("127.0.0.1:{tls_port}")])
-            .arg("--data")
-            .arg(dir.join("server-data"))
-            .args(["--user", &format!("{USER}:{PASSWORD}")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("server log file"))
-            .spawn()
-            .expect("spawn imap-server");
-        let mut server = Server { child, port, log };
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                last_log = std::fs::read_to_string(&server.log).unwrap_or_default();
-                eprintln!("imap-server exited at start ({status}); retrying:\n{last_log}");
-                break;
-            }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-                // Wait for the greeting so the server is really up.
-                s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-                let mut b = [0u8; 4];
-                if s.read(&mut b).is_ok_and(|n| n > 0) {
-                    return server;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "imap-server did not answer on 127.0.0.1:{port} within {START_TIMEOUT:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    panic!("imap-server would not start:\n{last_log}");
-}
 
 /// A blocking IMAP session using the workspace's codec.
 struct Imap {
@@ -418,62 +309,26 @@ fn write_rc(dir: &Path, port: u16, version: (u32, u32)) -> PathBuf {
 }
 
 /// Run `mbsync -Dn -c RC -a` (`-Dn`: the IMAP conversation on stdout);
-/// panics with its output on failure or timeout, returns it otherwise.
-fn mbsync(rc: &Path, server: &Server, step: &str) -> String {
-    let mut child = Command::new("mbsync")
-        .arg("-Dn")
-        .arg("-c")
-        .arg(rc)
-        .arg("-a")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn mbsync");
-    // Drain the pipes on threads so a chatty mbsync cannot block.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + MBSYNC_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for mbsync") {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let out = out_t.join().unwrap_or_default();
-    let err = err_t.join().unwrap_or_default();
-    let server_log = std::fs::read_to_string(&server.log).unwrap_or_default();
-    let tail: String = {
-        let lines: Vec<&str> = server_log.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    };
-    match status {
-        Some(s) if s.success() => {
-            eprintln!("[{step}] mbsync ok\n{out}{err}");
-            out + &err
-        }
-        Some(s) => panic!(
-            "[{step}] mbsync failed ({s})\nstdout:\n{out}\nstderr:\n{err}\nserver log (tail):\n{tail}"
-        ),
-        None => panic!(
-            "[{step}] mbsync timed out after {MBSYNC_TIMEOUT:?}\nstdout:\n{out}\nstderr:\n{err}\nserver log (tail):\n{tail}"
-        ),
-    }
+/// panics with its output on failure or timeout (the server's log follows,
+/// from [`Server`]'s drop), returns it otherwise.
+fn mbsync(rc: &Path, step: &str) -> String {
+    let out = run_with_timeout(
+        Command::new("mbsync")
+            .arg("-Dn")
+            .arg("-c")
+            .arg(rc)
+            .arg("-a"),
+        MBSYNC_TIMEOUT,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "[{step}] mbsync failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    eprintln!("[{step}] mbsync ok\n{stdout}{stderr}");
+    stdout + &stderr
 }
 
 /// Files of a local Maildir folder (new/ and cur/) with their contents.
@@ -520,10 +375,10 @@ fn mbsync_two_way_sync() {
         return;
     };
     eprintln!("mbsync version {}.{}", version.0, version.1);
-    let dir = TempDir::new("imap-rs-mbsync");
-    let server = start_server(&dir.0);
-    let rc = write_rc(&dir.0, server.port, version);
-    let inbox = dir.0.join("mail").join("INBOX");
+    let dir = TempDir::new("mbsync");
+    let server = Server::start(&["--user", &format!("{USER}:{PASSWORD}")]);
+    let rc = write_rc(dir.path(), server.port, version);
+    let inbox = dir.path().join("mail").join("INBOX");
     for sub in ["new", "cur", "tmp"] {
         std::fs::create_dir_all(inbox.join(sub)).unwrap();
     }
@@ -538,7 +393,7 @@ fn mbsync_two_way_sync() {
         )
         .unwrap();
     }
-    let conversation = mbsync(&rc, &server, "a: local -> server");
+    let conversation = mbsync(&rc, "a: local -> server");
     // mbsync takes the COMPRESS=DEFLATE our server offers (RFC 4978): the
     // rest of this run and all the later ones go over a compressed stream.
     assert!(
@@ -556,7 +411,7 @@ fn mbsync_two_way_sync() {
 
     // (b) a message appended on the server appears locally.
     imap.append(&message("remote 1", "remote1"));
-    let _ = mbsync(&rc, &server, "b: server -> local");
+    let _ = mbsync(&rc, "b: server -> local");
     let local = local_messages(&inbox);
     assert!(
         local.iter().any(|(_, t)| t.contains("Subject: remote 1")),
@@ -581,7 +436,7 @@ fn mbsync_two_way_sync() {
         .join("cur")
         .join(format!("{base}:2,{}", flags.iter().collect::<String>()));
     std::fs::rename(&path, &flagged).unwrap();
-    let _ = mbsync(&rc, &server, "c: flag locally");
+    let _ = mbsync(&rc, "c: flag locally");
     let msgs = imap.messages();
     let local2 = msgs
         .iter()
@@ -605,7 +460,7 @@ fn mbsync_two_way_sync() {
         .expect("remote 1 on the server")
         .uid;
     imap.add_flag(remote1, Flag::Flagged);
-    let _ = mbsync(&rc, &server, "c': flag on the server");
+    let _ = mbsync(&rc, "c': flag on the server");
     let local = local_messages(&inbox);
     let (path, _) = local
         .iter()
@@ -630,7 +485,7 @@ fn mbsync_two_way_sync() {
         ["local 1", "local 2", "remote 1"],
         "{msgs:?}"
     );
-    let _ = mbsync(&rc, &server, "d: delete on the server");
+    let _ = mbsync(&rc, "d: delete on the server");
     let local = local_messages(&inbox);
     assert!(
         !local.iter().any(|(_, t)| t.contains("Subject: local 3")),
@@ -640,7 +495,7 @@ fn mbsync_two_way_sync() {
     assert_eq!(local.len(), 3, "local files: {local:?}");
 
     // A final sync changes nothing on either side.
-    let _ = mbsync(&rc, &server, "e: idempotent");
+    let _ = mbsync(&rc, "e: idempotent");
     let msgs = imap.messages();
     assert_eq!(
         subjects(&msgs),

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{example_binary, run_with_timeout, Server, TempDir};
+use common::{example_binary, have, run_python, run_with_timeout, Server, TempDir};
 use serde_json::Value;
 
 const ISS: &str = "https://issuer.example";
@@ -44,13 +44,6 @@ attempt('mismatch', 'XOAUTH2', xoauth2('bob', good))
 attempt('expired', 'OAUTHBEARER', bearer('alice@example.org', expired))
 print(json.dumps(R))
 "#;
-
-fn have(cmd: &str, args: &[&str]) -> bool {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// Run the token script into `dir` with `lifetime` seconds; the token.
 fn make_token(dir: &Path, lifetime: i64) -> String {
@@ -107,18 +100,11 @@ fn imaplib_logs_in_with_oauth_tokens() {
         "--oauth-audience",
         AUD,
     ]);
-    let out = run_with_timeout(
-        Command::new("python3")
-            .args(["-c", SCENARIO, "127.0.0.1"])
-            .arg(server.port.to_string())
-            .args([&good, &expired]),
+    let stdout = run_python(
+        "python3",
+        SCENARIO,
+        &["127.0.0.1", &server.port.to_string(), &good, &expired],
         Duration::from_secs(120),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "imaplib: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let r: Value = serde_json::from_str(stdout.trim()).expect("JSON");
     let caps: Vec<&str> = r["caps"]
@@ -185,19 +171,14 @@ try:
 except imaplib.IMAP4.error as e:
     print(e)
 "#;
-    let out = run_with_timeout(
-        Command::new("python3")
-            .args(["-c", ONE, "127.0.0.1"])
-            .arg(server.port.to_string())
-            .arg(token),
+    run_python(
+        "python3",
+        ONE,
+        &["127.0.0.1", &server.port.to_string(), token],
         Duration::from_secs(60),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    )
+    .trim()
+    .to_owned()
 }
 
 /// The issuer rotates its key: the server picks up the new JWKS file when

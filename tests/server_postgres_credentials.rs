@@ -15,7 +15,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{example_binary, python, run_with_timeout, Server};
+use common::{example_binary, python, run_python, step, Server};
 use imap_store_postgres::testing::TestCluster;
 
 /// `imap-server --store URL ARGS...` with `stdin` on standard input.
@@ -88,12 +88,6 @@ again = login('laptop_again_1', port1, 'laptop-secret')
 cmd('laptop_again_noop', lambda: again.noop())
 "#;
 
-fn step<'a>(out: &'a str, name: &str) -> &'a str {
-    out.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no step {name} in:\n{out}"))
-}
-
 #[test]
 fn app_password_removed_through_node_1_ends_the_phone_session_on_node_2() {
     let Some(cluster) = TestCluster::shared() else {
@@ -138,20 +132,18 @@ fn app_password_removed_through_node_1_ends_the_phone_session_on_node_2() {
     let args = ["--store", url.as_str(), "--users-from-store"];
     let mut n1 = Server::start(&args);
     let mut n2 = Server::start(&args);
-    let out = run_with_timeout(
-        Command::new(python)
-            .args(["-c", SCRIPT, "127.0.0.1"])
-            .arg(n1.port.to_string())
-            .arg(n2.port.to_string())
-            .arg(example_binary("imap-server"))
-            .arg(&url),
+    let binary = example_binary("imap-server");
+    let stdout = run_python(
+        python,
+        SCRIPT,
+        &[
+            "127.0.0.1",
+            &n1.port.to_string(),
+            &n2.port.to_string(),
+            binary.to_str().unwrap(),
+            &url,
+        ],
         Duration::from_secs(60),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "imaplib failed:\n{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
     );
 
     assert_eq!(step(&stdout, "phone_login"), "OK", "{stdout}");

@@ -9,7 +9,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{python, run_with_timeout, Server, TempDir};
+use common::{python, run_python, step, Server, TempDir};
 
 /// Log in, and print one line per step: the step's name and what the server
 /// answered (typ, data), so the test can assert on each.
@@ -53,26 +53,12 @@ M.logout()
 "#;
 
 fn run(python: &str, server: &Server, user: &str, mode: &str) -> String {
-    let out = run_with_timeout(
-        Command::new(python)
-            .args(["-c", SCRIPT, "127.0.0.1"])
-            .arg(server.port.to_string())
-            .args([user, "pw", mode]),
+    run_python(
+        python,
+        SCRIPT,
+        &["127.0.0.1", &server.port.to_string(), user, "pw", mode],
         Duration::from_secs(60),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "imaplib failed:\n{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn step<'a>(out: &'a str, name: &str) -> &'a str {
-    out.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no step {name} in:\n{out}"))
+    )
 }
 
 #[test]
@@ -197,17 +183,11 @@ print('quota', M.getquotaroot('INBOX')[1][1][0].decode())
 M.logout()
 "#;
     let mut server = Server::start(&["--user", "carol:pw", "--quota-mailboxes", "8"]);
-    let out = run_with_timeout(
-        Command::new(python)
-            .args(["-c", CREATE, "127.0.0.1"])
-            .arg(server.port.to_string()),
+    let stdout = run_python(
+        python,
+        CREATE,
+        &["127.0.0.1", &server.port.to_string()],
         Duration::from_secs(60),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "imaplib failed:\n{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let have: u64 = step(&stdout, "have").parse().unwrap();
     let made: u64 = step(&stdout, "made").parse().unwrap();

@@ -3,134 +3,19 @@
 //! the Maildir store. Each test names the section it checks; the RFC's own
 //! examples are followed where they fit.
 
-use std::fs;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+mod ext;
 
-use imap_proto::{Flag, Mailbox, MailboxAttribute, Uid};
-use imap_server_core::{
-    Authenticator, Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MaildirStore,
-    Mailstore, MemStore, NewMessage, ServerConfig, ServerConnection, StaticAuthenticator,
-    StoreError, StoreOutcome, StoredMessage,
-};
+use std::sync::Arc;
+
+use ext::{assert_tagged, backends, Client, Delegating, Hooks};
+use imap_proto::Mailbox;
+use imap_server_core::{Changes, MailboxSnapshot, Mailstore, MemStore, StoreError};
 
 // ===== harness =====
 
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static SEQ: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "imap-rs-condstore-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A store under test, with what keeps it alive.
-struct Backend {
-    name: &'static str,
-    store: Arc<dyn Mailstore>,
-    _dir: Option<TempDir>,
-}
-
-/// Both backends, fresh.
-fn backends() -> Vec<Backend> {
-    let dir = TempDir::new();
-    let maildir = MaildirStore::open(&dir.0).expect("open maildir");
-    vec![
-        Backend {
-            name: "mem",
-            store: Arc::new(MemStore::new()),
-            _dir: None,
-        },
-        Backend {
-            name: "maildir",
-            store: Arc::new(maildir),
-            _dir: Some(dir),
-        },
-    ]
-}
-
-/// One client connection, logged in as alice.
-struct Client {
-    conn: ServerConnection,
-    now: Instant,
-}
-
-impl Client {
-    fn login(store: &Arc<dyn Mailstore>) -> Self {
-        let auth: Arc<dyn Authenticator> =
-            Arc::new(StaticAuthenticator::new().with_user("alice", "secret"));
-        let mut cfg = ServerConfig::default();
-        cfg.plaintext_auth = true;
-        let now = Instant::now();
-        let conn = ServerConnection::new(
-            store.clone(),
-            auth,
-            Arc::new(cfg),
-            false,
-            Arc::new(|| {}),
-            now,
-        );
-        let mut c = Self { conn, now };
-        let greeting = c.drain();
-        assert!(greeting.starts_with("* OK"), "{greeting}");
-        let r = c.send("L1 LOGIN alice secret\r\n");
-        assert!(r.contains("L1 OK"), "{r}");
-        c
-    }
-
-    fn drain(&mut self) -> String {
-        let mut out = Vec::new();
-        while let Some(b) = self.conn.poll_transmit(self.now) {
-            out.extend_from_slice(&b);
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn send(&mut self, s: &str) -> String {
-        self.conn.handle_input(s.as_bytes(), self.now);
-        self.drain()
-    }
-
-    /// Send `tag cmd` and assert the tagged status starts with `want`.
-    fn ok(&mut self, tag: &str, cmd: &str, want: &str) -> String {
-        let r = self.send(&format!("{tag} {cmd}\r\n"));
-        assert_tagged(&r, tag, want);
-        r
-    }
-
-    fn append(&mut self, body: &str) {
-        let msg = format!("Subject: {body}\r\n\r\n{body}\r\n");
-        let r = self.send(&format!("AP APPEND INBOX {{{}+}}\r\n{msg}\r\n", msg.len()));
-        assert_tagged(&r, "AP", "OK");
-    }
-}
-
-fn assert_tagged(r: &str, tag: &str, want: &str) {
-    let line = r
-        .lines()
-        .find(|l| l.starts_with(&format!("{tag} ")))
-        .unwrap_or_else(|| panic!("no tagged {tag} in {r:?}"));
-    assert!(
-        line.starts_with(&format!("{tag} {want}")),
-        "want `{tag} {want}…`, got {line:?} in {r:?}"
-    );
+/// APPEND a message with subject and body `body` to INBOX.
+fn append(c: &mut Client, body: &str) {
+    c.append_to("INBOX", &format!("Subject: {body}\r\n\r\n{body}\r\n"));
 }
 
 /// The number after `key` in `s` (as in `[HIGHESTMODSEQ 7]` or `MODSEQ (7)`).
@@ -162,7 +47,7 @@ fn modseq(line: &str) -> u64 {
 fn with_messages(store: &Arc<dyn Mailstore>, n: usize) -> Client {
     let mut c = Client::login(store);
     for i in 0..n {
-        c.append(&format!("message {}", i + 1));
+        append(&mut c, &format!("message {}", i + 1));
     }
     c.ok("S0", "SELECT INBOX", "OK [READ-WRITE]");
     c
@@ -432,10 +317,10 @@ fn new_messages_announce_the_new_highestmodseq() {
         let r = a.ok("S", "SELECT INBOX (CONDSTORE)", "OK");
         let before = highest(&r);
         // Our own APPEND into the selected mailbox, and another session's.
-        a.append("second");
+        append(&mut a, "second");
         let r = a.ok("N", "NOOP", "OK");
         let mut other = Client::login(&b.store);
-        other.append("third");
+        append(&mut other, "third");
         let r2 = a.ok("N2", "NOOP", "OK");
         let all = format!("{r}{r2}");
         assert!(all.contains("* 3 EXISTS"), "{}: {all}", b.name);
@@ -452,7 +337,7 @@ fn new_messages_announce_the_new_highestmodseq() {
         // A client that never enabled CONDSTORE hears nothing about it.
         let mut plain = Client::login(&b.store);
         plain.ok("S", "SELECT INBOX", "OK");
-        other.append("fourth");
+        append(&mut other, "fourth");
         let r = plain.ok("N", "NOOP", "OK");
         assert!(r.contains("EXISTS") && !r.contains("HIGHESTMODSEQ"), "{r}");
     }
@@ -524,7 +409,7 @@ fn qresync_scenario(store: &Arc<dyn Mailstore>) -> (u32, u64) {
     c.ok("D", "UID STORE 2,4 +FLAGS.SILENT (\\Deleted)", "OK");
     c.ok("X", "EXPUNGE", "OK");
     c.ok("T", "UID STORE 3 +FLAGS.SILENT (\\Flagged)", "OK");
-    c.append("message 6");
+    append(&mut c, "message 6");
     (v, h)
 }
 
@@ -720,88 +605,33 @@ fn vanished_replaces_expunge() {
 
 // ===== stores that cannot answer =====
 
-/// A MemStore that forgets its tombstones (`expunges_from` above every
-/// request) or, with `nomodseq`, keeps no MODSEQs at all.
+/// What makes a MemStore forget its tombstones (`expunges_from` above every
+/// request) or, with `nomodseq`, keep no MODSEQs at all.
 struct Forgetful {
-    inner: MemStore,
     nomodseq: bool,
 }
 
-impl Mailstore for Forgetful {
-    fn list(&self, user: &str) -> Result<Vec<MailboxInfo>, StoreError> {
-        self.inner.list(user)
-    }
-    fn create(
+impl Hooks for Forgetful {
+    fn snapshot(
         &self,
+        inner: &MemStore,
         user: &str,
         name: &Mailbox,
-        special_use: Option<MailboxAttribute>,
-    ) -> Result<(), StoreError> {
-        self.inner.create(user, name, special_use)
-    }
-    fn delete(&self, user: &str, name: &Mailbox) -> Result<(), StoreError> {
-        self.inner.delete(user, name)
-    }
-    fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError> {
-        self.inner.rename(user, from, to)
-    }
-    fn set_subscribed(&self, user: &str, name: &Mailbox, on: bool) -> Result<(), StoreError> {
-        self.inner.set_subscribed(user, name, on)
-    }
-    fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
-        let mut s = self.inner.snapshot(user, name)?;
+    ) -> Result<MailboxSnapshot, StoreError> {
+        let mut s = inner.snapshot(user, name)?;
         if self.nomodseq {
             s.highest_modseq = 0;
         }
         Ok(s)
     }
-    fn append(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        message: NewMessage,
-    ) -> Result<(u32, Uid), StoreError> {
-        self.inner.append(user, name, message)
-    }
-    fn message(&self, user: &str, name: &Mailbox, uid: Uid) -> Result<StoredMessage, StoreError> {
-        self.inner.message(user, name, uid)
-    }
-    fn store_flags(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        uids: &[Uid],
-        op: FlagOp,
-        flags: &[Flag],
-        unchanged_since: Option<u64>,
-    ) -> Result<StoreOutcome, StoreError> {
-        self.inner
-            .store_flags(user, name, uids, op, flags, unchanged_since)
-    }
-    fn expunge(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        uids: Option<&[Uid]>,
-    ) -> Result<Vec<Uid>, StoreError> {
-        self.inner.expunge(user, name, uids)
-    }
-    fn copy(
-        &self,
-        user: &str,
-        from: &Mailbox,
-        uids: &[Uid],
-        to: &Mailbox,
-    ) -> Result<CopyOutcome, StoreError> {
-        self.inner.copy(user, from, uids, to)
-    }
     fn changes_since(
         &self,
+        inner: &MemStore,
         user: &str,
         name: &Mailbox,
         modseq: u64,
     ) -> Result<Changes, StoreError> {
-        let mut c = self.inner.changes_since(user, name, modseq)?;
+        let mut c = inner.changes_since(user, name, modseq)?;
         if self.nomodseq {
             c.highest_modseq = 0;
         }
@@ -815,10 +645,7 @@ impl Mailstore for Forgetful {
 }
 
 fn forgetful(nomodseq: bool) -> Arc<dyn Mailstore> {
-    Arc::new(Forgetful {
-        inner: MemStore::new(),
-        nomodseq,
-    })
+    Arc::new(Delegating::new(Forgetful { nomodseq }))
 }
 
 /// §3.2.5.2: when the expunge log cannot answer, SELECT QRESYNC and UID

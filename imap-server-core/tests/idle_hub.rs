@@ -2,21 +2,18 @@
 //! configuration's `ChangeHub`: one store watch per mailbox, one
 //! `changes_since` and one `\Recent` claim per change for all of them.
 
+mod ext;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
-use imap_proto::{Flag, Mailbox, MailboxAttribute, Uid};
-use imap_server_core::{
-    Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, Mailstore, MemStore, NewMessage,
-    ServerConfig, ServerConnection, StaticAuthenticator, StoreError, StoreOutcome, StoredMessage,
-    Waker, WatchGuard,
-};
+use ext::{Client, Delegating, Hooks};
+use imap_proto::Mailbox;
+use imap_server_core::{Changes, Mailstore, MemStore, ServerConfig, StoreError, Waker, WatchGuard};
 
-/// A MemStore that counts the calls a wake-up makes.
+/// Counts the calls a wake-up makes.
 #[derive(Default)]
-struct Counting {
-    inner: MemStore,
+struct Counts {
     changes_since: AtomicUsize,
     claims: AtomicUsize,
     /// Store watches registered, and those still alive.
@@ -24,92 +21,31 @@ struct Counting {
     live_watches: Arc<AtomicUsize>,
 }
 
-impl Mailstore for Counting {
-    fn list(&self, user: &str) -> Result<Vec<MailboxInfo>, StoreError> {
-        self.inner.list(user)
-    }
-    fn create(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        special_use: Option<MailboxAttribute>,
-    ) -> Result<(), StoreError> {
-        self.inner.create(user, name, special_use)
-    }
-    fn delete(&self, user: &str, name: &Mailbox) -> Result<(), StoreError> {
-        self.inner.delete(user, name)
-    }
-    fn rename(&self, user: &str, from: &Mailbox, to: &Mailbox) -> Result<(), StoreError> {
-        self.inner.rename(user, from, to)
-    }
-    fn set_subscribed(&self, user: &str, name: &Mailbox, on: bool) -> Result<(), StoreError> {
-        self.inner.set_subscribed(user, name, on)
-    }
-    fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot, StoreError> {
-        self.inner.snapshot(user, name)
-    }
-    fn append(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        message: NewMessage,
-    ) -> Result<(u32, Uid), StoreError> {
-        self.inner.append(user, name, message)
-    }
-    fn message(&self, user: &str, name: &Mailbox, uid: Uid) -> Result<StoredMessage, StoreError> {
-        self.inner.message(user, name, uid)
-    }
-    fn store_flags(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        uids: &[Uid],
-        op: FlagOp,
-        flags: &[Flag],
-        unchanged_since: Option<u64>,
-    ) -> Result<StoreOutcome, StoreError> {
-        self.inner
-            .store_flags(user, name, uids, op, flags, unchanged_since)
-    }
-    fn expunge(
-        &self,
-        user: &str,
-        name: &Mailbox,
-        uids: Option<&[Uid]>,
-    ) -> Result<Vec<Uid>, StoreError> {
-        self.inner.expunge(user, name, uids)
-    }
-    fn copy(
-        &self,
-        user: &str,
-        from: &Mailbox,
-        uids: &[Uid],
-        to: &Mailbox,
-    ) -> Result<CopyOutcome, StoreError> {
-        self.inner.copy(user, from, uids, to)
-    }
+impl Hooks for Counts {
     fn changes_since(
         &self,
+        inner: &MemStore,
         user: &str,
         name: &Mailbox,
         modseq: u64,
     ) -> Result<Changes, StoreError> {
         self.changes_since.fetch_add(1, Ordering::SeqCst);
-        self.inner.changes_since(user, name, modseq)
+        inner.changes_since(user, name, modseq)
     }
     fn claim_recent(
         &self,
+        inner: &MemStore,
         user: &str,
         name: &Mailbox,
         claim_below: Option<u32>,
     ) -> Result<u32, StoreError> {
         self.claims.fetch_add(1, Ordering::SeqCst);
-        self.inner.claim_recent(user, name, claim_below)
+        inner.claim_recent(user, name, claim_below)
     }
-    fn watch(&self, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {
+    fn watch(&self, inner: &MemStore, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {
         self.watches.fetch_add(1, Ordering::SeqCst);
         self.live_watches.fetch_add(1, Ordering::SeqCst);
-        let inner = self.inner.watch(user, name, waker);
+        let inner = inner.watch(user, name, waker);
         let live = Arc::clone(&self.live_watches);
         WatchGuard::new(move || {
             drop(inner);
@@ -118,90 +54,48 @@ impl Mailstore for Counting {
     }
 }
 
-struct Client {
-    conn: ServerConnection,
-    now: Instant,
-    wakes: Arc<AtomicUsize>,
-}
+/// A MemStore seen through [`Counts`].
+type Counting = Delegating<Counts>;
 
-impl Client {
-    fn login(store: &Arc<Counting>, config: &Arc<ServerConfig>) -> Self {
-        let wakes = Arc::new(AtomicUsize::new(0));
-        let w = Arc::clone(&wakes);
-        let now = Instant::now();
-        let conn = ServerConnection::new(
-            Arc::clone(store) as Arc<dyn Mailstore>,
-            Arc::new(StaticAuthenticator::new().with_user("alice", "secret")),
-            Arc::clone(config),
-            false,
-            Arc::new(move || {
-                w.fetch_add(1, Ordering::SeqCst);
-            }),
-            now,
-        );
-        let mut c = Self { conn, now, wakes };
-        c.drain();
-        let r = c.send("L LOGIN alice secret\r\n");
-        assert!(r.contains("L OK"), "{r}");
-        c
-    }
-
-    fn drain(&mut self) -> String {
-        let mut out = Vec::new();
-        while let Some(b) = self.conn.poll_transmit(self.now) {
-            out.extend_from_slice(&b);
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn send(&mut self, s: &str) -> String {
-        self.conn.handle_input(s.as_bytes(), self.now);
-        self.drain()
-    }
-
-    fn idle(store: &Arc<Counting>, config: &Arc<ServerConfig>) -> Self {
-        let mut c = Self::login(store, config);
-        let r = c.send("S SELECT INBOX\r\n");
-        assert!(r.contains("S OK"), "{r}");
-        assert_eq!(c.send("I IDLE\r\n"), "+ idling\r\n");
-        c
-    }
-
-    fn wakeup(&mut self) -> String {
-        self.conn.handle_wakeup(self.now);
-        self.drain()
-    }
+/// A session of `store` in IDLE on INBOX.
+fn idler(store: &Arc<dyn Mailstore>, config: &Arc<ServerConfig>) -> Client {
+    let mut c = Client::login_sharing(store, config);
+    let r = c.send("S SELECT INBOX\r\n");
+    assert!(r.contains("S OK"), "{r}");
+    assert_eq!(c.send("I IDLE\r\n"), "+ idling\r\n");
+    c
 }
 
 fn append(c: &mut Client, subject: &str) {
-    let msg = format!("Subject: {subject}\r\n\r\nhi\r\n");
-    let r = c.send(&format!("A APPEND INBOX {{{}+}}\r\n{msg}\r\n", msg.len()));
-    assert!(r.contains("A OK"), "{r}");
+    c.append_to("INBOX", &format!("Subject: {subject}\r\n\r\nhi\r\n"));
 }
 
 fn setup(idlers: usize) -> (Arc<Counting>, Vec<Client>, Client) {
     let store = Arc::new(Counting::default());
+    let shared: Arc<dyn Mailstore> = store.clone();
     // One configuration (one hub) for every session, as a driver has.
-    let mut config = ServerConfig::default();
-    config.plaintext_auth = true;
-    let config = Arc::new(config);
-    let idle = (0..idlers).map(|_| Client::idle(&store, &config)).collect();
-    let writer = Client::login(&store, &config);
+    let config = Arc::new(ext::config());
+    let idle = (0..idlers).map(|_| idler(&shared, &config)).collect();
+    let writer = Client::login_sharing(&shared, &config);
     (store, idle, writer)
 }
 
 #[test]
 fn one_store_watch_and_one_read_per_change_for_all_idlers() {
     let (store, mut idle, mut writer) = setup(4);
-    assert_eq!(store.watches.load(Ordering::SeqCst), 1, "one store watch");
+    assert_eq!(
+        store.hooks.watches.load(Ordering::SeqCst),
+        1,
+        "one store watch"
+    );
     for round in 1..=3u32 {
         append(&mut writer, &format!("round {round}"));
         for c in &idle {
             assert!(c.wakes.load(Ordering::SeqCst) >= 1, "every idler is woken");
         }
         let (reads, claims) = (
-            store.changes_since.load(Ordering::SeqCst),
-            store.claims.load(Ordering::SeqCst),
+            store.hooks.changes_since.load(Ordering::SeqCst),
+            store.hooks.claims.load(Ordering::SeqCst),
         );
         for (i, c) in idle.iter_mut().enumerate() {
             // The first reads the store; the others take its read.
@@ -214,19 +108,19 @@ fn one_store_watch_and_one_read_per_change_for_all_idlers() {
                 "idler {i}, round {round}: only the first told gets \\Recent"
             );
         }
-        assert_eq!(store.changes_since.load(Ordering::SeqCst), reads + 1);
-        assert_eq!(store.claims.load(Ordering::SeqCst), claims + 1);
+        assert_eq!(store.hooks.changes_since.load(Ordering::SeqCst), reads + 1);
+        assert_eq!(store.hooks.claims.load(Ordering::SeqCst), claims + 1);
         // Woken again without a change: nothing to say, nothing read.
         for c in &mut idle {
             assert!(!c.conn.wakeup_needs_store());
             assert_eq!(c.wakeup(), "");
         }
-        assert_eq!(store.changes_since.load(Ordering::SeqCst), reads + 1);
+        assert_eq!(store.hooks.changes_since.load(Ordering::SeqCst), reads + 1);
     }
     for (i, c) in idle.iter_mut().enumerate() {
         let r = c.send("DONE\r\n");
         assert!(r.starts_with("I OK"), "{r}");
-        let live = store.live_watches.load(Ordering::SeqCst);
+        let live = store.hooks.live_watches.load(Ordering::SeqCst);
         assert_eq!(
             live,
             usize::from(i < 3),
@@ -243,7 +137,7 @@ fn a_later_change_is_not_hidden_by_a_shared_read() {
     append(&mut writer, "one");
     assert_eq!(idle[0].wakeup(), "* 1 EXISTS\r\n* 1 RECENT\r\n");
     append(&mut writer, "two");
-    let before = store.changes_since.load(Ordering::SeqCst);
+    let before = store.hooks.changes_since.load(Ordering::SeqCst);
     assert!(idle[1].conn.wakeup_needs_store());
     assert_eq!(idle[1].wakeup(), "* 2 EXISTS\r\n* 1 RECENT\r\n");
     // Idler 2 was at the same MODSEQ as idler 1: it shares that read.
@@ -251,7 +145,7 @@ fn a_later_change_is_not_hidden_by_a_shared_read() {
     assert_eq!(idle[2].wakeup(), "* 2 EXISTS\r\n* 0 RECENT\r\n");
     // Idler 0 is one change behind the others: its own read.
     assert_eq!(idle[0].wakeup(), "* 2 EXISTS\r\n* 1 RECENT\r\n");
-    assert_eq!(store.changes_since.load(Ordering::SeqCst), before + 2);
+    assert_eq!(store.hooks.changes_since.load(Ordering::SeqCst), before + 2);
 }
 
 /// Flag changes by another session reach every idler from one read.
@@ -264,10 +158,10 @@ fn flag_changes_are_shared_too() {
     }
     let r = writer.send("S SELECT INBOX\r\n");
     assert!(r.contains("S OK"), "{r}");
-    let before = store.changes_since.load(Ordering::SeqCst);
+    let before = store.hooks.changes_since.load(Ordering::SeqCst);
     let r = writer.send("F STORE 1 +FLAGS.SILENT (\\Flagged)\r\n");
     assert!(r.contains("F OK"), "{r}");
-    let reads_by_writer = store.changes_since.load(Ordering::SeqCst) - before;
+    let reads_by_writer = store.hooks.changes_since.load(Ordering::SeqCst) - before;
     for (i, c) in idle.iter_mut().enumerate() {
         let r = c.wakeup();
         assert!(
@@ -276,7 +170,7 @@ fn flag_changes_are_shared_too() {
         );
     }
     assert_eq!(
-        store.changes_since.load(Ordering::SeqCst) - before - reads_by_writer,
+        store.hooks.changes_since.load(Ordering::SeqCst) - before - reads_by_writer,
         1
     );
 }

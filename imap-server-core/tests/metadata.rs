@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ext::{backends, config, untagged, Client, Plain, TempDir};
-use imap_server_core::{MaildirStore, Mailstore, MemStore};
+use imap_server_core::{MaildirStore, Mailstore};
 
 /// §4.2, §4.3: server entries (mailbox ""), set, read back, NIL for a
 /// missing entry (as Dovecot), removal with NIL.
@@ -259,7 +259,7 @@ fn maildir_entries_persist() {
 
 #[test]
 fn store_without_features_advertises_none() {
-    let store: Arc<dyn Mailstore> = Arc::new(Plain(MemStore::new()));
+    let store: Arc<dyn Mailstore> = Arc::new(Plain::default());
     let mut c = Client::login(&store);
     let r = c.ok("A", "CAPABILITY", "OK");
     let caps = untagged(&r)[0];

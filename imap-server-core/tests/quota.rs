@@ -326,7 +326,7 @@ fn per_user_override() {
 
 #[test]
 fn store_without_quota_advertises_none() {
-    let store: Arc<dyn Mailstore> = Arc::new(Plain(MemStore::new()));
+    let store: Arc<dyn Mailstore> = Arc::new(Plain::default());
     assert!(!store.features().quota);
     let mut c = login(&store);
     let r = c.ok("A", "CAPABILITY", "OK");

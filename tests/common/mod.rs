@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -50,12 +50,47 @@ impl Drop for TempDir {
 
 /// A Python with imaplib (`python3`, else `python`), if there is one.
 pub(crate) fn python() -> Option<&'static str> {
-    ["python3", "python"].into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import imaplib"])
-            .status()
-            .is_ok_and(|s| s.success())
-    })
+    python_with("imaplib")
+}
+
+/// A Python (`python3`, else `python`) that can `import {modules}`, if there
+/// is one.
+pub(crate) fn python_with(modules: &str) -> Option<&'static str> {
+    let import = format!("import {modules}");
+    ["python3", "python"]
+        .into_iter()
+        .find(|p| have(p, &["-c", &import]))
+}
+
+/// Whether `cmd args` runs and exits with success (a tool is installed).
+pub(crate) fn have(cmd: &str, args: &[&str]) -> bool {
+    Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Run `python -c script args…`, killed after `limit`; fails the test if
+/// the script fails, else returns what it printed.
+pub(crate) fn run_python(python: &str, script: &str, args: &[&str], limit: Duration) -> String {
+    let out = run_with_timeout(Command::new(python).args(["-c", script]).args(args), limit);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "the Python script failed ({}):\n{}\n{stdout}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// What a script printed after `name ` on its line `name …` (the scripts
+/// print one line per step).
+pub(crate) fn step<'a>(out: &'a str, name: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no step {name} in:\n{out}"))
 }
 
 /// The path of an example binary of this package, brought up to date.
@@ -98,7 +133,8 @@ pub(crate) fn example_binary(name: &str) -> PathBuf {
     path
 }
 
-/// Run a command to completion, killing it after `limit`.
+/// Run a command to completion, killing it after `limit`. Its output is
+/// read while it runs, so a chatty command cannot block on a full pipe.
 pub(crate) fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
@@ -106,19 +142,37 @@ pub(crate) fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let start = Instant::now();
-    while child.try_wait().expect("try_wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
         if start.elapsed() > limit {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("wait");
+            let _ = child.wait();
             panic!(
                 "{cmd:?} still running after {limit:?}; stderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&stderr.join().unwrap_or_default())
             );
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("read stdout"),
+        stderr: stderr.join().expect("read stderr"),
     }
-    child.wait_with_output().expect("wait")
 }
 
 /// A loopback port that was free a moment ago.
