@@ -322,7 +322,11 @@ fn session(store: &Arc<dyn Mailstore>, user: &str) -> (ext::Client, Arc<AtomicUs
         }),
         now,
     );
-    let mut c = ext::Client { conn, now };
+    let mut c = ext::Client {
+        conn,
+        now,
+        wakes: Arc::clone(&wakes),
+    };
     assert!(c.drain().starts_with("* OK"));
     c.ok("L", &format!("LOGIN {user} secret"), "OK");
     (c, wakes)
@@ -569,7 +573,7 @@ fn other_users_metadata_is_never_reported() {
 /// BADEVENT, which lists only what can be delivered.
 #[test]
 fn metadata_events_need_a_store_that_reports_them() {
-    let store: Arc<dyn Mailstore> = Arc::new(ext::Plain(MemStore::new()));
+    let store: Arc<dyn Mailstore> = Arc::new(ext::Plain::default());
     let mut c = ext::Client::login(&store);
     for ev in ["MailboxMetadataChange", "ServerMetadataChange"] {
         assert_eq!(
