@@ -114,6 +114,12 @@ struct Feeds {
 #[derive(Default)]
 struct Inner {
     feeds: Mutex<Feeds>,
+    /// The `\Recent` watermarks kept for stores without one
+    /// ([`StoreFeatures::recent`](crate::StoreFeatures::recent) false): per
+    /// mailbox, its UIDVALIDITY and the first UID no session of this hub
+    /// has claimed. One entry per mailbox a session selected or asked
+    /// STATUS RECENT of, dropped when the hub is.
+    recent: Mutex<HashMap<Key, (u32, u32)>>,
 }
 
 impl Inner {
@@ -379,7 +385,7 @@ impl ChangeHub {
                 return Ok(w);
             }
         }
-        let before = store.claim_recent(user, name, claim_below)?;
+        let before = self.claim(store, user, name, Some(uid_validity), claim_below)?;
         let after = before.max(claim_below.unwrap_or(0));
         let mut feeds = self.inner.lock();
         if let Some(feed) = feeds.map.get_mut(&key) {
@@ -389,6 +395,48 @@ impl ChangeHub {
             };
             feed.recent = Some((uid_validity, known));
         }
+        Ok(before)
+    }
+
+    /// [`Mailstore::claim_recent`] when the store keeps a watermark
+    /// ([`StoreFeatures::recent`](crate::StoreFeatures::recent)); otherwise
+    /// the same claim (RFC 3501 §2.3.2) on a watermark kept here, for the
+    /// sessions of this hub. That watermark starts at 1 (every message
+    /// recent: this server has handed none out yet) and starts again when
+    /// the mailbox's UIDVALIDITY changes; `uid_validity` `None` (STATUS of
+    /// a mailbox whose UIDVALIDITY is not at hand) takes it as it is.
+    pub(crate) fn claim(
+        &self,
+        store: &dyn Mailstore,
+        user: &str,
+        name: &Mailbox,
+        uid_validity: Option<u32>,
+        claim_below: Option<u32>,
+    ) -> Result<u32, StoreError> {
+        if store.features().recent {
+            return store.claim_recent(user, name, claim_below);
+        }
+        let mut map = self
+            .inner
+            .recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key: Key = (user.to_owned(), name.clone());
+        let Some(below) = claim_below else {
+            return Ok(match (map.get(&key), uid_validity) {
+                (Some(&(v, w)), Some(want)) if v == want => w,
+                (Some(&(_, w)), None) => w,
+                _ => 1,
+            });
+        };
+        // A claim always comes with the UIDVALIDITY the session holds.
+        let validity = uid_validity.unwrap_or(0);
+        let entry = map.entry(key).or_insert((validity, 1));
+        if entry.0 != validity {
+            *entry = (validity, 1);
+        }
+        let before = entry.1;
+        entry.1 = before.max(below);
         Ok(before)
     }
 

@@ -820,6 +820,7 @@ impl Mailstore for MaildirStore {
             quota: true,
             urlauth: true,
             metadata_events: true,
+            recent: true,
         }
     }
 

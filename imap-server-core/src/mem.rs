@@ -834,6 +834,7 @@ impl Mailstore for MemStore {
             quota: true,
             urlauth: true,
             metadata_events: true,
+            recent: true,
         }
     }
 

@@ -253,6 +253,13 @@ pub struct StoreFeatures {
     /// MailboxMetadataChange and ServerMetadataChange events (RFC 5465
     /// §5.6, §5.7). Without it NOTIFY refuses them with `[BADEVENT]`.
     pub metadata_events: bool,
+    /// [`Mailstore::claim_recent`] keeps a `\Recent` watermark per mailbox,
+    /// shared by every server on the store and (best) persisted. Without
+    /// it the server core keeps one itself, in memory, for the sessions of
+    /// one [`ChangeHub`](crate::ChangeHub): `\Recent` still goes to exactly
+    /// one of them, but every message is recent again after a restart, and
+    /// servers that share the store each hand it out once.
+    pub recent: bool,
 }
 
 /// Per-message data beyond flags: the RFC 8514 save date and the RFC 8474
@@ -764,8 +771,10 @@ pub trait Mailstore: Send + Sync {
     /// only reads the watermark (EXAMINE, STATUS RECENT).
     ///
     /// The default has no watermark and says no message is recent
-    /// (`u32::MAX`). Stores that keep one should persist it, so a restart does
-    /// not make old mail recent again.
+    /// (`u32::MAX`); the session then asks the core's own watermark instead
+    /// (see [`StoreFeatures::recent`], which a store that overrides this
+    /// sets). Stores that keep one should persist it, so a restart does not
+    /// make old mail recent again.
     fn claim_recent(
         &self,
         user: &str,

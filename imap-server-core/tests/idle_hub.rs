@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use ext::{Client, Delegating, Hooks};
 use imap_proto::Mailbox;
-use imap_server_core::{Changes, Mailstore, MemStore, ServerConfig, StoreError, Waker, WatchGuard};
+use imap_server_core::{
+    Changes, Mailstore, MemStore, ServerConfig, StoreError, StoreFeatures, Waker, WatchGuard,
+};
 
 /// Counts the calls a wake-up makes.
 #[derive(Default)]
@@ -41,6 +43,12 @@ impl Hooks for Counts {
     ) -> Result<u32, StoreError> {
         self.claims.fetch_add(1, Ordering::SeqCst);
         inner.claim_recent(user, name, claim_below)
+    }
+    fn features(&self) -> StoreFeatures {
+        StoreFeatures {
+            recent: true,
+            ..StoreFeatures::default()
+        }
     }
     fn watch(&self, inner: &MemStore, user: &str, name: &Mailbox, waker: Waker) -> WatchGuard {
         self.watches.fetch_add(1, Ordering::SeqCst);

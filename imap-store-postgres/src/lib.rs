@@ -535,6 +535,7 @@ impl Mailstore for PgStore {
             urlauth: true,
             // Metadata changes are not announced on the LISTEN channel yet.
             metadata_events: false,
+            recent: true,
         }
     }
 

@@ -539,7 +539,9 @@ impl ServerConnection {
             .filter_map(|a| {
                 Some(match a {
                     StatusAttribute::Messages => StatusItem::Messages(st.messages),
-                    StatusAttribute::Recent => StatusItem::Recent(self.status_recent(user, name)),
+                    StatusAttribute::Recent => {
+                        StatusItem::Recent(self.status_recent(user, name, st.uid_validity))
+                    }
                     StatusAttribute::UidNext => StatusItem::UidNext(st.uid_next),
                     StatusAttribute::UidValidity => StatusItem::UidValidity(st.uid_validity),
                     StatusAttribute::Unseen => StatusItem::Unseen(st.unseen),

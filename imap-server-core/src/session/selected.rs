@@ -186,8 +186,9 @@ impl ServerConnection {
             u32::MAX
         } else {
             let claim = (!read_only).then_some(snap.uid_next);
-            self.store
-                .claim_recent(&user, &name, claim)
+            self.config
+                .change_hub
+                .claim(&*self.store, &user, &name, Some(snap.uid_validity), claim)
                 .unwrap_or(u32::MAX)
         };
         let exists = snap.messages.len() as u32;
@@ -522,7 +523,13 @@ impl ServerConnection {
                         claim,
                         needed,
                     ),
-                    None => self.store.claim_recent(user, &mailbox.name, claim),
+                    None => self.config.change_hub.claim(
+                        &*self.store,
+                        user,
+                        &mailbox.name,
+                        Some(mailbox.uid_validity),
+                        claim,
+                    ),
                 }
                 .unwrap_or(u32::MAX)
             }
@@ -752,8 +759,9 @@ impl ServerConnection {
     /// STATUS RECENT (RFC 3501 §6.3.10): the messages no session has claimed
     /// as `\Recent` yet, plus those this session holds if it has the mailbox
     /// selected. Looking claims nothing.
-    pub(super) fn status_recent(&self, user: &str, name: &Mailbox) -> u32 {
-        let Ok(from) = self.store.claim_recent(user, name, None) else {
+    pub(super) fn status_recent(&self, user: &str, name: &Mailbox, uid_validity: u32) -> u32 {
+        let hub = &self.config.change_hub;
+        let Ok(from) = hub.claim(&*self.store, user, name, Some(uid_validity), None) else {
             return 0;
         };
         if let State::Selected { mailbox, .. } = &self.state {

@@ -15,7 +15,7 @@ use imap_proto::{Flag, Mailbox, MailboxAttribute, Uid};
 use imap_server_core::{
     Authenticator, Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, MaildirStore,
     Mailstore, MemStore, NewMessage, ServerConfig, ServerConnection, StaticAuthenticator,
-    StoreError, StoreErrorKind, StoreOutcome, StoredMessage, Waker, WatchGuard,
+    StoreError, StoreErrorKind, StoreFeatures, StoreOutcome, StoredMessage, Waker, WatchGuard,
 };
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -245,6 +245,11 @@ pub(crate) trait Hooks: Send + Sync {
         let _ = (inner, user, name, waker);
         WatchGuard::none()
     }
+    /// Default: no optional feature (the core then keeps `\Recent`
+    /// itself); a hook that passes `claim_recent` on declares `recent`.
+    fn features(&self) -> StoreFeatures {
+        StoreFeatures::default()
+    }
 }
 
 /// No hooks: the required methods of the inner store, nothing else.
@@ -345,6 +350,9 @@ impl<H: Hooks> Mailstore for Delegating<H> {
     }
     fn changes_since(&self, user: &str, name: &Mailbox, m: u64) -> Result<Changes, StoreError> {
         self.hooks.changes_since(&self.inner, user, name, m)
+    }
+    fn features(&self) -> StoreFeatures {
+        self.hooks.features()
     }
     fn claim_recent(
         &self,
