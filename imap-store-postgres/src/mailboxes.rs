@@ -12,10 +12,10 @@ use imap_server_core::{
     StoreError, StoreErrorKind,
 };
 
+use crate::meta_notes;
 use crate::names::{ancestors, cannot, canonical, check_name, is_below, MAX_NAME_LEN};
 use crate::pool::{Error, Mode, Tx};
 use crate::row::{RowExt, MODSEQS, SIZES, TOTALS, UIDS};
-use crate::meta_notes;
 use crate::{
     attribute, insert_mailbox, no_mailbox, notify, notify_list, notify_payload, refuse, PgStore,
 };

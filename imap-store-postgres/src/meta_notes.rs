@@ -62,13 +62,19 @@ use imap_proto::Mailbox;
 use imap_server_core::{MailboxEvent, MetadataEntry};
 
 /// The longest NOTIFY payload PostgreSQL accepts, in bytes (its default
-/// build refuses 8000 or more).
+/// build refuses 8000 or more). A SETMETADATA whose changed entry names do
+/// not fit in one payload is announced in several, each reported as its own
+/// [`MailboxEvent::MetadataChanged`] on every node (so a NOTIFY client sees
+/// several `* METADATA` lines for the mailbox, together naming every
+/// changed entry once).
 pub const MAX_NOTIFY_PAYLOAD: usize = 7999;
 
-/// The longest entry name, in bytes once percent-encoded, that is
-/// announced as itself; longer ones are announced as an ancestor (see the
-/// module docs). With [`crate::MAX_NAME_LEN`] this leaves room for a target
-/// and one name in every payload.
+/// The longest entry name, in bytes once percent-encoded (bytes outside
+/// `!`..`~` and `%` take three), that metadata change events name as
+/// itself. A longer name is named as its longest ancestor that fits
+/// (`/shared/vendor` for `/shared/vendor/…`): a client re-reads below it
+/// with `GETMETADATA (DEPTH infinity)`. With [`crate::MAX_NAME_LEN`] this
+/// leaves room for a mailbox name and one entry name in every payload.
 pub const MAX_ANNOUNCED_ENTRY_LEN: usize = 2048;
 
 /// The first field of a metadata payload.
@@ -140,10 +146,9 @@ fn announced(entry: &str) -> Option<&str> {
         return Some(entry);
     }
     entry
-        .match_indices('/')
+        .rmatch_indices('/')
         .map(|(i, _)| &entry[..i])
-        .filter(|a| !a.is_empty() && encoded_len(a.as_bytes()) <= MAX_ANNOUNCED_ENTRY_LEN)
-        .last()
+        .find(|a| !a.is_empty() && encoded_len(a.as_bytes()) <= MAX_ANNOUNCED_ENTRY_LEN)
 }
 
 /// The events (and payloads) that report a change of `entries` (never
@@ -270,10 +275,8 @@ mod tests {
             n[0].payload.as_deref(),
             Some("M 0000000000000007 - /shared/x")
         );
-        for note in [&n[0]] {
-            let p = note.payload.as_deref().unwrap();
-            assert_eq!(parse(p), Some((7, note.event.clone())));
-        }
+        let p = n[0].payload.as_deref().unwrap();
+        assert_eq!(parse(p), Some((7, n[0].event.clone())));
     }
 
     #[test]
