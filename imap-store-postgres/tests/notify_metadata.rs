@@ -407,3 +407,43 @@ fn many_entries_are_split_alike_on_both_nodes() {
     }
     assert_eq!(all, names, "every entry once, in order");
 }
+
+/// Node 2's listening connection is killed (`pg_terminate_backend`, in
+/// this test's own database only): it reconnects, LISTENs again, and later
+/// changes from node 1 reach node 2's NOTIFY session again, exactly once;
+/// the reconnect itself announces nothing.
+#[test]
+fn metadata_events_resume_after_the_listener_reconnects() {
+    let Some(cluster) = TestCluster::shared() else {
+        return;
+    };
+    let db = cluster.create_database();
+    let n1 = Arc::new(PgStore::open(&cluster.socket_url(&db)).expect("open node 1"));
+    let n2 = Arc::new(PgStore::open(&cluster.tcp_url(&db)).expect("open node 2"));
+    let mut writer = Session::login(&n1, "alice", "node 1 writer");
+    let mut far = Session::login(&n2, "alice", "node 2 watcher");
+    far.notify(BOTH);
+    writer.set("INBOX (/shared/a \"1\")");
+    far.expect("* METADATA INBOX /shared/a\r\n", "before the reconnect");
+    assert_eq!(n2.listener_connects(), 1);
+    let mut admin =
+        postgres::Client::connect(&cluster.socket_url(&db), postgres::NoTls).expect("connect");
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND query LIKE 'LISTEN %') t",
+            &[],
+        )
+        .expect("terminate the listeners")
+        .get(0);
+    assert!(killed >= 1, "no listener found");
+    let start = Instant::now();
+    while n2.listener_connects() < 2 && start.elapsed() < REACH {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(n2.listener_connects() >= 2, "node 2's listener came back");
+    far.expect("", "the reconnect announces nothing");
+    writer.set("\"\" (/private/b \"2\")");
+    far.expect("* METADATA \"\" /private/b\r\n", "after the reconnect");
+}
