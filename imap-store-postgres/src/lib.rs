@@ -39,6 +39,9 @@
 //!   and QRESYNC (RFC 7162) exactly.
 //! - **Push**: see the `notify` module: LISTEN/NOTIFY with one listening
 //!   connection per store, reconnecting and catching up from the change log.
+//!   SETMETADATA on any node reaches NOTIFY sessions on every node
+//!   (MailboxMetadataChange, ServerMetadataChange; RFC 5465 §5.6, §5.7),
+//!   payload limits included: see [`MAX_NOTIFY_PAYLOAD`].
 //!
 //! - **Credentials**: [`PgAuthenticator`] checks passwords and app passwords
 //!   kept in the same database; removing one on any node ends the sessions
@@ -60,6 +63,7 @@ use imap_server_core::{Mailstore, StoreError, StoreErrorKind};
 mod auth;
 mod mailboxes;
 mod messages;
+mod meta_notes;
 mod names;
 mod notify;
 mod pool;
@@ -69,6 +73,7 @@ pub mod testing;
 
 pub use crate::auth::{CredentialError, PgAuthenticator};
 pub use crate::messages::MAX_CACHED_STRUCTURE;
+pub use crate::meta_notes::{MAX_ANNOUNCED_ENTRY_LEN, MAX_NOTIFY_PAYLOAD};
 pub use crate::names::MAX_NAME_LEN;
 pub use crate::notify::{LISTENER_POLL, RECONNECT_MAX};
 pub use crate::pool::{PoolOptions, CONNECT_TIMEOUT, MAX_RETRIES, POOL_WAIT};
@@ -293,6 +298,20 @@ pub(crate) fn notify_list(tx: &mut Tx<'_>, user_id: i64) -> Result<(), pool::Err
     Ok(())
 }
 
+/// Notify the listeners of `user_id` with `payload` (a metadata change, see
+/// the `meta_notes` module; delivered at commit).
+pub(crate) fn notify_payload(
+    tx: &mut Tx<'_>,
+    user_id: i64,
+    payload: &str,
+) -> Result<(), pool::Error> {
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&notify::channel(user_id), &payload],
+    )?;
+    Ok(())
+}
+
 /// A special-use attribute from its stored name.
 pub(crate) fn attribute(name: &str) -> Option<MailboxAttribute> {
     imap_proto::Atom::try_from(name)
@@ -511,8 +530,12 @@ impl Mailstore for PgStore {
         }
     }
 
-    /// Reports changes committed by any node (see the `notify` module); the
-    /// events come from the listener thread.
+    /// Reports changes committed by any node (see the `notify` module):
+    /// mailbox-list events from the listener thread; metadata changes
+    /// ([`imap_server_core::MailboxEvent::MetadataChanged`]) made through
+    /// this store from the thread that made them, before `set_metadata`
+    /// returns, and those of other nodes from the listener thread (see the
+    /// `meta_notes` module).
     fn watch_mailboxes(
         &self,
         user: &str,
@@ -533,8 +556,8 @@ impl Mailstore for PgStore {
             object_id: true,
             quota: true,
             urlauth: true,
-            // Metadata changes are not announced on the LISTEN channel yet.
-            metadata_events: false,
+            // Announced to every node (see the `meta_notes` module).
+            metadata_events: true,
             recent: true,
         }
     }

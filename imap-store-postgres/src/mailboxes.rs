@@ -8,13 +8,17 @@ use std::collections::{BTreeMap, HashSet};
 use bytes::Bytes;
 use imap_proto::{Mailbox, MailboxAttribute};
 use imap_server_core::{
-    apply_metadata, MailboxInfo, MetadataEntry, QuotaUsage, StoreError, StoreErrorKind,
+    apply_metadata, changed_metadata, MailboxEvent, MailboxInfo, MetadataEntry, QuotaUsage,
+    StoreError, StoreErrorKind,
 };
 
+use crate::meta_notes;
 use crate::names::{ancestors, cannot, canonical, check_name, is_below, MAX_NAME_LEN};
 use crate::pool::{Error, Mode, Tx};
 use crate::row::{RowExt, MODSEQS, SIZES, TOTALS, UIDS};
-use crate::{attribute, insert_mailbox, no_mailbox, notify, notify_list, refuse, PgStore};
+use crate::{
+    attribute, insert_mailbox, no_mailbox, notify, notify_list, notify_payload, refuse, PgStore,
+};
 
 /// Lock the user's row (serialises changes to the mailbox list).
 fn lock_user(tx: &mut Tx<'_>, user_id: i64) -> Result<(), Error> {
@@ -420,6 +424,10 @@ impl PgStore {
         })
     }
 
+    /// Changes the entries and, when that changed any (see
+    /// [`changed_metadata`]), announces them to every node in the same
+    /// transaction and reports them to this store's watches before
+    /// returning (see the `meta_notes` module).
     pub(crate) fn do_set_metadata(
         &self,
         user: &str,
@@ -429,7 +437,8 @@ impl PgStore {
     ) -> Result<(), StoreError> {
         let uid = self.user_id(user)?;
         let name = mailbox.map(canonical);
-        self.run(Mode::Write, |tx| {
+        let origin = self.hub.origin();
+        let notes = self.run(Mode::Write, |tx| {
             // Lock what the entries belong to, so the count check holds.
             let mid = match &name {
                 Some(n) => {
@@ -444,7 +453,7 @@ impl PgStore {
                     None
                 }
             };
-            let mut map: BTreeMap<MetadataEntry, Bytes> = tx
+            let before: BTreeMap<MetadataEntry, Bytes> = tx
                 .query(
                     "SELECT entry, value FROM imap_metadata \
                      WHERE user_id = $1 AND mailbox_id IS NOT DISTINCT FROM $2",
@@ -453,14 +462,17 @@ impl PgStore {
                 .iter()
                 .map(metadata_entry)
                 .collect::<Result<_, _>>()?;
+            let mut map = before.clone();
             apply_metadata(&mut map, changes, max_entries)?;
-            for (entry, value) in changes {
+            let changed = changed_metadata(&before, &map, changes);
+            // Only what changed is written (each entry once, its final value).
+            for entry in &changed {
                 tx.execute(
                     "DELETE FROM imap_metadata \
                      WHERE user_id = $1 AND mailbox_id IS NOT DISTINCT FROM $2 AND entry = $3",
                     &[&uid, &mid, entry],
                 )?;
-                if let Some(v) = value {
+                if let Some(v) = map.get(entry) {
                     tx.execute(
                         "INSERT INTO imap_metadata (user_id, mailbox_id, entry, value) \
                          VALUES ($1, $2, $3, $4)",
@@ -468,8 +480,22 @@ impl PgStore {
                     )?;
                 }
             }
-            Ok(())
-        })
+            let notes = if changed.is_empty() {
+                Vec::new()
+            } else {
+                meta_notes::notes(origin, name.as_ref(), &changed)
+            };
+            for payload in notes.iter().filter_map(|n| n.payload.as_deref()) {
+                notify_payload(tx, uid, payload)?;
+            }
+            Ok(notes)
+        })?;
+        // After the commit, from this thread (see `watch_mailboxes`).
+        let events: Vec<MailboxEvent> = notes.into_iter().map(|n| n.event).collect();
+        if !events.is_empty() {
+            self.hub.report(uid, &events);
+        }
+        Ok(())
     }
 
     /// The id of `user` if the store has seen that user (never creates it:

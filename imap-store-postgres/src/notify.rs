@@ -25,6 +25,14 @@
 //! session catches up from the change log (`changes_since` its last MODSEQ)
 //! instead. Nothing is missed, at the price of one spurious wake-up.
 //!
+//! Metadata changes (NOTIFY's MailboxMetadataChange and
+//! ServerMetadataChange, RFC 5465 §5.6, §5.7) notify the same channel with a
+//! payload naming the mailbox and the entries (format, size limits and who
+//! reports what: the `meta_notes` module). The store that made the change
+//! reports it to its own mailbox-list watches itself; the thread reports
+//! those of other stores (other nodes) to the user's mailbox-list watches,
+//! and drops its own store's (see [`Hub::origin`]).
+//!
 //! Credentials (see the `auth` module): the listening connection also
 //! LISTENs, from the moment it connects, on [`CREDENTIALS_CHANNEL`], where a
 //! trigger on `imap_credentials` announces the id of each credential that
@@ -47,6 +55,7 @@ use bytes::Bytes;
 use imap_proto::Mailbox;
 use imap_server_core::{MailboxEvent, MailboxEventSink, StoreError, Waker, WatchGuard};
 
+use crate::meta_notes;
 use crate::pool::{Mode, Pool};
 use crate::row::RowExt;
 
@@ -204,6 +213,21 @@ pub(crate) struct Hub {
     connects: AtomicU64,
     /// Told of credential changes; dropped hooks are skipped and pruned.
     credential_hooks: Mutex<Vec<Weak<CredentialHook>>>,
+    /// What this store's metadata payloads carry as their origin.
+    origin: u64,
+}
+
+/// A random origin id (see [`Hub::origin`]); without a random source, one
+/// from the process id, the clock and a counter.
+fn new_origin() -> u64 {
+    use std::sync::atomic::AtomicU64;
+    static N: AtomicU64 = AtomicU64::new(0);
+    getrandom::u64().unwrap_or_else(|_| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() ^ u64::from(d.subsec_nanos()));
+        (u64::from(std::process::id()) << 32) ^ nanos ^ N.fetch_add(1, Ordering::SeqCst)
+    })
 }
 
 impl Hub {
@@ -216,6 +240,7 @@ impl Hub {
             stop: AtomicBool::new(false),
             connects: AtomicU64::new(0),
             credential_hooks: Mutex::new(Vec::new()),
+            origin: new_origin(),
         });
         let weak = Arc::downgrade(&hub);
         let spawned = std::thread::Builder::new()
@@ -368,6 +393,29 @@ impl Hub {
             }
             hub.unlisten(user_id);
         }))
+    }
+
+    /// The origin id of this store's metadata payloads: random per store,
+    /// so the listener can tell the changes its own store already reported
+    /// (and drop them) from other nodes' (see the `meta_notes` module).
+    pub(crate) fn origin(&self) -> u64 {
+        self.origin
+    }
+
+    /// Report `events` to `user_id`'s mailbox-list watches, on the calling
+    /// thread.
+    pub(crate) fn report(&self, user_id: i64, events: &[MailboxEvent]) {
+        let sinks: Vec<MailboxEventSink> = self
+            .registry()
+            .lists
+            .get(&user_id)
+            .map(|l| l.sinks.iter().map(|(_, s)| Arc::clone(s)).collect())
+            .unwrap_or_default();
+        for sink in sinks {
+            for e in events {
+                sink(e);
+            }
+        }
     }
 
     /// `user_id`'s list changed: read it again and report the difference.
@@ -585,6 +633,13 @@ fn serve(
                         let user = note.channel().strip_prefix(CHANNEL_PREFIX);
                         if let Some(user_id) = user.and_then(|u| u.parse().ok()) {
                             h.list_changed(pool, user_id);
+                        }
+                    } else if let Some((origin, event)) = meta_notes::parse(note.payload()) {
+                        // This store's own changes were reported when made.
+                        let user = note.channel().strip_prefix(CHANNEL_PREFIX);
+                        match user.and_then(|u| u.parse().ok()) {
+                            Some(user_id) if origin != h.origin => h.report(user_id, &[event]),
+                            _ => {}
                         }
                     } else if let Ok(mailbox_id) = note.payload().parse::<i64>() {
                         h.wake_mailbox(mailbox_id);
