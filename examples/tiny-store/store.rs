@@ -72,8 +72,8 @@ struct Folder {
     recent_from: u32,
     special_use: Option<MailboxAttribute>,
     messages: BTreeMap<Uid, Message>,
-    /// `(MODSEQ of the EXPUNGE, UID)` of every message that went away.
-    expunged: Vec<(u64, Uid)>,
+    /// Tombstones: every UID that went away, with the MODSEQ of its EXPUNGE.
+    expunged: BTreeMap<Uid, u64>,
 }
 
 #[derive(Clone)]
@@ -104,7 +104,7 @@ impl TinyStore {
             recent_from: 1,
             special_use,
             messages: BTreeMap::new(),
-            expunged: Vec::new(),
+            expunged: BTreeMap::new(),
         }
     }
 
@@ -210,7 +210,7 @@ impl Folder {
             self.modseq += 1;
             for uid in uids {
                 self.messages.remove(uid);
-                self.expunged.push((self.modseq, *uid));
+                self.expunged.insert(*uid, self.modseq);
             }
         }
     }
@@ -409,16 +409,14 @@ impl Mailstore for TinyStore {
     /// keywords in use. The core numbers the messages and keeps the view.
     fn snapshot(&self, user: &str, name: &Mailbox) -> Result<MailboxSnapshot> {
         self.with_folder(user, name, |f| {
-            let keywords = clean(f.messages.values().flat_map(|m| &m.flags));
+            let flags = f.messages.values().flat_map(|m| &m.flags);
+            let keywords = clean(flags.filter(|k| matches!(k, Flag::Keyword(_))));
             Ok(MailboxSnapshot {
                 uid_validity: f.uid_validity,
                 uid_next: f.uid_next,
                 highest_modseq: f.modseq,
                 messages: f.messages.iter().map(|(u, m)| entry(*u, m)).collect(),
-                keywords: keywords
-                    .into_iter()
-                    .filter(|k| matches!(k, Flag::Keyword(_)))
-                    .collect(),
+                keywords,
             })
         })
     }
@@ -429,17 +427,13 @@ impl Mailstore for TinyStore {
         self.with_folder(user, name, |f| {
             let uid = f.next_uid()?;
             f.modseq += 1;
-            let flags = clean(&msg.flags);
-            let (modseq, internal_date, data) = (f.modseq, msg.internal_date, msg.data);
-            f.messages.insert(
-                uid,
-                Message {
-                    flags,
-                    modseq,
-                    internal_date,
-                    data,
-                },
-            );
+            let m = Message {
+                flags: clean(&msg.flags),
+                modseq: f.modseq,
+                internal_date: msg.internal_date,
+                data: msg.data,
+            };
+            f.messages.insert(uid, m);
             Ok((f.uid_validity, uid))
         })
     }
@@ -537,18 +531,12 @@ impl Mailstore for TinyStore {
     fn changes_since(&self, user: &str, name: &Mailbox, since: u64) -> Result<Changes> {
         self.with_folder(user, name, |f| {
             let changed = f.messages.iter().filter(|(_, m)| m.modseq > since);
-            let mut expunged: Vec<Uid> = f
-                .expunged
-                .iter()
-                .filter(|e| e.0 > since)
-                .map(|e| e.1)
-                .collect();
-            expunged.sort();
+            let expunged = f.expunged.iter().filter(|(_, m)| **m > since);
             Ok(Changes {
                 highest_modseq: f.modseq,
                 uid_next: f.uid_next,
                 changed: changed.map(|(u, m)| entry(*u, m)).collect(),
-                expunged,
+                expunged: expunged.map(|(u, _)| *u).collect(),
                 expunges_from: 0, // every tombstone is kept
             })
         })
