@@ -356,7 +356,7 @@ impl Mailstore for TinyStore {
         find(folders, &from)?;
         if folders.contains_key(&to) {
             return fail(AlreadyExists, "the new name exists");
-        } else if below(&to, &from) {
+        } else if below(&to, &from) && !from.is_inbox() {
             return fail(Cannot, "a mailbox cannot move below itself");
         }
         add_parents(self, folders, &to);
