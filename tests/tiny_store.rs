@@ -4,7 +4,6 @@
 
 mod common;
 
-#[allow(dead_code)] // The test uses only part of the store's inherent API.
 #[path = "../examples/tiny-store/store.rs"]
 mod store;
 

@@ -11,8 +11,8 @@
 //!   mailbox made again under an old name gets a larger UIDVALIDITY;
 //! - **MODSEQ**: every change (APPEND, a flag change, COPY in, EXPUNGE) bumps
 //!   the mailbox's HIGHESTMODSEQ and stamps what it changed (RFC 7162);
-//! - **expunge tombstones**: `(MODSEQ, UID)` of each expunged message, so
-//!   [`Mailstore::changes_since`] can tell what went away.
+//! - **expunge tombstones**: each expunged UID with the MODSEQ of its
+//!   EXPUNGE, so [`Mailstore::changes_since`] can tell what went away.
 //!
 //! One `Mutex` holds everything (users, their mailboxes, messages in a
 //! `BTreeMap` by UID), so every call is atomic. Nothing is persisted: mail
@@ -108,8 +108,8 @@ impl TinyStore {
         }
     }
 
-    /// Lock the store and return `user`'s account, made with an empty INBOX
-    /// on first sight (the authenticator decides who exists).
+    /// `user`'s account in the locked map, made with an empty INBOX on first
+    /// sight (the authenticator decides who exists).
     fn account<'a>(&self, users: &'a mut HashMap<String, Account>, user: &str) -> &'a mut Account {
         users.entry(user.to_owned()).or_insert_with(|| Account {
             folders: BTreeMap::from([(Mailbox::inbox(), self.new_folder(None))]),
