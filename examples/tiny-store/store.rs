@@ -19,11 +19,13 @@
 //! lives as long as the process. Tombstones are kept forever, and nothing
 //! limits what a user stores (the core's `QuotaPolicy` can).
 //!
-//! Besides the methods the trait requires, four are overridden because their
-//! defaults would be wrong here: [`Mailstore::watch`] (IDLE),
-//! [`Mailstore::claim_recent`] (`\Recent`), [`Mailstore::subscriptions`]
-//! (subscribed names without a mailbox) and [`Mailstore::move_messages`]
-//! (an atomic MOVE). `tests/tiny_store.rs` runs the core's storage contract
+//! Besides the methods the trait requires, three are overridden because
+//! their defaults would be wrong here: [`Mailstore::watch`] (IDLE),
+//! [`Mailstore::subscriptions`] (subscribed names without a mailbox) and
+//! [`Mailstore::move_messages`] (an atomic MOVE). `\Recent` is left to the
+//! core, which keeps the watermark for a store that declares none
+//! (`StoreFeatures::recent`); a store that keeps it itself (persisted, or
+//! shared by several servers) overrides [`Mailstore::claim_recent`]. `tests/tiny_store.rs` runs the core's storage contract
 //! suite (`imap_server_core::contract`) against it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -68,8 +70,6 @@ struct Folder {
     uid_next: u32,
     /// HIGHESTMODSEQ: the MODSEQ of the last change (at least 1).
     modseq: u64,
-    /// The first UID not yet claimed as `\Recent` by a session.
-    recent_from: u32,
     special_use: Option<MailboxAttribute>,
     messages: BTreeMap<Uid, Message>,
     /// Tombstones: every UID that went away, with the MODSEQ of its EXPUNGE.
@@ -101,7 +101,6 @@ impl TinyStore {
             uid_validity: self.next_validity.fetch_add(1, Ordering::Relaxed),
             uid_next: 1,
             modseq: 1,
-            recent_from: 1,
             special_use,
             messages: BTreeMap::new(),
             expunged: BTreeMap::new(),
@@ -539,17 +538,6 @@ impl Mailstore for TinyStore {
                 expunged: expunged.map(|(u, _)| *u).collect(),
                 expunges_from: 0, // every tombstone is kept
             })
-        })
-    }
-
-    /// The `\Recent` watermark (IMAP4rev1): return it, and raise it to
-    /// `claim_below` (never past UIDNEXT) for the session that claims. The
-    /// default says no message is ever recent, which RFC 3501 clients see.
-    fn claim_recent(&self, user: &str, name: &Mailbox, claim_below: Option<u32>) -> Result<u32> {
-        self.with_folder(user, name, |f| {
-            let was = f.recent_from;
-            f.recent_from = was.max(claim_below.unwrap_or(0).min(f.uid_next));
-            Ok(was)
         })
     }
 
