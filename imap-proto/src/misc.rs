@@ -65,7 +65,7 @@ pub enum Compression {
     Other(Atom),
 }
 
-/// One namespace of a NAMESPACE response (RFC 2342, RFC 9051 §7.3.3).
+/// One namespace of a NAMESPACE response (RFC 2342, RFC 9051 §7.3.2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NamespaceDescription {
     /// The prefix (`""`, `"Other Users/"`).

@@ -108,7 +108,7 @@ fn list_extended_item(p: &mut Parser<'_>) -> PResult<ListExtendedItem> {
 
 // ===== NAMESPACE =====
 
-/// `namespace = nil / "(" 1*namespace-descr ")"` (RFC 2342, RFC 9051 §7.3.3);
+/// `namespace = nil / "(" 1*namespace-descr ")"` (RFC 2342, RFC 9051 §7.3.2);
 /// empty for NIL.
 pub(super) fn namespace(p: &mut Parser<'_>) -> PResult<Vec<NamespaceDescription>> {
     if !p.eat(b'(') {
@@ -167,7 +167,7 @@ fn namespace_descr(p: &mut Parser<'_>) -> PResult<NamespaceDescription> {
 
 // ===== STATUS =====
 
-/// `status-att-val` (RFC 9051 §7.3.4 and extensions); an unknown attribute
+/// `status-att-val` (RFC 9051 §7.3.3 and extensions); an unknown attribute
 /// with a numeric value becomes [`StatusItem::Other`].
 pub(super) fn status_item(p: &mut Parser<'_>) -> PResult<StatusItem> {
     let start = p.pos;

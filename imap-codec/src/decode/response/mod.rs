@@ -234,7 +234,7 @@ fn skip_quoted(p: &mut Parser<'_>) -> PResult<()> {
 
 // ===== continuation requests =====
 
-/// `continue-req = "+" SP (resp-text / base64) CRLF` (RFC 9051 §7.5). With the
+/// `continue-req = "+" SP (resp-text / base64) CRLF` (RFC 9051 §7.6). With the
 /// `bare_continuation` quirk the space may be missing (`+` alone, `+Ready`).
 fn continuation(p: &mut Parser<'_>, sasl: bool) -> PResult<Continue> {
     p.expect(b'+', "+")?;
