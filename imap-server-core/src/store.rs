@@ -176,9 +176,10 @@ pub struct StoredMessage {
     pub data: Bytes,
 }
 
-/// How STORE changes flags.
+/// How STORE changes flags: `FLAGS`, `+FLAGS` or `-FLAGS` (RFC 9051
+/// §6.4.6), all there is, so a store matches on the three without a
+/// catch-all arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum FlagOp {
     /// Replace.
     Set,
