@@ -35,12 +35,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use imap_proto::{Flag, Mailbox, MailboxAttribute, Uid};
 use imap_server_core::StoreErrorKind::{self, AlreadyExists, Cannot, HasChildren, NoPermission};
 use imap_server_core::{
-    Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, Mailstore, MessageEntry,
+    names, Changes, CopyOutcome, FlagOp, MailboxInfo, MailboxSnapshot, Mailstore, MessageEntry,
     NewMessage, StoreError, StoreOutcome, StoredMessage, Waker, WatchGuard,
 };
 
-/// The hierarchy delimiter (the trait's default, [`Mailstore::delimiter`]).
-const DELIM: u8 = b'/';
+/// The longest mailbox name CREATE and RENAME accept, in octets. The
+/// hierarchy delimiter is `/` (`names::DELIM`, the trait's default
+/// [`Mailstore::delimiter`]).
+const MAX_NAME_LEN: usize = 1024;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -253,39 +255,20 @@ fn clean<'a>(flags: impl IntoIterator<Item = &'a Flag>) -> Vec<Flag> {
 /// The name a mailbox is kept under: `INBOX` is case-insensitive, also as
 /// the first level of a longer name (`inbox/x` is `INBOX/x`).
 fn key(name: &Mailbox) -> Mailbox {
-    let b = name.as_bytes();
-    if b.len() > 5 && b[..5].eq_ignore_ascii_case(b"INBOX") && b[5] == DELIM {
-        return Mailbox::from_decoded([b"INBOX", &b[5..]].concat().into());
-    }
-    name.clone()
+    names::canonical(name)
 }
 
-/// Names CREATE and RENAME accept: UTF-8 without control characters or
-/// wildcards, no empty level. Others get `[CANNOT]`; a store must never keep
-/// a name under another spelling (the contract's `names_faithful`).
+/// Names CREATE and RENAME accept (`names::check_name`: UTF-8 without
+/// control characters or wildcards, no empty level; others get `[CANNOT]`).
+/// A store must never keep a name under another spelling (the contract's
+/// `names_faithful`).
 fn check_name(name: &Mailbox) -> Result<()> {
-    let ok = name.as_str().is_some_and(|s| {
-        !s.split(char::from(DELIM)).any(str::is_empty)
-            && !s.contains(|c: char| c.is_control() || c == '*' || c == '%')
-    });
-    if ok {
-        Ok(())
-    } else {
-        fail(Cannot, "invalid mailbox name")
-    }
-}
-
-/// Whether `child` lies below `parent` (`a/b` below `a`).
-fn below(child: &Mailbox, parent: &Mailbox) -> bool {
-    let (c, p) = (child.as_bytes(), parent.as_bytes());
-    c.len() > p.len() && c.starts_with(p) && c[p.len()] == DELIM
+    names::check_name(name, MAX_NAME_LEN)
 }
 
 /// Create the missing parents of `name` (RFC 9051 §6.3.4).
 fn add_parents(store: &TinyStore, folders: &mut BTreeMap<Mailbox, Folder>, name: &Mailbox) {
-    let b = name.as_bytes();
-    for (i, _) in b.iter().enumerate().filter(|(_, c)| **c == DELIM) {
-        let parent = Mailbox::from_decoded(b[..i].to_vec().into());
+    for parent in names::ancestors(name) {
         folders
             .entry(parent)
             .or_insert_with(|| store.new_folder(None));
@@ -335,7 +318,7 @@ impl Mailstore for TinyStore {
         let folders = &mut self.account(&mut users, user).folders;
         if name.is_inbox() {
             return fail(NoPermission, "INBOX cannot be deleted");
-        } else if folders.keys().any(|n| below(n, &name)) {
+        } else if folders.keys().any(|n| names::is_below(n, &name)) {
             return fail(HasChildren, "delete the children first");
         }
         folders
@@ -355,7 +338,7 @@ impl Mailstore for TinyStore {
         find(folders, &from)?;
         if folders.contains_key(&to) {
             return fail(AlreadyExists, "the new name exists");
-        } else if below(&to, &from) && !from.is_inbox() {
+        } else if names::is_below(&to, &from) && !from.is_inbox() {
             return fail(Cannot, "a mailbox cannot move below itself");
         }
         add_parents(self, folders, &to);
@@ -371,7 +354,7 @@ impl Mailstore for TinyStore {
         }
         let family: Vec<Mailbox> = folders
             .keys()
-            .filter(|n| **n == from || below(n, &from))
+            .filter(|n| **n == from || names::is_below(n, &from))
             .cloned()
             .collect();
         for old in family {

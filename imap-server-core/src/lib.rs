@@ -17,7 +17,7 @@ mod jwt;
 mod maildir;
 mod mem;
 pub mod mime;
-mod names;
+pub mod names;
 mod oauth;
 #[cfg(feature = "passwd")]
 pub mod passwd;

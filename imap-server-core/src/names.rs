@@ -1,4 +1,20 @@
-//! Mailbox-name rules shared by the stores that ship with the crate.
+//! Mailbox-name rules, as the stores that ship with the crate (and the
+//! PostgreSQL store) apply them, for a store to reuse rather than restate:
+//! `/` as the hierarchy delimiter, `INBOX` case-insensitive as a first
+//! component (RFC 9051 §5.1), and what CREATE and RENAME refuse.
+//!
+//! ```
+//! use imap_proto::Mailbox;
+//! use imap_server_core::names;
+//!
+//! let name = Mailbox::from_utf8("inbox/Lists/rust");
+//! assert_eq!(names::canonical(&name), Mailbox::from_utf8("INBOX/Lists/rust"));
+//! assert_eq!(
+//!     names::ancestors(&name),
+//!     [Mailbox::from_utf8("inbox"), Mailbox::from_utf8("inbox/Lists")]
+//! );
+//! assert!(names::check_name(&Mailbox::from_utf8("a//b"), 255).is_err());
+//! ```
 
 use bytes::Bytes;
 use imap_proto::Mailbox;
@@ -6,14 +22,17 @@ use imap_proto::Mailbox;
 use crate::store::{StoreError, StoreErrorKind};
 
 /// The hierarchy delimiter of the shipped stores.
-pub(crate) const DELIM: u8 = b'/';
+pub const DELIM: u8 = b'/';
 
 /// The key a name is stored under: `INBOX` as a first component in any case
-/// becomes `INBOX`.
-pub(crate) fn canonical(name: &Mailbox) -> Mailbox {
+/// becomes `INBOX` (RFC 9051 §5.1); other names are kept as given.
+pub fn canonical(name: &Mailbox) -> Mailbox {
     let b = name.as_bytes();
-    if b.len() > 5 && b[..5].eq_ignore_ascii_case(b"INBOX") && b[5] == DELIM && &b[..5] != b"INBOX"
-    {
+    let inbox_first = b.len() >= 5
+        && b[..5].eq_ignore_ascii_case(b"INBOX")
+        && (b.len() == 5 || b[5] == DELIM)
+        && &b[..5] != b"INBOX";
+    if inbox_first {
         let mut v = b.to_vec();
         v[..5].copy_from_slice(b"INBOX");
         return Mailbox::from_decoded(Bytes::from(v));
@@ -21,8 +40,9 @@ pub(crate) fn canonical(name: &Mailbox) -> Mailbox {
     name.clone()
 }
 
-/// A `Cannot` error for a refused name.
-pub(crate) fn cannot(name: &Mailbox, why: &str) -> StoreError {
+/// The `Cannot` error (`NO [CANNOT]`, RFC 5530) for a refused name, saying
+/// why.
+pub fn cannot(name: &Mailbox, why: &str) -> StoreError {
     StoreError::new(
         StoreErrorKind::Cannot,
         format!("invalid mailbox name {name:?}: {why}"),
@@ -31,8 +51,8 @@ pub(crate) fn cannot(name: &Mailbox, why: &str) -> StoreError {
 
 /// Whether `name` may be created or renamed to: non-empty, at most `max_len`
 /// octets, UTF-8 without control characters or the wildcards `*` and `%`, and
-/// no empty hierarchy level.
-pub(crate) fn check_name(name: &Mailbox, max_len: usize) -> Result<(), StoreError> {
+/// no empty hierarchy level. The error is [`cannot`]'s.
+pub fn check_name(name: &Mailbox, max_len: usize) -> Result<(), StoreError> {
     if let Err(e) = name.check_creatable() {
         return Err(cannot(name, "not allowed").with_source(e));
     }
@@ -55,7 +75,7 @@ pub(crate) fn check_name(name: &Mailbox, max_len: usize) -> Result<(), StoreErro
 }
 
 /// The ancestors of `name` (`a`, `a/b` for `a/b/c`), outermost first.
-pub(crate) fn ancestors(name: &Mailbox) -> Vec<Mailbox> {
+pub fn ancestors(name: &Mailbox) -> Vec<Mailbox> {
     let b = name.as_bytes();
     b.iter()
         .enumerate()
@@ -64,8 +84,9 @@ pub(crate) fn ancestors(name: &Mailbox) -> Vec<Mailbox> {
         .collect()
 }
 
-/// Whether `child` lies below `parent` in the hierarchy.
-pub(crate) fn is_below(child: &Mailbox, parent: &Mailbox) -> bool {
+/// Whether `child` lies below `parent` in the hierarchy (`a/b` below `a`,
+/// not `ab`).
+pub fn is_below(child: &Mailbox, parent: &Mailbox) -> bool {
     let (c, p) = (child.as_bytes(), parent.as_bytes());
     c.len() > p.len() && c.starts_with(p) && c[p.len()] == DELIM
 }

@@ -13,68 +13,16 @@
 
 use bytes::Bytes;
 use imap_proto::{Flag, Mailbox};
-use imap_server_core::{FlagOp, StoreError, StoreErrorKind};
+use imap_server_core::{FlagOp, StoreError};
 
-/// The hierarchy delimiter.
-pub(crate) const DELIM: u8 = b'/';
+pub(crate) use imap_server_core::names::{ancestors, cannot, canonical, DELIM};
 
 /// The longest mailbox name CREATE and RENAME accept, in octets.
 pub const MAX_NAME_LEN: usize = 1024;
 
-/// The key a name is stored under (INBOX's first component upper-cased).
-pub(crate) fn canonical(name: &Mailbox) -> Mailbox {
-    let b = name.as_bytes();
-    let inbox_first = b.len() >= 5
-        && b[..5].eq_ignore_ascii_case(b"INBOX")
-        && (b.len() == 5 || b[5] == DELIM)
-        && &b[..5] != b"INBOX";
-    if inbox_first {
-        let mut v = b.to_vec();
-        v[..5].copy_from_slice(b"INBOX");
-        return Mailbox::from_decoded(Bytes::from(v));
-    }
-    name.clone()
-}
-
-/// A `Cannot` error for a refused name.
-pub(crate) fn cannot(name: &Mailbox, why: &str) -> StoreError {
-    StoreError::new(
-        StoreErrorKind::Cannot,
-        format!("invalid mailbox name {name:?}: {why}"),
-    )
-}
-
 /// Whether `name` may be created or renamed to (see the module docs).
 pub(crate) fn check_name(name: &Mailbox) -> Result<(), StoreError> {
-    if let Err(e) = name.check_creatable() {
-        return Err(cannot(name, "not allowed").with_source(e));
-    }
-    if name.as_bytes().len() > MAX_NAME_LEN {
-        return Err(cannot(name, "too long"));
-    }
-    let Some(s) = name.as_str() else {
-        return Err(cannot(name, "not UTF-8"));
-    };
-    if s.chars().any(char::is_control) {
-        return Err(cannot(name, "control characters"));
-    }
-    if s.contains(['*', '%']) {
-        return Err(cannot(name, "the wildcards * and % are not allowed"));
-    }
-    if s.split(char::from(DELIM)).any(str::is_empty) {
-        return Err(cannot(name, "empty hierarchy level"));
-    }
-    Ok(())
-}
-
-/// The ancestors of `name` (`a`, `a/b` for `a/b/c`), outermost first.
-pub(crate) fn ancestors(name: &Mailbox) -> Vec<Mailbox> {
-    let b = name.as_bytes();
-    b.iter()
-        .enumerate()
-        .filter(|&(_, &c)| c == DELIM)
-        .map(|(i, _)| Mailbox::from_decoded(Bytes::copy_from_slice(&b[..i])))
-        .collect()
+    imap_server_core::names::check_name(name, MAX_NAME_LEN)
 }
 
 /// Whether `child` lies below `parent`.
