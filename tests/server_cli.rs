@@ -1,7 +1,7 @@
 //! The example server's command line and lifecycle: `--help`, bad flags, the
 //! demo user, `--users` passwd files, the development certificate and
 //! `--cert`/`--key`, the connection limits, graceful shutdown on SIGTERM and
-//! the users reload on SIGHUP.
+//! the users reload on SIGHUP, and that `--urlfetch-binary` reaches the core.
 
 mod common;
 
@@ -490,4 +490,46 @@ fn max_connections_flag() {
     std::thread::sleep(Duration::from_millis(500));
     let again = Client::connect(server.port);
     assert!(again.greeting.starts_with("* OK"), "{:?}", again.greeting);
+}
+
+/// `--urlfetch-binary` reaches the server core: the same URLFETCH of a
+/// base64 part answered in RFC 5524's layout by default (one list per item,
+/// the decoded data's domain) and in Dovecot 2.3's with `dovecot-2.3` (one
+/// list, the declared encoding, BINARY as literal8).
+#[test]
+fn urlfetch_binary_flag_selects_the_layout() {
+    let msg = "Subject: b\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ=\r\n";
+    for (args, want) in [
+        (
+            &[][..],
+            "(BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 11 0 NIL NIL NIL NIL)) (BINARY {11}\r\n",
+        ),
+        (
+            &["--urlfetch-binary", "dovecot-2.3"][..],
+            "(BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"BASE64\" 11 0 NIL NIL NIL NIL) BINARY ~{11}\r\n",
+        ),
+    ] {
+        let mut all = vec!["--user", "alice:secret"];
+        all.extend_from_slice(args);
+        let server = Server::start(&all);
+        let mut c = Client::connect(server.port);
+        assert!(tagged(&c.command("LOGIN alice secret")).contains("OK"));
+        c.send(format!("a APPEND INBOX {{{}+}}\r\n{msg}\r\n", msg.len()).as_bytes());
+        assert!(tagged(&c.until_tagged("a")).contains("OK"), "{args:?}");
+        let r = c.command(
+            "GENURLAUTH \"imap://alice@h/INBOX/;uid=1/;section=1;urlauth=user+alice\" INTERNAL",
+        );
+        let url = r[0]
+            .strip_prefix("* GENURLAUTH ")
+            .map(|u| u.trim_end().trim_matches('"').to_owned())
+            .unwrap_or_else(|| panic!("{r:?}"));
+        let r = c.command(&format!("URLFETCH ({url} BINARY BODYPARTSTRUCTURE)"));
+        assert_eq!(
+            r[0],
+            format!("* URLFETCH {url} {want}"),
+            "{args:?}: {r:?}"
+        );
+        assert_eq!(r[1], "hello world)\r\n", "{args:?}: {r:?}");
+        assert!(tagged(&r).contains("OK URLFETCH"), "{args:?}: {r:?}");
+    }
 }
