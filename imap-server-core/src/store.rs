@@ -254,7 +254,8 @@ pub struct StoreFeatures {
     /// MailboxMetadataChange and ServerMetadataChange events (RFC 5465
     /// §5.6, §5.7). Without it NOTIFY refuses them with `[BADEVENT]`.
     pub metadata_events: bool,
-    /// [`Mailstore::claim_recent`] keeps a `\Recent` watermark per mailbox,
+    /// [`Mailstore::claim_recent`] keeps a `\Recent` watermark per mailbox
+    /// (RFC 3501 §2.3.2),
     /// shared by every server on the store and (best) persisted. Without
     /// it the server core keeps one itself, in memory, for the sessions of
     /// one [`ChangeHub`](crate::ChangeHub): `\Recent` still goes to exactly
